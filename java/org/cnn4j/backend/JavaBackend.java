@@ -1,0 +1,397 @@
+package org.cnn4j.backend;
+
+import org.cnn4j.tensor.DType;
+import org.cnn4j.tensor.Shape;
+import org.cnn4j.tensor.Tensor;
+import org.cnn4j.tensor.Window2d;
+
+/**
+ * The pure-Java backend: no native code, runs on any JVM. Tensors are Java arrays; the
+ * kernels ({@link FloatKernels} and its generated double twin) split work across a fixed
+ * set of threads. FLOAT64 tensors are supported so that gradient checks run in double
+ * precision through the same code.
+ */
+public final class JavaBackend implements Backend {
+    private final Parallel par;
+    private final FloatKernels.Scratch[] fs;
+    private final DoubleKernels.Scratch[] ds;
+
+    /** Uses one thread per available processor. */
+    public JavaBackend() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
+
+    public JavaBackend(int threads) {
+        this.par = new Parallel(threads);
+        this.fs = new FloatKernels.Scratch[threads];
+        this.ds = new DoubleKernels.Scratch[threads];
+        for (int t = 0; t < threads; t++) {
+            fs[t] = new FloatKernels.Scratch();
+            ds[t] = new DoubleKernels.Scratch();
+        }
+    }
+
+    public int threads() {
+        return par.threads();
+    }
+
+    @Override
+    public String name() {
+        return "java";
+    }
+
+    @Override
+    public String description() {
+        return "pure Java, " + par.threads() + " thread" + (par.threads() == 1 ? "" : "s");
+    }
+
+    private HeapTensor h(String op, Tensor t) {
+        if (t == null) {
+            return null;
+        }
+        if (!(t instanceof HeapTensor ht) || ht.backend() != this) {
+            throw OpChecks.error(op, "tensor " + t.shape() + " belongs to backend " + t.backend().name()
+                    + ", not to this java backend");
+        }
+        t.ensureOpen();
+        return ht;
+    }
+
+    private static float[] f(HeapTensor t) {
+        return t == null ? null : t.f;
+    }
+
+    private static double[] d(HeapTensor t) {
+        return t == null ? null : t.d;
+    }
+
+    @Override
+    public Tensor zeros(Shape shape, DType dtype) {
+        return new HeapTensor(this, shape, dtype);
+    }
+
+    @Override
+    public void fill(Tensor t, double value) {
+        HeapTensor x = h("fill", t);
+        switch (x.dtype()) {
+            case FLOAT32 -> java.util.Arrays.fill(x.f, (float) value);
+            case FLOAT64 -> java.util.Arrays.fill(x.d, value);
+            case INT32 -> java.util.Arrays.fill(x.i, (int) value);
+            default -> throw new IllegalStateException();
+        }
+    }
+
+    @Override
+    public void copy(Tensor src, Tensor dst) {
+        HeapTensor s = h("copy", src), t = h("copy", dst);
+        OpChecks.sameNumel("copy", "src", src, "dst", dst);
+        if (s.dtype() != t.dtype()) {
+            throw OpChecks.error("copy", "src is " + s.dtype() + ", dst is " + t.dtype());
+        }
+        switch (s.dtype()) {
+            case FLOAT32 -> System.arraycopy(s.f, 0, t.f, 0, s.numel());
+            case FLOAT64 -> System.arraycopy(s.d, 0, t.d, 0, s.numel());
+            case INT32 -> System.arraycopy(s.i, 0, t.i, 0, s.numel());
+            default -> throw new IllegalStateException();
+        }
+    }
+
+    @Override
+    public void add(Tensor a, Tensor b, Tensor out) {
+        String op = "add";
+        HeapTensor x = h(op, a), y = h(op, b), o = h(op, out);
+        OpChecks.sameShape(op, "a", a, "b", b);
+        OpChecks.sameShape(op, "a", a, "out", out);
+        if (OpChecks.floating(op, a, b, out) == DType.FLOAT32) {
+            FloatKernels.add(x.f, y.f, o.f, a.numel());
+        } else {
+            DoubleKernels.add(x.d, y.d, o.d, a.numel());
+        }
+    }
+
+    @Override
+    public void axpy(double alpha, Tensor x, Tensor y) {
+        String op = "axpy";
+        HeapTensor a = h(op, x), b = h(op, y);
+        OpChecks.sameNumel(op, "x", x, "y", y);
+        if (OpChecks.floating(op, x, y) == DType.FLOAT32) {
+            FloatKernels.axpy(alpha, a.f, b.f, x.numel());
+        } else {
+            DoubleKernels.axpy(alpha, a.d, b.d, x.numel());
+        }
+    }
+
+    @Override
+    public void scale(Tensor x, double alpha) {
+        HeapTensor a = h("scale", x);
+        if (OpChecks.floating("scale", x) == DType.FLOAT32) {
+            FloatKernels.scale(alpha, a.f, x.numel());
+        } else {
+            DoubleKernels.scale(alpha, a.d, x.numel());
+        }
+    }
+
+    @Override
+    public double sum(Tensor x) {
+        HeapTensor a = h("sum", x);
+        return OpChecks.floating("sum", x) == DType.FLOAT32 ? FloatKernels.sum(a.f, x.numel())
+                : DoubleKernels.sum(a.d, x.numel());
+    }
+
+    @Override
+    public double sumOfSquares(Tensor x) {
+        HeapTensor a = h("sumOfSquares", x);
+        return OpChecks.floating("sumOfSquares", x) == DType.FLOAT32 ? FloatKernels.sumOfSquares(a.f, x.numel())
+                : DoubleKernels.sumOfSquares(a.d, x.numel());
+    }
+
+    @Override
+    public void conv2dForward(Tensor x, Tensor w, Tensor bias, Tensor y, Window2d win, int groups) {
+        String op = "conv2dForward";
+        HeapTensor hx = h(op, x), hw = h(op, w), hb = h(op, bias), hy = h(op, y);
+        ConvDims dims = OpChecks.conv2d(op, x, w, bias, y, win, groups);
+        if (OpChecks.floating(op, x, w, bias, y) == DType.FLOAT32) {
+            FloatKernels.conv2dForward(par, fs, dims, hx.f, hw.f, f(hb), hy.f);
+        } else {
+            DoubleKernels.conv2dForward(par, ds, dims, hx.d, hw.d, d(hb), hy.d);
+        }
+    }
+
+    @Override
+    public void conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, Window2d win, int groups) {
+        String op = "conv2dBackwardData";
+        HeapTensor hdy = h(op, dy), hw = h(op, w), hdx = h(op, dx);
+        ConvDims dims = OpChecks.conv2d(op, dx, w, null, dy, win, groups);
+        if (OpChecks.floating(op, dy, w, dx) == DType.FLOAT32) {
+            FloatKernels.conv2dBackwardData(par, fs, dims, hdy.f, hw.f, hdx.f);
+        } else {
+            DoubleKernels.conv2dBackwardData(par, ds, dims, hdy.d, hw.d, hdx.d);
+        }
+    }
+
+    @Override
+    public void conv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, Tensor dbias, Window2d win, int groups) {
+        String op = "conv2dBackwardFilter";
+        HeapTensor hx = h(op, x), hdy = h(op, dy), hdw = h(op, dw), hdb = h(op, dbias);
+        ConvDims dims = OpChecks.conv2d(op, x, dw, dbias, dy, win, groups);
+        if (OpChecks.floating(op, x, dy, dw, dbias) == DType.FLOAT32) {
+            FloatKernels.conv2dBackwardFilter(par, fs, dims, hx.f, hdy.f, hdw.f, f(hdb));
+        } else {
+            DoubleKernels.conv2dBackwardFilter(par, ds, dims, hx.d, hdy.d, hdw.d, d(hdb));
+        }
+    }
+
+    @Override
+    public void maxPool2dForward(Tensor x, Tensor y, Tensor argmax, Window2d win) {
+        String op = "maxPool2dForward";
+        HeapTensor hx = h(op, x), hy = h(op, y), ha = h(op, argmax);
+        int[] p = OpChecks.pool2d(op, x, y, win);
+        if (argmax != null) {
+            OpChecks.int32(op, "argmax", argmax);
+            OpChecks.shape(op, "argmax", argmax, y.shape());
+        }
+        int[] am = ha == null ? null : ha.i;
+        if (OpChecks.floating(op, x, y) == DType.FLOAT32) {
+            FloatKernels.maxPool2dForward(par, p[0], p[1], p[2], win, p[3], p[4], hx.f, hy.f, am);
+        } else {
+            DoubleKernels.maxPool2dForward(par, p[0], p[1], p[2], win, p[3], p[4], hx.d, hy.d, am);
+        }
+    }
+
+    @Override
+    public void maxPool2dBackward(Tensor dy, Tensor argmax, Tensor dx) {
+        String op = "maxPool2dBackward";
+        HeapTensor hdy = h(op, dy), ha = h(op, argmax), hdx = h(op, dx);
+        OpChecks.rank(op, "dy", dy, 4);
+        OpChecks.rank(op, "dx", dx, 4);
+        OpChecks.int32(op, "argmax", argmax);
+        OpChecks.shape(op, "argmax", argmax, dy.shape());
+        Shape s = dx.shape();
+        if (s.dim(0) != dy.shape().dim(0) || s.dim(1) != dy.shape().dim(1)) {
+            throw OpChecks.error(op, "dy " + dy.shape() + " and dx " + s + " differ in batch or channels");
+        }
+        int planes = s.dim(0) * s.dim(1), hw = s.dim(2) * s.dim(3), ohw = dy.shape().dim(2) * dy.shape().dim(3);
+        if (OpChecks.floating(op, dy, dx) == DType.FLOAT32) {
+            FloatKernels.maxPool2dBackward(par, planes, hw, ohw, hdy.f, ha.i, hdx.f);
+        } else {
+            DoubleKernels.maxPool2dBackward(par, planes, hw, ohw, hdy.d, ha.i, hdx.d);
+        }
+    }
+
+    @Override
+    public void avgPool2dForward(Tensor x, Tensor y, Window2d win, boolean countIncludePad) {
+        String op = "avgPool2dForward";
+        HeapTensor hx = h(op, x), hy = h(op, y);
+        int[] p = OpChecks.pool2d(op, x, y, win);
+        if (OpChecks.floating(op, x, y) == DType.FLOAT32) {
+            FloatKernels.avgPool2dForward(par, p[0], p[1], p[2], win, p[3], p[4], countIncludePad, hx.f, hy.f);
+        } else {
+            DoubleKernels.avgPool2dForward(par, p[0], p[1], p[2], win, p[3], p[4], countIncludePad, hx.d, hy.d);
+        }
+    }
+
+    @Override
+    public void avgPool2dBackward(Tensor dy, Tensor dx, Window2d win, boolean countIncludePad) {
+        String op = "avgPool2dBackward";
+        HeapTensor hdy = h(op, dy), hdx = h(op, dx);
+        int[] p = OpChecks.pool2d(op, dx, dy, win);
+        if (OpChecks.floating(op, dy, dx) == DType.FLOAT32) {
+            FloatKernels.avgPool2dBackward(par, p[0], p[1], p[2], win, p[3], p[4], countIncludePad, hdy.f, hdx.f);
+        } else {
+            DoubleKernels.avgPool2dBackward(par, p[0], p[1], p[2], win, p[3], p[4], countIncludePad, hdy.d, hdx.d);
+        }
+    }
+
+    @Override
+    public void activationForward(Activation act, double alpha, Tensor x, Tensor y) {
+        String op = "activationForward(" + act + ")";
+        HeapTensor hx = h(op, x), hy = h(op, y);
+        OpChecks.sameNumel(op, "x", x, "y", y);
+        if (OpChecks.floating(op, x, y) == DType.FLOAT32) {
+            FloatKernels.activationForward(par, act, alpha, hx.f, hy.f, x.numel());
+        } else {
+            DoubleKernels.activationForward(par, act, alpha, hx.d, hy.d, x.numel());
+        }
+    }
+
+    @Override
+    public void activationBackward(Activation act, double alpha, Tensor x, Tensor y, Tensor dy, Tensor dx) {
+        String op = "activationBackward(" + act + ")";
+        HeapTensor hx = h(op, x), hy = h(op, y), hdy = h(op, dy), hdx = h(op, dx);
+        OpChecks.sameNumel(op, "x", x, "dy", dy);
+        OpChecks.sameNumel(op, "y", y, "dy", dy);
+        OpChecks.sameNumel(op, "dx", dx, "dy", dy);
+        if (OpChecks.floating(op, x, y, dy, dx) == DType.FLOAT32) {
+            FloatKernels.activationBackward(par, act, alpha, hx.f, hy.f, hdy.f, hdx.f, dy.numel());
+        } else {
+            DoubleKernels.activationBackward(par, act, alpha, hx.d, hy.d, hdy.d, hdx.d, dy.numel());
+        }
+    }
+
+    @Override
+    public void matmul(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c, boolean accumulate) {
+        String op = "matmul";
+        HeapTensor ha = h(op, a), hb = h(op, b), hc = h(op, c);
+        int[] mnk = OpChecks.matmul(op, a, transA, b, transB, c);
+        if (OpChecks.floating(op, a, b, c) == DType.FLOAT32) {
+            FloatKernels.matmul(par, fs, transA, transB, mnk[0], mnk[1], mnk[2], ha.f, hb.f, hc.f, accumulate);
+        } else {
+            DoubleKernels.matmul(par, ds, transA, transB, mnk[0], mnk[1], mnk[2], ha.d, hb.d, hc.d, accumulate);
+        }
+    }
+
+    @Override
+    public void biasAdd(Tensor y, Tensor bias) {
+        String op = "biasAdd";
+        HeapTensor hy = h(op, y), hb = h(op, bias);
+        int[] s = OpChecks.channelSplit(op, y);
+        OpChecks.shape(op, "bias", bias, Shape.of(s[1]));
+        if (OpChecks.floating(op, y, bias) == DType.FLOAT32) {
+            FloatKernels.biasAdd(hy.f, hb.f, s[0], s[1], s[2]);
+        } else {
+            DoubleKernels.biasAdd(hy.d, hb.d, s[0], s[1], s[2]);
+        }
+    }
+
+    @Override
+    public void biasGrad(Tensor dy, Tensor dbias) {
+        String op = "biasGrad";
+        HeapTensor hy = h(op, dy), hb = h(op, dbias);
+        int[] s = OpChecks.channelSplit(op, dy);
+        OpChecks.shape(op, "dbias", dbias, Shape.of(s[1]));
+        if (OpChecks.floating(op, dy, dbias) == DType.FLOAT32) {
+            FloatKernels.biasGrad(hy.f, hb.f, s[0], s[1], s[2]);
+        } else {
+            DoubleKernels.biasGrad(hy.d, hb.d, s[0], s[1], s[2]);
+        }
+    }
+
+    @Override
+    public LossResult softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits) {
+        String op = "softmaxCrossEntropy";
+        HeapTensor hl = h(op, logits), hlab = h(op, labels), hd = h(op, dlogits);
+        int[] nc = OpChecks.classification(op, logits, labels);
+        if (dlogits != null) {
+            OpChecks.shape(op, "dlogits", dlogits, logits.shape());
+        }
+        double scale = 1.0 / nc[0];
+        double[] r = OpChecks.floating(op, logits, dlogits) == DType.FLOAT32
+                ? FloatKernels.softmaxCrossEntropy(hl.f, hlab.i, f(hd), nc[0], nc[1], scale)
+                : DoubleKernels.softmaxCrossEntropy(hl.d, hlab.i, d(hd), nc[0], nc[1], scale);
+        return new LossResult(r[0] / nc[0], (int) r[1]);
+    }
+
+    @Override
+    public void topK(Tensor logits, int k, Tensor out) {
+        String op = "topK";
+        HeapTensor hl = h(op, logits), ho = h(op, out);
+        OpChecks.rank(op, "logits", logits, 2);
+        int rows = logits.shape().dim(0), classes = logits.shape().dim(1);
+        if (k < 1 || k > classes) {
+            throw OpChecks.error(op, "k=" + k + " must be in [1, " + classes + "]");
+        }
+        OpChecks.int32(op, "out", out);
+        OpChecks.shape(op, "out", out, Shape.of(rows, k));
+        if (OpChecks.floating(op, logits) == DType.FLOAT32) {
+            FloatKernels.topK(hl.f, rows, classes, k, ho.i);
+        } else {
+            DoubleKernels.topK(hl.d, rows, classes, k, ho.i);
+        }
+    }
+
+    @Override
+    public void sgdUpdate(Tensor param, Tensor grad, Tensor velocity, double lr, double momentum, double dampening,
+                          boolean nesterov, double weightDecay, boolean firstStep) {
+        String op = "sgdUpdate";
+        HeapTensor p = h(op, param), g = h(op, grad), v = h(op, velocity);
+        OpChecks.sameShape(op, "param", param, "grad", grad);
+        if (velocity != null) {
+            OpChecks.sameShape(op, "param", param, "velocity", velocity);
+        }
+        if (OpChecks.floating(op, param, grad, velocity) == DType.FLOAT32) {
+            FloatKernels.sgd(p.f, g.f, f(v), param.numel(), lr, momentum, dampening, nesterov, weightDecay, firstStep);
+        } else {
+            DoubleKernels.sgd(p.d, g.d, d(v), param.numel(), lr, momentum, dampening, nesterov, weightDecay, firstStep);
+        }
+    }
+
+    @Override
+    public void rmspropUpdate(Tensor param, Tensor grad, Tensor squareAvg, Tensor momentumBuffer, double lr,
+                              double alpha, double eps, double weightDecay, double momentum) {
+        String op = "rmspropUpdate";
+        HeapTensor p = h(op, param), g = h(op, grad), s = h(op, squareAvg), b = h(op, momentumBuffer);
+        OpChecks.sameShape(op, "param", param, "grad", grad);
+        OpChecks.sameShape(op, "param", param, "squareAvg", squareAvg);
+        if (momentumBuffer != null) {
+            OpChecks.sameShape(op, "param", param, "momentumBuffer", momentumBuffer);
+        }
+        if (OpChecks.floating(op, param, grad, squareAvg, momentumBuffer) == DType.FLOAT32) {
+            FloatKernels.rmsprop(p.f, g.f, s.f, f(b), param.numel(), lr, alpha, eps, weightDecay, momentum);
+        } else {
+            DoubleKernels.rmsprop(p.d, g.d, s.d, d(b), param.numel(), lr, alpha, eps, weightDecay, momentum);
+        }
+    }
+
+    @Override
+    public void adamUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2,
+                           double eps, double weightDecay, boolean decoupled, long step) {
+        String op = "adamUpdate";
+        HeapTensor p = h(op, param), g = h(op, grad), hm = h(op, m), hv = h(op, v);
+        OpChecks.sameShape(op, "param", param, "grad", grad);
+        OpChecks.sameShape(op, "param", param, "m", m);
+        OpChecks.sameShape(op, "param", param, "v", v);
+        if (step < 1) {
+            throw OpChecks.error(op, "step must count from 1, got " + step);
+        }
+        if (OpChecks.floating(op, param, grad, m, v) == DType.FLOAT32) {
+            FloatKernels.adam(p.f, g.f, hm.f, hv.f, param.numel(), lr, beta1, beta2, eps, weightDecay, decoupled, step);
+        } else {
+            DoubleKernels.adam(p.d, g.d, hm.d, hv.d, param.numel(), lr, beta1, beta2, eps, weightDecay, decoupled, step);
+        }
+    }
+
+    @Override
+    public void close() {
+        par.close();
+    }
+}

@@ -1,0 +1,139 @@
+package org.cnn4j.backend;
+
+import org.cnn4j.tensor.DType;
+import org.cnn4j.tensor.Shape;
+import org.cnn4j.tensor.Tensor;
+import org.cnn4j.tensor.Window2d;
+
+/**
+ * Shape and type validation shared by every backend, run before each op touches storage,
+ * so that a bad call fails with a message naming the op, the argument, the shape seen and the
+ * shape expected (native kernels do not bounds-check).
+ */
+public final class OpChecks {
+    private OpChecks() {
+    }
+
+    public static IllegalArgumentException error(String op, String message) {
+        return new IllegalArgumentException(op + ": " + message);
+    }
+
+    public static void rank(String op, String name, Tensor t, int rank) {
+        if (t.shape().rank() != rank) {
+            throw error(op, name + " must have rank " + rank + ", got shape " + t.shape());
+        }
+    }
+
+    public static void shape(String op, String name, Tensor t, Shape expected) {
+        if (!t.shape().equals(expected)) {
+            throw error(op, name + " has shape " + t.shape() + ", expected " + expected);
+        }
+    }
+
+    public static void sameShape(String op, String nameA, Tensor a, String nameB, Tensor b) {
+        if (!a.shape().equals(b.shape())) {
+            throw error(op, nameA + " " + a.shape() + " and " + nameB + " " + b.shape() + " must have the same shape");
+        }
+    }
+
+    public static void sameNumel(String op, String nameA, Tensor a, String nameB, Tensor b) {
+        if (a.numel() != b.numel()) {
+            throw error(op, nameA + " " + a.shape() + " and " + nameB + " " + b.shape()
+                    + " must have the same number of elements");
+        }
+    }
+
+    /** All floating tensors of an op share one dtype; returns it. Null tensors are skipped. */
+    public static DType floating(String op, Tensor... ts) {
+        DType dt = null;
+        for (Tensor t : ts) {
+            if (t == null) {
+                continue;
+            }
+            if (!t.dtype().isFloating()) {
+                throw error(op, "expected a floating tensor, got " + t.dtype() + " " + t.shape());
+            }
+            if (dt == null) {
+                dt = t.dtype();
+            } else if (dt != t.dtype()) {
+                throw error(op, "mixed element types " + dt + " and " + t.dtype());
+            }
+        }
+        return dt;
+    }
+
+    public static void int32(String op, String name, Tensor t) {
+        if (t.dtype() != DType.INT32) {
+            throw error(op, name + " must be INT32, got " + t.dtype());
+        }
+    }
+
+    /** Validates a convolution's tensors and returns its sizes. */
+    public static ConvDims conv2d(String op, Tensor x, Tensor w, Tensor bias, Tensor y, Window2d win, int groups) {
+        rank(op, "input", x, 4);
+        rank(op, "weight", w, 4);
+        int n = x.shape().dim(0), c = x.shape().dim(1), h = x.shape().dim(2), wd = x.shape().dim(3);
+        int k = w.shape().dim(0);
+        if (groups < 1 || c % groups != 0 || k % groups != 0) {
+            throw error(op, "groups=" + groups + " must divide input channels " + c + " and output channels " + k);
+        }
+        Shape wExpected = Shape.of(k, c / groups, win.kernelH(), win.kernelW());
+        shape(op, "weight", w, wExpected);
+        win.checkFits(h, wd, op);
+        if (bias != null) {
+            shape(op, "bias", bias, Shape.of(k));
+        }
+        int oh = win.outH(h), ow = win.outW(wd);
+        shape(op, "output", y, Shape.of(n, k, oh, ow));
+        return new ConvDims(n, c, h, wd, k, oh, ow, win, groups);
+    }
+
+    /** Validates a pooling op's input and output; returns {planes, h, w, oh, ow}. */
+    public static int[] pool2d(String op, Tensor x, Tensor y, Window2d win) {
+        rank(op, "input", x, 4);
+        Shape s = x.shape();
+        win.checkFits(s.dim(2), s.dim(3), op);
+        int oh = win.outH(s.dim(2)), ow = win.outW(s.dim(3));
+        shape(op, "output", y, Shape.of(s.dim(0), s.dim(1), oh, ow));
+        return new int[] {s.dim(0) * s.dim(1), s.dim(2), s.dim(3), oh, ow};
+    }
+
+    /** The size of dimension 1 and the products of the dimensions before and after it. */
+    public static int[] channelSplit(String op, Tensor y) {
+        Shape s = y.shape();
+        if (s.rank() < 2) {
+            throw error(op, "tensor must have rank >= 2 (dimension 1 is the channel), got " + s);
+        }
+        int inner = 1;
+        for (int i = 2; i < s.rank(); i++) {
+            inner *= s.dim(i);
+        }
+        return new int[] {s.dim(0), s.dim(1), inner};
+    }
+
+    /** Validates matmul operands; returns {m, n, k}. */
+    public static int[] matmul(String op, Tensor a, boolean ta, Tensor b, boolean tb, Tensor c) {
+        rank(op, "a", a, 2);
+        rank(op, "b", b, 2);
+        rank(op, "c", c, 2);
+        int m = ta ? a.shape().dim(1) : a.shape().dim(0);
+        int k = ta ? a.shape().dim(0) : a.shape().dim(1);
+        int kb = tb ? b.shape().dim(1) : b.shape().dim(0);
+        int n = tb ? b.shape().dim(0) : b.shape().dim(1);
+        if (k != kb) {
+            throw error(op, "inner dimensions differ: op(a) is " + m + "x" + k + " (a " + a.shape()
+                    + (ta ? " transposed" : "") + "), op(b) is " + kb + "x" + n + " (b " + b.shape()
+                    + (tb ? " transposed" : "") + ")");
+        }
+        shape(op, "c", c, Shape.of(m, n));
+        return new int[] {m, n, k};
+    }
+
+    /** Validates logits [N, classes] and labels [N]; returns {N, classes}. */
+    public static int[] classification(String op, Tensor logits, Tensor labels) {
+        rank(op, "logits", logits, 2);
+        int32(op, "labels", labels);
+        shape(op, "labels", labels, Shape.of(logits.shape().dim(0)));
+        return new int[] {logits.shape().dim(0), logits.shape().dim(1)};
+    }
+}

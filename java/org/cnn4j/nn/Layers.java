@@ -1,0 +1,87 @@
+package org.cnn4j.nn;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.cnn4j.tensor.Shape;
+
+/** Recreates layers and models from the settings that {@link Sequential#architecture()} writes. */
+public final class Layers {
+    private Layers() {
+    }
+
+    public static Sequential sequentialFromArchitecture(Map<String, Object> arch) {
+        Object format = arch.get("format");
+        if (!"cnn4j-sequential".equals(format)) {
+            throw new IllegalArgumentException("not a cnn4j architecture: format is " + format
+                    + ", expected cnn4j-sequential");
+        }
+        List<?> in = list(arch, "input_shape");
+        int[] dims = new int[in.size()];
+        for (int i = 0; i < dims.length; i++) {
+            dims[i] = ((Number) in.get(i)).intValue();
+        }
+        List<Layer> layers = new ArrayList<>();
+        for (Object o : list(arch, "layers")) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = (Map<String, Object>) o;
+            layers.add(fromConfig(m));
+        }
+        boolean strict = Boolean.TRUE.equals(arch.get("strict"));
+        return new Sequential(Shape.of(dims), strict, layers);
+    }
+
+    /** One layer from its {@code type} and settings. */
+    public static Layer fromConfig(Map<String, Object> c) {
+        String type = String.valueOf(c.get("type"));
+        return switch (type) {
+            case "Conv2d" -> {
+                List<?> k = list(c, "kernel"), s = list(c, "stride"), p = list(c, "padding"), d = list(c, "dilation");
+                yield new Conv2d(integer(c, "out_channels"), num(k, 0), num(k, 1))
+                        .inChannels(integer(c, "in_channels"))
+                        .stride(num(s, 0), num(s, 1))
+                        .padding(num(p, 0), num(p, 1), num(p, 2), num(p, 3))
+                        .dilation(num(d, 0), num(d, 1))
+                        .groups(integer(c, "groups"))
+                        .bias(bool(c, "bias"))
+                        .init(Init.valueOf(String.valueOf(c.get("init"))));
+            }
+            case "Linear" -> new Linear(integer(c, "out_features")).inFeatures(integer(c, "in_features"))
+                    .bias(bool(c, "bias")).init(Init.valueOf(String.valueOf(c.get("init"))));
+            case "MaxPool2d" -> new MaxPool2d(integer(c, "kernel")).stride(integer(c, "stride"))
+                    .padding(integer(c, "padding"));
+            case "AvgPool2d" -> new AvgPool2d(integer(c, "kernel")).stride(integer(c, "stride"))
+                    .padding(integer(c, "padding")).countIncludePad(bool(c, "count_include_pad"));
+            case "ReLU" -> new ReLU();
+            case "LeakyReLU" -> new LeakyReLU(((Number) require(c, "negative_slope")).doubleValue());
+            case "Sigmoid" -> new Sigmoid();
+            case "Tanh" -> new Tanh();
+            case "Flatten" -> new Flatten();
+            default -> throw new IllegalArgumentException("unknown layer type '" + type + "'");
+        };
+    }
+
+    private static Object require(Map<String, Object> c, String key) {
+        Object v = c.get(key);
+        if (v == null) {
+            throw new IllegalArgumentException(c.get("type") + ": missing setting '" + key + "'");
+        }
+        return v;
+    }
+
+    private static int integer(Map<String, Object> c, String key) {
+        return ((Number) require(c, key)).intValue();
+    }
+
+    private static boolean bool(Map<String, Object> c, String key) {
+        return (Boolean) require(c, key);
+    }
+
+    private static List<?> list(Map<String, Object> c, String key) {
+        return (List<?>) require(c, key);
+    }
+
+    private static int num(List<?> l, int i) {
+        return ((Number) l.get(i)).intValue();
+    }
+}

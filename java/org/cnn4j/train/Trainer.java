@@ -1,0 +1,176 @@
+package org.cnn4j.train;
+
+import org.cnn4j.backend.Backend;
+import org.cnn4j.backend.LossResult;
+import org.cnn4j.data.Batch;
+import org.cnn4j.data.DataLoader;
+import org.cnn4j.nn.Sequential;
+import org.cnn4j.optim.LrSchedule;
+import org.cnn4j.optim.Optimizer;
+import org.cnn4j.tensor.DType;
+import org.cnn4j.tensor.Shape;
+import org.cnn4j.tensor.Tensor;
+
+/**
+ * The training loop: per batch, copy the batch into the model's input tensors, forward,
+ * fused softmax-cross-entropy (loss and dlogits in one op), backward, optimizer step. Only
+ * two scalars (mean loss, correct count) come back per step. Input, label and gradient
+ * tensors are planned per batch shape and reused.
+ */
+public final class Trainer implements AutoCloseable {
+
+    /** Called after every training step. */
+    @FunctionalInterface
+    public interface StepListener {
+        void onStep(int stepInEpoch, int stepsInEpoch, double loss, int images);
+    }
+
+    /** Totals of one pass over a loader. */
+    public record Result(double loss, double accuracy, int images, double seconds) {
+        public double imagesPerSecond() {
+            return seconds > 0 ? images / seconds : 0;
+        }
+    }
+
+    private final Sequential model;
+    private final Optimizer optimizer;
+    private final LrSchedule schedule;
+    private final Backend backend;
+    private Tensor x, labels, dlogits;
+    private long globalStep;
+
+    public Trainer(Sequential model, Optimizer optimizer, LrSchedule schedule) {
+        if (model.backend() == null) {
+            throw new IllegalArgumentException("initialize the model on a backend before training it");
+        }
+        this.model = model;
+        this.optimizer = optimizer;
+        this.schedule = schedule;
+        this.backend = model.backend();
+        model.setInputGradientRequired(false);
+    }
+
+    public long globalStep() {
+        return globalStep;
+    }
+
+    private void ensureBuffers(int n) {
+        Shape xs = model.inputShape().withBatch(n);
+        if (x == null || !x.shape().equals(xs)) {
+            closeBuffers();
+            x = backend.zeros(xs, model.dtype());
+            labels = backend.zeros(Shape.of(n), DType.INT32);
+            dlogits = backend.zeros(model.outputShape().withBatch(n), model.dtype());
+        }
+    }
+
+    private void load(Batch b) {
+        ensureBuffers(b.size());
+        x.copyFrom(b.images(), x.numel());
+        labels.copyFrom(b.labels(), b.size());
+    }
+
+    /** One epoch of training (epoch counts from 0 and selects the shuffle order). */
+    public Result trainEpoch(DataLoader loader, int epoch, StepListener listener) {
+        long t0 = System.nanoTime();
+        double lossSum = 0;
+        long correct = 0;
+        int images = 0;
+        int steps = loader.batchesPerEpoch();
+        int step = 0;
+        try (DataLoader.Epoch it = loader.epoch(epoch)) {
+            while (it.hasNext()) {
+                Batch b = it.next();
+                int n = b.size();
+                try {
+                    load(b);
+                } finally {
+                    b.release();
+                }
+                optimizer.setLearningRate(schedule.lr(globalStep));
+                optimizer.zeroGrad();
+                Tensor logits = model.forward(x, true);
+                LossResult r = backend.softmaxCrossEntropy(logits, labels, dlogits);
+                if (!Double.isFinite(r.meanLoss())) {
+                    throw new ArithmeticException("the training loss became " + r.meanLoss() + " at epoch "
+                            + (epoch + 1) + ", step " + (step + 1) + " (learning rate " + optimizer.learningRate()
+                            + "): lower the learning rate");
+                }
+                model.backward(dlogits);
+                optimizer.step();
+                globalStep++;
+                step++;
+                lossSum += r.meanLoss() * n;
+                correct += r.correct();
+                images += n;
+                if (listener != null) {
+                    listener.onStep(step, steps, r.meanLoss(), images);
+                }
+            }
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        return new Result(lossSum / images, (double) correct / images, images, secs);
+    }
+
+    /** Loss and top-1 accuracy over a loader, in inference mode. */
+    public Result evaluate(DataLoader loader) {
+        return evaluate(model, loader);
+    }
+
+    /** Loss and top-1 accuracy of {@code model} over {@code loader}, in inference mode. */
+    public static Result evaluate(Sequential model, DataLoader loader) {
+        Backend backend = model.backend();
+        long t0 = System.nanoTime();
+        double lossSum = 0;
+        long correct = 0;
+        int images = 0;
+        Tensor x = null, labels = null;
+        try (DataLoader.Epoch it = loader.epoch(0)) {
+            while (it.hasNext()) {
+                Batch b = it.next();
+                int n = b.size();
+                Shape xs = model.inputShape().withBatch(n);
+                if (x == null || !x.shape().equals(xs)) {
+                    if (x != null) {
+                        x.close();
+                        labels.close();
+                    }
+                    x = backend.zeros(xs, model.dtype());
+                    labels = backend.zeros(Shape.of(n), DType.INT32);
+                }
+                try {
+                    x.copyFrom(b.images(), x.numel());
+                    labels.copyFrom(b.labels(), n);
+                } finally {
+                    b.release();
+                }
+                Tensor logits = model.forward(x, false);
+                LossResult r = backend.softmaxCrossEntropy(logits, labels, null);
+                lossSum += r.meanLoss() * n;
+                correct += r.correct();
+                images += n;
+            }
+        } finally {
+            if (x != null) {
+                x.close();
+                labels.close();
+            }
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        return new Result(lossSum / images, (double) correct / images, images, secs);
+    }
+
+    private void closeBuffers() {
+        if (x != null) {
+            x.close();
+            labels.close();
+            dlogits.close();
+            x = labels = dlogits = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        closeBuffers();
+    }
+}
