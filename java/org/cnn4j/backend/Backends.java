@@ -1,0 +1,48 @@
+package org.cnn4j.backend;
+
+import java.util.List;
+
+/**
+ * Backend selection by name: {@code java}, {@code cpu}, {@code cuda}, or {@code auto} (the
+ * best that loads). A backend that is asked for by name and cannot run is an error naming the
+ * reason, never a silent fallback. The system property {@code cnn4j.backend} or the
+ * environment variable {@code CNN4J_BACKEND} give the default for library users.
+ */
+public final class Backends {
+    private Backends() {
+    }
+
+    public static final List<String> NAMES = List.of("auto", "java", "cpu", "cuda");
+
+    /** The default name: system property, then environment variable, then {@code auto}. */
+    public static String defaultName() {
+        String p = System.getProperty("cnn4j.backend");
+        if (p != null && !p.isBlank()) {
+            return p;
+        }
+        String e = System.getenv("CNN4J_BACKEND");
+        return e != null && !e.isBlank() ? e : "auto";
+    }
+
+    /** A backend and, for {@code auto}, why it was chosen. */
+    public record Choice(Backend backend, String reason) {
+    }
+
+    /**
+     * Creates the named backend; {@code threads} <= 0 means one per available processor.
+     *
+     * @throws IllegalArgumentException for an unknown name
+     * @throws BackendUnavailableException for a backend that cannot run here
+     */
+    public static Choice create(String name, int threads) {
+        int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        return switch (name) {
+            case "java" -> new Choice(new JavaBackend(t), "requested");
+            case "auto" -> new Choice(new JavaBackend(t), "auto: no native backend in this build");
+            case "cpu", "cuda" -> throw new BackendUnavailableException("backend '" + name
+                    + "' is not available: this build of cnn4j has no native library (use --backend java)");
+            default -> throw new IllegalArgumentException("unknown backend '" + name + "'; choose one of "
+                    + String.join(", ", NAMES));
+        };
+    }
+}

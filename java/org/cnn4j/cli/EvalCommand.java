@@ -1,0 +1,64 @@
+package org.cnn4j.cli;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.cnn4j.backend.Backends;
+import org.cnn4j.data.DataLoader;
+import org.cnn4j.data.Dataset;
+import org.cnn4j.io.ModelFile;
+import org.cnn4j.train.Trainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code cnn4j eval}: loads a saved model and measures it on the test split. */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = "Evaluate a saved model on the test split; the last line is 'result: key=value ...'.")
+final class EvalCommand implements Callable<Integer> {
+
+    @Option(names = "--model-file", required = true, description = "model.safetensors written by train (or its folder).")
+    Path modelFile;
+
+    @Mixin
+    DataOptions data;
+
+    @Option(names = "--batch", defaultValue = "256", description = "Batch size (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--backend", description = "auto, java, cpu or cuda (default: $CNN4J_BACKEND or auto).")
+    String backend;
+
+    @Option(names = "--threads", defaultValue = "0", description = "Compute threads (default: one per processor).")
+    int threads;
+
+    @Option(names = "--limit", defaultValue = "0", description = "Evaluate on the first N test images only (0: all).")
+    int limit;
+
+    @Override
+    public Integer call() {
+        if (batch < 1) {
+            throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
+        }
+        Dataset test = data.load(false);
+        if (limit > 0) {
+            test = test.limit(limit);
+        }
+        Backends.Choice choice = Backends.create(backend != null ? backend : Backends.defaultName(), threads);
+        try (var be = choice.backend()) {
+            ModelFile.Loaded loaded = ModelFile.load(modelFile, be);
+            try (var m = loaded.model();
+                 DataLoader loader = new DataLoader(test, batch, false, 0, loaded.normalization().mean(),
+                         loaded.normalization().std(), 2)) {
+                if (!m.inputShape().equals(test.sampleShape())) {
+                    throw new IllegalArgumentException("the model takes " + m.inputShape().toCompactString()
+                            + " inputs, data set " + data.data + " has " + test.sampleShape().toCompactString());
+                }
+                Trainer.Result r = Trainer.evaluate(m, loader);
+                System.out.printf("result: test_accuracy=%.4f test_loss=%.4f images=%d backend=%s images_per_s=%.0f"
+                                + " model_file=%s%n", r.accuracy(), r.loss(), r.images(), be.name(),
+                        r.imagesPerSecond(), modelFile);
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,36 @@
+package org.cnn4j.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code cnn4j} command line: train, eval, summary, bench. */
+@Command(name = "cnn4j", mixinStandardHelpOptions = true, version = "cnn4j 0.1.0",
+        description = "Train convolutional networks from Java.",
+        subcommands = {TrainCommand.class, EvalCommand.class, SummaryCommand.class, BenchCommand.class})
+public final class Main implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: train, eval, summary or bench");
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns the exit code (2 for usage errors, 1 for failures). */
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            if (System.getenv("CNN4J_DEBUG") != null) {
+                ex.printStackTrace();
+            }
+            cmd.getErr().println("error: " + (ex.getMessage() != null ? ex.getMessage() : ex.toString()));
+            return ex instanceof IllegalArgumentException ? 2 : 1;
+        });
+        return cl.execute(args);
+    }
+}

@@ -1,0 +1,202 @@
+package org.cnn4j.cli;
+
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.cnn4j.backend.Backends;
+import org.cnn4j.data.DataLoader;
+import org.cnn4j.data.Dataset;
+import org.cnn4j.io.ModelFile;
+import org.cnn4j.nn.Models;
+import org.cnn4j.nn.Sequential;
+import org.cnn4j.nn.ShapeException;
+import org.cnn4j.optim.Adam;
+import org.cnn4j.optim.LrSchedule;
+import org.cnn4j.optim.Optimizer;
+import org.cnn4j.optim.RmsProp;
+import org.cnn4j.optim.Sgd;
+import org.cnn4j.train.Trainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code cnn4j train}: trains a zoo model, evaluates it after each epoch, saves it. */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Train a model; the last line is 'result: key=value ...'.")
+final class TrainCommand implements Callable<Integer> {
+
+    @Option(names = "--model", defaultValue = "lenet5", description = "Zoo model (default: ${DEFAULT-VALUE}).")
+    String model;
+
+    @Mixin
+    DataOptions data;
+
+    @Option(names = "--epochs", defaultValue = "3", description = "Epochs (default: ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--batch", defaultValue = "64", description = "Batch size (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--optimizer", defaultValue = "adam", description = "sgd, rmsprop, adam or adamw (default: ${DEFAULT-VALUE}).")
+    String optimizer;
+
+    @Option(names = "--lr", defaultValue = "1e-3", description = "Learning rate (default: ${DEFAULT-VALUE}).")
+    double lr;
+
+    @Option(names = "--momentum", defaultValue = "0.9", description = "SGD/RMSProp momentum (default: ${DEFAULT-VALUE} for sgd, 0 for rmsprop unless given).")
+    double momentum;
+
+    @Option(names = "--nesterov", description = "Nesterov momentum (sgd).")
+    boolean nesterov;
+
+    @Option(names = "--weight-decay", description = "Weight decay (default: 0; 0.01 for adamw).")
+    Double weightDecay;
+
+    @Option(names = "--schedule", defaultValue = "constant", description = "constant, step or cosine (default: ${DEFAULT-VALUE}).")
+    String schedule;
+
+    @Option(names = "--step-epochs", defaultValue = "1", description = "step schedule: epochs between decays (default: ${DEFAULT-VALUE}).")
+    int stepEpochs;
+
+    @Option(names = "--gamma", defaultValue = "0.1", description = "step schedule: decay factor (default: ${DEFAULT-VALUE}).")
+    double gamma;
+
+    @Option(names = "--warmup-steps", defaultValue = "0", description = "Linear learning-rate warm-up steps (default: ${DEFAULT-VALUE}).")
+    long warmupSteps;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Seed for initialisation and shuffling (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--backend", description = "auto, java, cpu or cuda (default: $CNN4J_BACKEND or auto).")
+    String backend;
+
+    @Option(names = "--threads", defaultValue = "0", description = "Compute threads (default: one per processor).")
+    int threads;
+
+    @Option(names = "--limit", defaultValue = "0", description = "Train on the first N images only (0: all).")
+    int limit;
+
+    @Option(names = "--test-limit", defaultValue = "0", description = "Evaluate on the first N test images only (0: all).")
+    int testLimit;
+
+    @Option(names = "--out", description = "Output folder (default: runs/<model>-<time>).")
+    Path out;
+
+    @Option(names = "--progress", negatable = true, description = "Show a progress bar (default: on a terminal).")
+    Boolean progress;
+
+    @Override
+    public Integer call() throws Exception {
+        if (epochs < 1) {
+            throw new IllegalArgumentException("--epochs must be >= 1, got " + epochs);
+        }
+        if (batch < 1) {
+            throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
+        }
+        if (limit < 0 || testLimit < 0) {
+            throw new IllegalArgumentException("--limit and --test-limit must be >= 0");
+        }
+        Sequential net;
+        try {
+            net = Models.create(model);
+        } catch (ShapeException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+        Backends.Choice choice = Backends.create(backend != null ? backend : Backends.defaultName(), threads);
+        try (var be = choice.backend()) {
+            train(net, be, choice.reason());
+        }
+        return 0;
+    }
+
+    private void train(Sequential net, org.cnn4j.backend.Backend be, String reason) throws java.io.IOException {
+        Dataset train = data.load(true);
+        Dataset test = data.load(false);
+        if (!net.inputShape().equals(train.sampleShape())) {
+            throw new IllegalArgumentException("model " + model + " takes " + net.inputShape().toCompactString()
+                    + " inputs, data set " + data.data + " has " + train.sampleShape().toCompactString());
+        }
+        if (limit > 0) {
+            train = train.limit(limit);
+        }
+        if (testLimit > 0) {
+            test = test.limit(testLimit);
+        }
+        double[][] stats = train.channelStats();
+        Path outDir = out != null ? out : Path.of("runs", model + "-"
+                + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        boolean showProgress = progress != null ? progress : Progress.interactive();
+
+        try (Sequential m = net.initialize(be, seed);
+             Optimizer opt = optimizer(m);
+             Trainer trainer = new Trainer(m, opt, schedule(train.size()));
+             DataLoader trainLoader = new DataLoader(train, batch, true, seed, stats[0], stats[1], 3);
+             DataLoader testLoader = new DataLoader(test, Math.max(batch, 256), false, 0, stats[0], stats[1], 2)) {
+            System.out.printf("cnn4j train: model=%s (%,d parameters) data=%s train=%d test=%d backend=%s (%s; %s)%n",
+                    model, m.parameterCount(), data.data, train.size(), test.size(), be.name(), be.description(),
+                    reason);
+            Trainer.Result last = null;
+            Trainer.Result eval = null;
+            long t0 = System.nanoTime();
+            for (int e = 0; e < epochs; e++) {
+                try (Progress bar = new Progress("epoch " + (e + 1) + "/" + epochs, trainLoader.batchesPerEpoch(),
+                        showProgress)) {
+                    last = trainer.trainEpoch(trainLoader, e, (step, steps, loss, images) -> bar.step(step, loss, images));
+                }
+                eval = trainer.evaluate(testLoader);
+                System.out.printf("epoch %d/%d train_loss=%.4f train_accuracy=%.4f test_loss=%.4f test_accuracy=%.4f"
+                                + " images_per_s=%.0f seconds=%.1f%n", e + 1, epochs, last.loss(), last.accuracy(),
+                        eval.loss(), eval.accuracy(), last.imagesPerSecond(), last.seconds());
+            }
+            double total = (System.nanoTime() - t0) / 1e9;
+            Map<String, Object> facts = new LinkedHashMap<>();
+            facts.put("model", model);
+            facts.put("data", data.data);
+            facts.put("epochs", epochs);
+            facts.put("batch", batch);
+            facts.put("optimizer", optimizer);
+            facts.put("lr", lr);
+            facts.put("seed", seed);
+            facts.put("backend", be.name());
+            facts.put("train_images", train.size());
+            facts.put("test_images", test.size());
+            facts.put("test_accuracy", eval.accuracy());
+            facts.put("test_loss", eval.loss());
+            facts.put("train_images_per_s", Math.round(last.imagesPerSecond()));
+            Path file = ModelFile.save(outDir, m, new ModelFile.Normalization(stats[0], stats[1]), facts);
+            System.out.printf("saved %s%n", file);
+            System.out.printf("result: model=%s backend=%s epochs=%d test_accuracy=%.4f test_loss=%.4f"
+                            + " train_images_per_s=%.0f seconds=%.1f model_file=%s%n", model, be.name(), epochs,
+                    eval.accuracy(), eval.loss(), last.imagesPerSecond(), total, file);
+        }
+    }
+
+    private Optimizer optimizer(Sequential m) {
+        var ps = m.parameters();
+        double wd = weightDecay != null ? weightDecay : 0;
+        return switch (optimizer) {
+            case "sgd" -> new Sgd(ps, lr, momentum, 0, nesterov, wd);
+            case "rmsprop" -> new RmsProp(ps, lr, 0.99, 1e-8, wd, 0);
+            case "adam" -> new Adam(ps, lr, 0.9, 0.999, 1e-8, wd, false);
+            case "adamw" -> new Adam(ps, lr, 0.9, 0.999, 1e-8, weightDecay != null ? weightDecay : 0.01, true);
+            default -> throw new IllegalArgumentException("unknown optimizer '" + optimizer + "'; choose one of "
+                    + String.join(", ", List.of("sgd", "rmsprop", "adam", "adamw")));
+        };
+    }
+
+    private LrSchedule schedule(int trainSize) {
+        long stepsPerEpoch = (trainSize + batch - 1) / batch;
+        LrSchedule s = switch (schedule) {
+            case "constant" -> LrSchedule.constant(lr);
+            case "step" -> LrSchedule.step(lr, stepsPerEpoch * stepEpochs, gamma);
+            case "cosine" -> LrSchedule.cosine(lr, 0, stepsPerEpoch * epochs);
+            default -> throw new IllegalArgumentException("unknown schedule '" + schedule
+                    + "'; choose constant, step or cosine");
+        };
+        return warmupSteps > 0 ? LrSchedule.warmup(s, warmupSteps) : s;
+    }
+}

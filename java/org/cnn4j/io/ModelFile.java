@@ -1,0 +1,124 @@
+package org.cnn4j.io;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonParseException;
+import com.google.gson.reflect.TypeToken;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import org.cnn4j.backend.Backend;
+import org.cnn4j.data.DataFormatException;
+import org.cnn4j.nn.Layers;
+import org.cnn4j.nn.Parameter;
+import org.cnn4j.nn.Sequential;
+import org.cnn4j.tensor.DType;
+
+/**
+ * A trained model on disk: one safetensors file whose tensors are the parameters, named as in
+ * a PyTorch state dict ({@code 0.weight}, {@code 0.bias}, ...), and whose metadata holds the
+ * architecture ({@code cnn4j.architecture}, JSON) and the input normalisation
+ * ({@code cnn4j.normalization}). A readable copy of the architecture and the training facts is
+ * written beside it as {@code model.json}.
+ */
+public final class ModelFile {
+    private ModelFile() {
+    }
+
+    public static final String ARCHITECTURE = "cnn4j.architecture";
+    public static final String NORMALIZATION = "cnn4j.normalization";
+
+    /** Input normalisation: per-channel mean and std of pixel/255. */
+    public record Normalization(double[] mean, double[] std) {
+    }
+
+    /** A model read back, initialised on a backend with the saved weights. */
+    public record Loaded(Sequential model, Normalization normalization, Map<String, String> metadata) {
+    }
+
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
+
+    /** Writes {@code dir/model.safetensors} and {@code dir/model.json}; returns the safetensors path. */
+    public static Path save(Path dir, Sequential model, Normalization norm, Map<String, Object> facts)
+            throws IOException {
+        Files.createDirectories(dir);
+        Map<String, SafeTensors.Entry> tensors = new LinkedHashMap<>();
+        for (Parameter p : model.parameters()) {
+            tensors.put(p.name(), new SafeTensors.Entry(p.value().shape(), p.value().toFloatArray()));
+        }
+        Map<String, Object> normMap = new LinkedHashMap<>();
+        normMap.put("mean", norm.mean());
+        normMap.put("std", norm.std());
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("format", "pt");
+        meta.put(ARCHITECTURE, new Gson().toJson(model.architecture()));
+        meta.put(NORMALIZATION, new Gson().toJson(normMap));
+        Path file = dir.resolve("model.safetensors");
+        SafeTensors.write(file, tensors, meta);
+        Map<String, Object> readable = new LinkedHashMap<>();
+        readable.put("architecture", model.architecture());
+        readable.put("normalization", normMap);
+        readable.put("weights", "model.safetensors");
+        readable.putAll(facts);
+        Files.writeString(dir.resolve("model.json"), GSON.toJson(readable) + "\n", StandardCharsets.UTF_8);
+        return file;
+    }
+
+    /**
+     * Reads a model: {@code file} is a {@code .safetensors} file or a folder holding
+     * {@code model.safetensors}. Every parameter must be present with its shape; extra tensors
+     * are an error too.
+     */
+    public static Loaded load(Path file, Backend backend) {
+        Path f = Files.isDirectory(file) ? file.resolve("model.safetensors") : file;
+        SafeTensors.Contents c = SafeTensors.read(f);
+        String arch = c.metadata().get(ARCHITECTURE);
+        if (arch == null) {
+            throw new DataFormatException(f, "no " + ARCHITECTURE + " metadata: not a model saved by cnn4j");
+        }
+        Sequential model;
+        Normalization norm;
+        try {
+            Map<String, Object> a = new Gson().fromJson(arch, new TypeToken<Map<String, Object>>() { }.getType());
+            model = Layers.sequentialFromArchitecture(a);
+            String n = c.metadata().get(NORMALIZATION);
+            if (n == null) {
+                throw new DataFormatException(f, "no " + NORMALIZATION + " metadata");
+            }
+            Map<String, double[]> nm = new Gson().fromJson(n, new TypeToken<Map<String, double[]>>() { }.getType());
+            norm = new Normalization(nm.get("mean"), nm.get("std"));
+        } catch (JsonParseException | IllegalArgumentException | ClassCastException e) {
+            throw new DataFormatException(f, "unreadable model description: " + e.getMessage(), e);
+        }
+        model.initialize(backend, DType.FLOAT32, 0);
+        Set<String> used = new HashSet<>();
+        try {
+            for (Parameter p : model.parameters()) {
+                SafeTensors.Entry e = c.tensors().get(p.name());
+                if (e == null) {
+                    throw new DataFormatException(f, "missing tensor " + p.name() + " " + p.value().shape());
+                }
+                if (!e.shape().equals(p.value().shape())) {
+                    throw new DataFormatException(f, "tensor " + p.name() + " has shape " + e.shape()
+                            + ", the architecture needs " + p.value().shape());
+                }
+                p.value().copyFrom(e.data());
+                used.add(p.name());
+            }
+            for (String name : c.tensors().keySet()) {
+                if (!used.contains(name)) {
+                    throw new DataFormatException(f, "unexpected tensor " + name + " (not a parameter of the architecture)");
+                }
+            }
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+        return new Loaded(model, norm, c.metadata());
+    }
+}

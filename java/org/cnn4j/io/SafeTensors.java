@@ -1,0 +1,168 @@
+package org.cnn4j.io;
+
+import com.google.gson.Gson;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.cnn4j.data.DataFormatException;
+import org.cnn4j.tensor.Shape;
+
+/**
+ * The safetensors format (also read by PyTorch through the {@code safetensors} package):
+ * an unsigned 64-bit little-endian header length N, N bytes of UTF-8 JSON mapping each tensor
+ * name to {@code {"dtype", "shape", "data_offsets": [begin, end]}} (offsets into the data that
+ * follows) plus an optional {@code "__metadata__"} map of strings, then the raw little-endian
+ * data. cnn4j writes F32 tensors only and reads F32 tensors.
+ */
+public final class SafeTensors {
+    private SafeTensors() {
+    }
+
+    /** A named float tensor. */
+    public record Entry(Shape shape, float[] data) {
+    }
+
+    /** What a file holds. */
+    public record Contents(Map<String, Entry> tensors, Map<String, String> metadata) {
+    }
+
+    /** Writes atomically (to a temporary file, then renamed), so a failed write loses nothing. */
+    public static void write(Path file, Map<String, Entry> tensors, Map<String, String> metadata) throws IOException {
+        Map<String, Object> header = new LinkedHashMap<>();
+        if (!metadata.isEmpty()) {
+            header.put("__metadata__", metadata);
+        }
+        long offset = 0;
+        for (Map.Entry<String, Entry> e : tensors.entrySet()) {
+            Entry t = e.getValue();
+            if (t.data().length != t.shape().numel()) {
+                throw new IllegalArgumentException("tensor " + e.getKey() + ": " + t.data().length
+                        + " values do not fit shape " + t.shape());
+            }
+            Map<String, Object> h = new LinkedHashMap<>();
+            h.put("dtype", "F32");
+            List<Integer> dims = new ArrayList<>();
+            for (int d : t.shape().dims()) {
+                dims.add(d);
+            }
+            h.put("shape", dims);
+            long bytes = 4L * t.data().length;
+            h.put("data_offsets", List.of(offset, offset + bytes));
+            header.put(e.getKey(), h);
+            offset += bytes;
+        }
+        byte[] json = new Gson().toJson(header).getBytes(StandardCharsets.UTF_8);
+        int pad = (8 - json.length % 8) % 8;
+        Path dir = file.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+        try {
+            try (OutputStream out = Files.newOutputStream(tmp)) {
+                ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(json.length + pad);
+                out.write(len.array());
+                out.write(json);
+                for (int i = 0; i < pad; i++) {
+                    out.write(' ');
+                }
+                for (Entry t : tensors.values()) {
+                    ByteBuffer buf = ByteBuffer.allocate(4 * t.data().length).order(ByteOrder.LITTLE_ENDIAN);
+                    buf.asFloatBuffer().put(t.data());
+                    out.write(buf.array());
+                }
+            }
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** Reads and validates a whole file; errors name the file and the problem. */
+    public static Contents read(Path file) {
+        byte[] b;
+        try {
+            b = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new DataFormatException(file, "file not found");
+        } catch (IOException e) {
+            throw new DataFormatException(file, "cannot read: " + e, e);
+        }
+        if (b.length < 8) {
+            throw new DataFormatException(file, "not a safetensors file: " + b.length + " bytes, the header length alone needs 8");
+        }
+        long n = ByteBuffer.wrap(b, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        if (n < 2 || n > b.length - 8) {
+            throw new DataFormatException(file, "not a safetensors file: header length " + n + " does not fit a file of "
+                    + b.length + " bytes");
+        }
+        JsonObject header;
+        try {
+            JsonElement el = JsonParser.parseString(new String(b, 8, (int) n, StandardCharsets.UTF_8));
+            if (!el.isJsonObject()) {
+                throw new DataFormatException(file, "the header is not a JSON object");
+            }
+            header = el.getAsJsonObject();
+        } catch (JsonParseException e) {
+            throw new DataFormatException(file, "the header is not valid JSON: " + e.getMessage(), e);
+        }
+        long dataStart = 8 + n;
+        long dataLen = b.length - dataStart;
+        Map<String, String> meta = new LinkedHashMap<>();
+        Map<String, Entry> tensors = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonElement> e : header.entrySet()) {
+            String name = e.getKey();
+            if (name.equals("__metadata__")) {
+                for (Map.Entry<String, JsonElement> m : e.getValue().getAsJsonObject().entrySet()) {
+                    meta.put(m.getKey(), m.getValue().getAsString());
+                }
+                continue;
+            }
+            try {
+                JsonObject t = e.getValue().getAsJsonObject();
+                String dtype = t.get("dtype").getAsString();
+                if (!dtype.equals("F32")) {
+                    throw new DataFormatException(file, "tensor " + name + " has dtype " + dtype + "; only F32 is supported");
+                }
+                var shapeArr = t.getAsJsonArray("shape");
+                int[] dims = new int[shapeArr.size()];
+                for (int i = 0; i < dims.length; i++) {
+                    dims[i] = shapeArr.get(i).getAsInt();
+                }
+                Shape shape = Shape.of(dims);
+                var off = t.getAsJsonArray("data_offsets");
+                long begin = off.get(0).getAsLong(), end = off.get(1).getAsLong();
+                if (begin < 0 || end < begin || end > dataLen) {
+                    throw new DataFormatException(file, "tensor " + name + ": data offsets [" + begin + ", " + end
+                            + "] fall outside the " + dataLen + " data bytes (truncated file?)");
+                }
+                if (end - begin != 4L * shape.numel()) {
+                    throw new DataFormatException(file, "tensor " + name + ": " + (end - begin) + " bytes do not hold shape "
+                            + shape + " of F32");
+                }
+                float[] data = new float[shape.numel()];
+                ByteBuffer.wrap(b, (int) (dataStart + begin), (int) (end - begin)).order(ByteOrder.LITTLE_ENDIAN)
+                        .asFloatBuffer().get(data);
+                tensors.put(name, new Entry(shape, data));
+            } catch (RuntimeException ex) {
+                if (ex instanceof DataFormatException dfe) {
+                    throw dfe;
+                }
+                throw new DataFormatException(file, "tensor " + name + " has a malformed header entry: " + ex.getMessage(), ex);
+            }
+        }
+        return new Contents(tensors, meta);
+    }
+}

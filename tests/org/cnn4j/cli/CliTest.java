@@ -1,0 +1,121 @@
+package org.cnn4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.cnn4j.data.IdxFileTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line on a small generated MNIST-layout data set. */
+class CliTest {
+    @TempDir
+    Path dir;
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true));
+            System.setErr(new PrintStream(err, true));
+            int code = Main.run(args);
+            return new Run(code, out.toString(), err.toString());
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    /** Images whose label is which quadrant is bright: learnable in a few steps. */
+    private void writeData(String prefix, int n, long seed) throws IOException {
+        SplittableRandom r = new SplittableRandom(seed);
+        byte[] px = new byte[n * 784];
+        byte[] labels = new byte[n];
+        for (int i = 0; i < n; i++) {
+            int q = r.nextInt(4);
+            labels[i] = (byte) q;
+            for (int y = 0; y < 28; y++) {
+                for (int x = 0; x < 28; x++) {
+                    boolean bright = (y < 14) == (q < 2) && (x < 14) == (q % 2 == 0);
+                    px[i * 784 + y * 28 + x] = (byte) (bright ? 200 + r.nextInt(50) : r.nextInt(50));
+                }
+            }
+        }
+        Files.write(dir.resolve(prefix + "-images-idx3-ubyte"), IdxFileTest.idx(new int[] {n, 28, 28}, px));
+        Files.write(dir.resolve(prefix + "-labels-idx1-ubyte"), IdxFileTest.idx(new int[] {n}, labels));
+    }
+
+    private static String lastLine(String s) {
+        String[] lines = s.strip().split("\n");
+        return lines[lines.length - 1];
+    }
+
+    private static double value(String line, String key) {
+        Matcher m = Pattern.compile("(?:^| )" + key + "=([0-9.]+)").matcher(line);
+        assertTrue(m.find(), key + " missing from: " + line);
+        return Double.parseDouble(m.group(1));
+    }
+
+    @Test
+    void trainThenEvalReproducesTheTestAccuracy() throws IOException {
+        writeData("train", 256, 1);
+        writeData("t10k", 128, 2);
+        Path out = dir.resolve("run");
+        Run t = run("train", "--data", "mnist", "--data-dir", dir.toString(), "--epochs", "2", "--batch", "32",
+                "--threads", "2", "--out", out.toString(), "--no-progress");
+        assertEquals(0, t.code(), t.err());
+        String result = lastLine(t.out());
+        assertTrue(result.startsWith("result: "), result);
+        assertTrue(result.contains(" backend=java"), result);
+        double acc = value(result, "test_accuracy");
+        assertTrue(value(result, "train_images_per_s") > 0, result);
+        assertTrue(acc > 0.9, "quadrant task learnt: " + result);
+
+        Run e = run("eval", "--model-file", out.resolve("model.safetensors").toString(), "--data", "mnist",
+                "--data-dir", dir.toString());
+        assertEquals(0, e.code(), e.err());
+        String evalLine = lastLine(e.out());
+        assertTrue(evalLine.startsWith("result: "), evalLine);
+        assertEquals(acc, value(evalLine, "test_accuracy"), 1e-9, "eval reproduces train's test accuracy");
+    }
+
+    @Test
+    void badArgumentsGiveAUsageErrorNotATrace() {
+        Run r = run("train", "--epochs", "many");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("Invalid value for option '--epochs'"), r.err());
+        assertTrue(!r.err().contains("at org.cnn4j"), "no stack trace: " + r.err());
+
+        r = run("train", "--model", "resnet999", "--data-dir", dir.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("unknown model 'resnet999'"), r.err());
+
+        r = run("train", "--backend", "cuda", "--data", "mnist", "--data-dir", dir.toString());
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains("backend 'cuda' is not available"), r.err());
+
+        r = run("eval", "--model-file", dir.resolve("none.safetensors").toString(), "--data", "mnist",
+                "--data-dir", dir.toString());
+        assertTrue(r.code() != 0);
+        assertTrue(r.err().startsWith("error: "), r.err());
+    }
+
+    @Test
+    void summaryPrintsTheTable() {
+        Run r = run("summary", "lenet5");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("total parameters: 61,706"), r.out());
+        assertTrue(r.out().contains("16x5x5"), r.out());
+    }
+}

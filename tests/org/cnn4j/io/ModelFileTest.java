@@ -1,0 +1,110 @@
+package org.cnn4j.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.cnn4j.backend.JavaBackend;
+import org.cnn4j.data.DataFormatException;
+import org.cnn4j.nn.Models;
+import org.cnn4j.nn.Parameter;
+import org.cnn4j.nn.Sequential;
+import org.cnn4j.tensor.Shape;
+import org.cnn4j.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ModelFileTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void savedModelComesBackWithTheSameWeightsAndOutputs() throws IOException {
+        try (JavaBackend b = new JavaBackend(2); Sequential m = Models.lenet5().initialize(b, 3)) {
+            ModelFile.Normalization norm = new ModelFile.Normalization(new double[] {0.29}, new double[] {0.35});
+            Path f = ModelFile.save(dir, m, norm, Map.of("test_accuracy", 0.5));
+            assertTrue(Files.exists(dir.resolve("model.json")));
+            ModelFile.Loaded l = ModelFile.load(f, b);
+            try (Sequential m2 = l.model(); Tensor x = b.zeros(Shape.of(2, 1, 28, 28))) {
+                assertArrayEquals(new double[] {0.29}, l.normalization().mean());
+                for (int i = 0; i < m.parameters().size(); i++) {
+                    Parameter p = m.parameters().get(i), q = m2.parameters().get(i);
+                    assertEquals(p.name(), q.name());
+                    assertArrayEquals(p.value().toFloatArray(), q.value().toFloatArray(), 0f);
+                }
+                float[] xs = new float[x.numel()];
+                for (int i = 0; i < xs.length; i++) {
+                    xs[i] = (float) Math.sin(i);
+                }
+                x.copyFrom(xs);
+                float[] y1 = m.forward(x, false).toFloatArray();
+                float[] y2 = m2.forward(x, false).toFloatArray();
+                assertArrayEquals(y1, y2, 0f);
+            }
+        }
+    }
+
+    @Test
+    void safetensorsLayoutIsTheDocumentedOne() throws IOException {
+        Map<String, SafeTensors.Entry> t = new LinkedHashMap<>();
+        t.put("a", new SafeTensors.Entry(Shape.of(2), new float[] {1.5f, -2f}));
+        Path f = dir.resolve("x.safetensors");
+        SafeTensors.write(f, t, Map.of("k", "v"));
+        byte[] b = Files.readAllBytes(f);
+        long n = ByteBuffer.wrap(b, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        assertEquals(0, (8 + n) % 8, "data starts 8-byte aligned");
+        String header = new String(b, 8, (int) n, StandardCharsets.UTF_8).trim();
+        assertEquals("{\"__metadata__\":{\"k\":\"v\"},\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", header);
+        ByteBuffer data = ByteBuffer.wrap(b, (int) (8 + n), 8).order(ByteOrder.LITTLE_ENDIAN);
+        assertEquals(1.5f, data.getFloat());
+        assertEquals(-2f, data.getFloat());
+    }
+
+    @Test
+    void corruptFilesGiveSpecificErrors() throws IOException {
+        try (JavaBackend b = new JavaBackend(1); Sequential m = Models.lenet5().initialize(b, 3)) {
+            Path f = ModelFile.save(dir, m, new ModelFile.Normalization(new double[] {0}, new double[] {1}), Map.of());
+            byte[] good = Files.readAllBytes(f);
+
+            Path cut = dir.resolve("cut.safetensors");
+            Files.write(cut, Arrays.copyOf(good, good.length - 100));
+            DataFormatException e = assertThrows(DataFormatException.class, () -> ModelFile.load(cut, b));
+            assertTrue(e.getMessage().contains("fall outside"), e.getMessage());
+
+            Path tiny = dir.resolve("tiny.safetensors");
+            Files.write(tiny, new byte[] {1, 2, 3});
+            e = assertThrows(DataFormatException.class, () -> ModelFile.load(tiny, b));
+            assertTrue(e.getMessage().contains("not a safetensors file"), e.getMessage());
+
+            Path noArch = dir.resolve("plain.safetensors");
+            SafeTensors.write(noArch, Map.of("w", new SafeTensors.Entry(Shape.of(1), new float[] {1})), Map.of());
+            e = assertThrows(DataFormatException.class, () -> ModelFile.load(noArch, b));
+            assertTrue(e.getMessage().contains("not a model saved by cnn4j"), e.getMessage());
+
+            SafeTensors.Contents c = SafeTensors.read(f);
+            Map<String, SafeTensors.Entry> fewer = new LinkedHashMap<>(c.tensors());
+            fewer.remove("9.bias");
+            Path missing = dir.resolve("missing.safetensors");
+            SafeTensors.write(missing, fewer, c.metadata());
+            e = assertThrows(DataFormatException.class, () -> ModelFile.load(missing, b));
+            assertTrue(e.getMessage().contains("missing tensor 9.bias [84]"), e.getMessage());
+
+            Map<String, SafeTensors.Entry> wrong = new LinkedHashMap<>(c.tensors());
+            wrong.put("0.bias", new SafeTensors.Entry(Shape.of(7), new float[7]));
+            Path badShape = dir.resolve("shape.safetensors");
+            SafeTensors.write(badShape, wrong, c.metadata());
+            e = assertThrows(DataFormatException.class, () -> ModelFile.load(badShape, b));
+            assertTrue(e.getMessage().contains("tensor 0.bias has shape [7], the architecture needs [6]"), e.getMessage());
+        }
+    }
+}
