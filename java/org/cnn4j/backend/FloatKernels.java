@@ -25,6 +25,7 @@ public final class FloatKernels {
     public static final class Scratch {
         private float[][] rowsA = new float[0][];
         private float[][] rowsB = new float[0][];
+        private float[][] rowsC = new float[0][];
         private float[] row = new float[0];
         private float[] flat = new float[0];
         private float[] part = new float[0];
@@ -44,6 +45,10 @@ public final class FloatKernels {
 
         float[][] rowsB(int count, int len) {
             return rowsB = grow(rowsB, count, len);
+        }
+
+        float[][] rowsC(int count, int len) {
+            return rowsC = grow(rowsC, count, len);
         }
 
         float[] row(int n) {
@@ -122,6 +127,13 @@ public final class FloatKernels {
                 axpy1(t, n, a[ai + p * acs], b[p]);
             }
             System.arraycopy(t, 0, c, ci, n);
+        }
+    }
+
+    /** acc[j] += a[j] * b[j] for j in [0, n). */
+    private static void multiplyAdd(float[] acc, float[] a, float[] b, int n) {
+        for (int j = 0; j < n; j++) {
+            acc[j] += a[j] * b[j];
         }
     }
 
@@ -330,31 +342,64 @@ public final class FloatKernels {
         final int ckk = cg * d.win().kernelH() * d.win().kernelW();
         final int wn = d.k() * ckk;
         final int partLen = wn + d.k();
+        // Few weights per filter and many output pixels (a first layer): accumulate the
+        // products element-wise over the pixels in one row per weight, and reduce each row
+        // once at the end; this keeps the long pixel axis as the vectorised one. Otherwise
+        // multiply dy by the transposed patches, vectorised along the weights.
+        final boolean pixelAxis = ckk * 4 <= ohw && (long) kg * d.groups() * ckk * ohw <= (1 << 22);
         final int chunks = par.forRange(d.n(), 1, (n0, n1, worker) -> {
             Scratch s = scratch[worker];
             float[] part = s.part(partLen);
             java.util.Arrays.fill(part, 0, partLen, 0);
             float[][] col = s.rowsA(ckk, ohw);
-            float[][] colT = s.rowsB(ohw, ckk);
-            float[] t = s.row(ckk);
+            float[][] colT = pixelAxis ? null : s.rowsB(ohw, ckk);
+            float[][] dyRows = pixelAxis ? s.rowsB(kg, ohw) : null;
+            float[][] acc = pixelAxis ? s.rowsC(d.k() * ckk, ohw) : null;
+            if (pixelAxis) {
+                for (int r = 0; r < d.k() * ckk; r++) {
+                    java.util.Arrays.fill(acc[r], 0, ohw, 0);
+                }
+            }
+            float[] t = s.row(Math.max(ckk, ohw));
             for (int n = n0; n < n1; n++) {
                 for (int g = 0; g < d.groups(); g++) {
                     int xOff = (n * d.c() + g * cg) * d.h() * d.w();
                     int yOff = (n * d.k() + g * kg) * ohw;
                     im2col(x, xOff, cg, d.h(), d.w(), d.win(), d.oh(), d.ow(), col);
-                    transposeRows(col, ckk, ohw, colT);
-                    // part_w[kg, ckk] += dy_g[kg, ohw] * colT[ohw, ckk]
-                    gemm(kg, ckk, ohw, dy, yOff, ohw, 1, colT, part, g * kg * ckk, ckk, true, null, 0, t);
+                    if (pixelAxis) {
+                        packRows(dy, yOff, kg, ohw, ohw, dyRows);
+                        for (int kk = 0; kk < kg; kk++) {
+                            float[] dyr = dyRows[kk];
+                            int base = (g * kg + kk) * ckk;
+                            for (int p = 0; p < ckk; p++) {
+                                multiplyAdd(acc[base + p], dyr, col[p], ohw);
+                            }
+                        }
+                    } else {
+                        transposeRows(col, ckk, ohw, colT);
+                        // part_w[kg, ckk] += dy_g[kg, ohw] * colT[ohw, ckk]
+                        gemm(kg, ckk, ohw, dy, yOff, ohw, 1, colT, part, g * kg * ckk, ckk, true, null, 0, t);
+                    }
                     if (dbias != null) {
                         for (int kk = 0; kk < kg; kk++) {
                             int r = yOff + kk * ohw;
-                            float acc = 0;
+                            float acc0 = 0;
                             for (int q = 0; q < ohw; q++) {
-                                acc += dy[r + q];
+                                acc0 += dy[r + q];
                             }
-                            part[wn + g * kg + kk] += acc;
+                            part[wn + g * kg + kk] += acc0;
                         }
                     }
+                }
+            }
+            if (pixelAxis) {
+                for (int r = 0; r < wn; r++) {
+                    float[] a = acc[r];
+                    float sum = 0;
+                    for (int q = 0; q < ohw; q++) {
+                        sum += a[q];
+                    }
+                    part[r] += sum;
                 }
             }
         });
@@ -381,6 +426,35 @@ public final class FloatKernels {
         final int kh = win.kernelH(), kw = win.kernelW(), sh = win.strideH(), sw = win.strideW();
         final int pt = win.padTop(), pl = win.padLeft(), dh = win.dilationH(), dw = win.dilationW();
         final int hw = h * w, ohw = oh * ow;
+        if (pt == 0 && pl == 0 && dh == 1 && dw == 1) {
+            // No padding: every window lies inside the input, no bounds checks.
+            par.forRange(planes, Math.max(1, 4096 / Math.max(1, ohw * kh * kw)), (p0, p1, worker) -> {
+                for (int p = p0; p < p1; p++) {
+                    int xo = p * hw, yo = p * ohw;
+                    for (int i = 0; i < oh; i++) {
+                        for (int j = 0; j < ow; j++) {
+                            int first = (i * sh) * w + j * sw;
+                            float best = x[xo + first];
+                            int bi = first;
+                            for (int a = 0; a < kh; a++) {
+                                int r = (i * sh + a) * w + j * sw;
+                                for (int b = 0; b < kw; b++) {
+                                    float v = x[xo + r + b];
+                                    boolean take = v > best || (v != v && best == best);
+                                    best = take ? v : best;
+                                    bi = take ? r + b : bi;
+                                }
+                            }
+                            y[yo + i * ow + j] = best;
+                            if (argmax != null) {
+                                argmax[yo + i * ow + j] = bi;
+                            }
+                        }
+                    }
+                }
+            });
+            return;
+        }
         par.forRange(planes, Math.max(1, 4096 / Math.max(1, ohw * kh * kw)), (p0, p1, worker) -> {
             for (int p = p0; p < p1; p++) {
                 int xo = p * hw, yo = p * ohw;

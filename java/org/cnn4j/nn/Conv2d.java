@@ -139,7 +139,7 @@ public final class Conv2d extends Layer {
         }
         if (groups < 1 || cIn % groups != 0 || outChannels % groups != 0) {
             throw shapeError("groups=" + groups + " must divide the input channels (" + cIn
-                    + ") and the output channels (" + outChannels + ")");
+                    + ") and the output channels (" + outChannels + ") (input " + in.toCompactString() + ")");
         }
         try {
             win = new Window2d(kernelH, kernelW, strideH, strideW, padTop, padBottom, padLeft, padRight,

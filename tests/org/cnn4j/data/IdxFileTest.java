@@ -15,12 +15,12 @@ import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class IdxFileTest {
+public class IdxFileTest {
     @TempDir
     Path dir;
 
     /** An IDX file of unsigned bytes with the given dimensions and values. */
-    static byte[] idx(int[] dims, byte[] values) {
+    public static byte[] idx(int[] dims, byte[] values) {
         ByteBuffer b = ByteBuffer.allocate(4 + 4 * dims.length + values.length);
         b.put((byte) 0).put((byte) 0).put((byte) 0x08).put((byte) dims.length);
         for (int d : dims) {
