@@ -181,15 +181,7 @@ public final class Conv2d extends Layer {
         double[] w = new double[ws.numel()];
         init.fill(w, fanIn, fanOut, rng);
         weight = addParameter("weight", ws, w);
-        if (bias) {
-            double[] b = new double[outChannels];
-            if (init == Init.TORCH_DEFAULT) {
-                Init.uniform(b, 1.0 / Math.sqrt(fanIn), rng);
-            }
-            biasParam = addParameter("bias", Shape.of(outChannels), b);
-        } else {
-            biasParam = null;
-        }
+        biasParam = bias ? addParameter("bias", Shape.of(outChannels), init.bias(outChannels, fanIn, rng)) : null;
     }
 
     @Override

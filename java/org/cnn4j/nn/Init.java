@@ -30,6 +30,15 @@ public enum Init {
         }
     }
 
+    /** Initial bias values: zeros, except U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for TORCH_DEFAULT. */
+    public double[] bias(int n, int fanIn, SplittableRandom rng) {
+        double[] b = new double[n];
+        if (this == TORCH_DEFAULT) {
+            uniform(b, 1.0 / Math.sqrt(fanIn), rng);
+        }
+        return b;
+    }
+
     static void uniform(double[] out, double bound, SplittableRandom rng) {
         for (int i = 0; i < out.length; i++) {
             out[i] = (rng.nextDouble() * 2 - 1) * bound;

@@ -85,15 +85,7 @@ public final class Linear extends Layer {
         double[] w = new double[outFeatures * in];
         init.fill(w, in, outFeatures, rng);
         weight = addParameter("weight", Shape.of(outFeatures, in), w);
-        if (bias) {
-            double[] b = new double[outFeatures];
-            if (init == Init.TORCH_DEFAULT) {
-                Init.uniform(b, 1.0 / Math.sqrt(in), rng);
-            }
-            biasParam = addParameter("bias", Shape.of(outFeatures), b);
-        } else {
-            biasParam = null;
-        }
+        biasParam = bias ? addParameter("bias", Shape.of(outFeatures), init.bias(outFeatures, in, rng)) : null;
     }
 
     @Override
