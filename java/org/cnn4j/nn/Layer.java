@@ -123,19 +123,17 @@ public abstract class Layer implements AutoCloseable {
     }
 
     /**
-     * A tensor for {@code key} with the given shape, reused while the shape stays the same
-     * (a new batch size replaces it).
+     * A tensor for {@code key} with the given shape, planned once per shape and reused: a
+     * training run alternating between a full and a short last batch (or a larger evaluation
+     * batch) keeps one buffer per shape instead of reallocating.
      */
     protected final Tensor buffer(String key, Shape shape, DType type) {
-        Tensor t = buffers.get(key);
-        if (t != null && t.shape().equals(shape) && t.dtype() == type) {
-            return t;
+        String k = key + shape + type;
+        Tensor t = buffers.get(k);
+        if (t == null) {
+            t = backend.zeros(shape, type);
+            buffers.put(k, t);
         }
-        if (t != null) {
-            t.close();
-        }
-        t = backend.zeros(shape, type);
-        buffers.put(key, t);
         return t;
     }
 

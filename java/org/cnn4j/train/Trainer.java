@@ -37,6 +37,8 @@ public final class Trainer implements AutoCloseable {
     private final LrSchedule schedule;
     private final Backend backend;
     private Tensor x, labels, dlogits;
+    /** Input, label and dlogits tensors per batch size: planned once, reused every epoch. */
+    private final java.util.Map<Integer, Tensor[]> planned = new java.util.HashMap<>();
     private long globalStep;
 
     public Trainer(Sequential model, Optimizer optimizer, LrSchedule schedule) {
@@ -55,13 +57,13 @@ public final class Trainer implements AutoCloseable {
     }
 
     private void ensureBuffers(int n) {
-        Shape xs = model.inputShape().withBatch(n);
-        if (x == null || !x.shape().equals(xs)) {
-            closeBuffers();
-            x = backend.zeros(xs, model.dtype());
-            labels = backend.zeros(Shape.of(n), DType.INT32);
-            dlogits = backend.zeros(model.outputShape().withBatch(n), model.dtype());
-        }
+        Tensor[] t = planned.computeIfAbsent(n, k -> new Tensor[] {
+            backend.zeros(model.inputShape().withBatch(k), model.dtype()),
+            backend.zeros(Shape.of(k), DType.INT32),
+            backend.zeros(model.outputShape().withBatch(k), model.dtype())});
+        x = t[0];
+        labels = t[1];
+        dlogits = t[2];
     }
 
     private void load(Batch b) {
@@ -161,12 +163,13 @@ public final class Trainer implements AutoCloseable {
     }
 
     private void closeBuffers() {
-        if (x != null) {
-            x.close();
-            labels.close();
-            dlogits.close();
-            x = labels = dlogits = null;
+        for (Tensor[] t : planned.values()) {
+            for (Tensor u : t) {
+                u.close();
+            }
         }
+        planned.clear();
+        x = labels = dlogits = null;
     }
 
     @Override
