@@ -25,11 +25,8 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "256", description = "Batch size (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--backend", description = "auto, java, cpu or cuda (default: $CNN4J_BACKEND or auto).")
-    String backend;
-
-    @Option(names = "--threads", defaultValue = "0", description = "Compute threads (default: one per processor).")
-    int threads;
+    @Mixin
+    BackendOptions backendOptions;
 
     @Option(names = "--limit", defaultValue = "0", description = "Evaluate on the first N test images only (0: all).")
     int limit;
@@ -43,7 +40,7 @@ final class EvalCommand implements Callable<Integer> {
         if (limit > 0) {
             test = test.limit(limit);
         }
-        Backends.Choice choice = Backends.create(backend != null ? backend : Backends.defaultName(), threads);
+        Backends.Choice choice = backendOptions.create();
         try (var be = choice.backend()) {
             ModelFile.Loaded loaded = ModelFile.load(modelFile, be);
             try (var m = loaded.model();

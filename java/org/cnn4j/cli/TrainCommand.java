@@ -71,11 +71,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Seed for initialisation and shuffling (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--backend", description = "auto, java, cpu or cuda (default: $CNN4J_BACKEND or auto).")
-    String backend;
-
-    @Option(names = "--threads", defaultValue = "0", description = "Compute threads (default: one per processor).")
-    int threads;
+    @Mixin
+    BackendOptions backendOptions;
 
     @Option(names = "--limit", defaultValue = "0", description = "Train on the first N images only (0: all).")
     int limit;
@@ -106,7 +103,7 @@ final class TrainCommand implements Callable<Integer> {
         } catch (ShapeException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }
-        Backends.Choice choice = Backends.create(backend != null ? backend : Backends.defaultName(), threads);
+        Backends.Choice choice = backendOptions.create();
         try (var be = choice.backend()) {
             train(net, be, choice.reason());
         }
