@@ -275,19 +275,21 @@ class SpecExamplesTest {
 
     // ---- LeNet-5 (S7.1) -------------------------------------------------------------------
 
+    /** Output shape after each layer of both LeNet-5 variants (S7.1): the same from conv1 on. */
+    private static final List<Shape> LENET5_STAGES = List.of(
+            Shape.of(6, 28, 28), Shape.of(6, 28, 28), Shape.of(6, 14, 14),
+            Shape.of(16, 10, 10), Shape.of(16, 10, 10), Shape.of(16, 5, 5),
+            Shape.of(400),
+            Shape.of(120), Shape.of(120),
+            Shape.of(84), Shape.of(84),
+            Shape.of(10));
+
     @Test
     void lenet5Classic() {
         Sequential m = Models.lenet5();
         assertEquals(61_706, m.parameterCount());
         assertEquals(Shape.of(1, 28, 28), m.inputShape());
-        List<Shape> expected = List.of(
-                Shape.of(6, 28, 28), Shape.of(6, 28, 28), Shape.of(6, 14, 14),
-                Shape.of(16, 10, 10), Shape.of(16, 10, 10), Shape.of(16, 5, 5),
-                Shape.of(400),
-                Shape.of(120), Shape.of(120),
-                Shape.of(84), Shape.of(84),
-                Shape.of(10));
-        assertEquals(expected, m.layers().stream().map(Layer::outputShape).toList());
+        assertEquals(LENET5_STAGES, m.layers().stream().map(Layer::outputShape).toList());
         assertTrue(m.summary().contains("61,706"), m.summary());
         assertTrue(flaggedLines(m.summary()).isEmpty());
         // it runs: a batch of 2 images gives 2 x 10 finite scores
@@ -307,14 +309,7 @@ class SpecExamplesTest {
     void lenet5Rgb32() {
         Sequential m = Models.create("lenet5-32x32x3");
         assertEquals(Shape.of(3, 32, 32), m.inputShape());
-        List<Shape> expected = List.of(
-                Shape.of(6, 28, 28), Shape.of(6, 28, 28), Shape.of(6, 14, 14),
-                Shape.of(16, 10, 10), Shape.of(16, 10, 10), Shape.of(16, 5, 5),
-                Shape.of(400),
-                Shape.of(120), Shape.of(120),
-                Shape.of(84), Shape.of(84),
-                Shape.of(10));
-        assertEquals(expected, m.layers().stream().map(Layer::outputShape).toList());
+        assertEquals(LENET5_STAGES, m.layers().stream().map(Layer::outputShape).toList());
         // first convolution sees 3 channels: (5*5*3+1)*6 = 456 instead of 156
         assertEquals(61_706 - 156 + 456, m.parameterCount());
         assertTrue(Models.names().contains("lenet5"));

@@ -47,7 +47,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--lr", defaultValue = "1e-3", description = "Learning rate (default: ${DEFAULT-VALUE}).")
     double lr;
 
-    @Option(names = "--momentum", defaultValue = "0.9", description = "SGD/RMSProp momentum (default: ${DEFAULT-VALUE} for sgd, 0 for rmsprop unless given).")
+    @Option(names = "--momentum", defaultValue = "0.9", description = "SGD momentum (default: ${DEFAULT-VALUE}).")
     double momentum;
 
     @Option(names = "--nesterov", description = "Nesterov momentum (sgd).")

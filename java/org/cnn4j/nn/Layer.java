@@ -31,7 +31,11 @@ public abstract class Layer implements AutoCloseable {
     protected Backend backend;
     protected DType dtype;
     private final List<Parameter> parameters = new ArrayList<>();
-    private final Map<String, Tensor> buffers = new HashMap<>();
+    private final Map<BufferKey, Tensor> buffers = new HashMap<>();
+
+    /** A planned buffer: its role in the layer, its shape and its element type. */
+    private record BufferKey(String key, Shape shape, DType type) {
+    }
     private boolean inputGradient = true;
 
     /** The layer's type as written in summaries and saved architectures, e.g. {@code Conv2d}. */
@@ -128,7 +132,7 @@ public abstract class Layer implements AutoCloseable {
      * batch) keeps one buffer per shape instead of reallocating.
      */
     protected final Tensor buffer(String key, Shape shape, DType type) {
-        String k = key + shape + type;
+        BufferKey k = new BufferKey(key, shape, type);
         Tensor t = buffers.get(k);
         if (t == null) {
             t = backend.zeros(shape, type);
