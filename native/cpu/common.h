@@ -1,0 +1,74 @@
+// Internal helpers shared by the CPU kernels (not part of the ABI).
+#ifndef CNN4J_CPU_COMMON_H
+#define CNN4J_CPU_COMMON_H
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+
+#include "cnn4j/cnn4j.h"
+
+namespace cnn4j {
+
+using i64 = int64_t;
+
+// The thread count set by cnn4j_set_threads (>= 1).
+int threads();
+
+// How many threads an op of about `work` scalar operations should use: one below a
+// threshold where waking a second thread costs more than it saves.
+int threads_for(double work);
+
+// The instruction set the kernels use now.
+int isa();
+
+inline i64 imin(i64 a, i64 b) { return a < b ? a : b; }
+inline i64 imax(i64 a, i64 b) { return a > b ? a : b; }
+inline i64 ceil_div(i64 a, i64 b) { return (a + b - 1) / b; }
+inline i64 round_up(i64 a, i64 b) { return ceil_div(a, b) * b; }
+
+// Geometry of a 2-D window op (convolution or pooling).
+struct Window {
+  i64 kh, kw, sh, sw, pt, pl, dh, dw;
+};
+
+struct ConvGeom {
+  i64 n, c, h, w, k, oh, ow, groups;
+  Window win;
+  i64 cg() const { return c / groups; }
+  i64 kg() const { return k / groups; }
+  i64 ckk() const { return cg() * win.kh * win.kw; }
+  i64 ohw() const { return oh * ow; }
+  i64 hw() const { return h * w; }
+  // A 1x1 convolution with unit stride and no padding reads its input as the GEMM operand.
+  bool pointwise() const {
+    return win.kh == 1 && win.kw == 1 && win.sh == 1 && win.sw == 1 && win.pt == 0 && win.pl == 0 &&
+           oh == h && ow == w;
+  }
+};
+
+// Size checks shared by the ops (status or OK).
+inline bool sizes_ok(std::initializer_list<i64> sizes) {
+  for (i64 s : sizes) {
+    if (s < 0) return false;
+  }
+  return true;
+}
+
+}  // namespace cnn4j
+
+// Runs `body` with T = float or double according to dtype; unknown dtypes are an error.
+#define CNN4J_DISPATCH_FLOAT(dtype, ...)                 \
+  do {                                                    \
+    if ((dtype) == CNN4J_F32) {                           \
+      using T = float;                                    \
+      __VA_ARGS__;                                        \
+    } else if ((dtype) == CNN4J_F64) {                    \
+      using T = double;                                   \
+      __VA_ARGS__;                                        \
+    } else {                                              \
+      return CNN4J_INVALID_ARGUMENT;                      \
+    }                                                     \
+  } while (0)
+
+#endif

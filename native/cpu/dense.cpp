@@ -1,0 +1,46 @@
+// The dense matmul entry point: the blocked GEMM over row-major operands, with the rows or
+// columns split across threads when the product is large enough.
+#include "common.h"
+#include "gemm.h"
+
+namespace cnn4j {
+namespace {
+
+template <class T>
+GemmOperands<T> operands(int32_t ta, int32_t tb, i64 m, i64 n, i64 k, const void *a, const void *b, void *c,
+                         bool accumulate) {
+  // a is [m,k] (or [k,m] transposed), b is [k,n] (or [n,k] transposed).
+  i64 ars = ta ? 1 : k, acs = ta ? m : 1;
+  i64 brs = tb ? 1 : n, bcs = tb ? k : 1;
+  return GemmOperands<T>{m, n, k, static_cast<const T *>(a), ars, acs, static_cast<const T *>(b), brs, bcs,
+                         static_cast<T *>(c), n, accumulate};
+}
+
+int matmul_threads(i64 m, i64 n, i64 k) { return threads_for(2.0 * m * n * k / 8); }
+
+}  // namespace
+}  // namespace cnn4j
+
+using namespace cnn4j;
+
+extern "C" {
+
+int32_t cnn4j_matmul_workspace(int32_t dtype, int64_t m, int64_t n, int64_t k, int64_t *bytes) {
+  if (bytes == nullptr || !sizes_ok({m, n, k})) return CNN4J_INVALID_ARGUMENT;
+  CNN4J_DISPATCH_FLOAT(dtype, *bytes = int64_t(sizeof(T)) * gemm_scratch_elems<T>() * matmul_threads(m, n, k));
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_matmul(int32_t dtype, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, const void *a,
+                     const void *b, void *c, int32_t accumulate, void *workspace) {
+  if (!sizes_ok({m, n, k}) || a == nullptr || b == nullptr || c == nullptr || workspace == nullptr) {
+    return CNN4J_INVALID_ARGUMENT;
+  }
+  CNN4J_DISPATCH_FLOAT(dtype, {
+    GemmOperands<T> g = operands<T>(trans_a, trans_b, m, n, k, a, b, c, accumulate != 0);
+    gemm_parallel(g, static_cast<T *>(workspace), matmul_threads(m, n, k));
+  });
+  return CNN4J_OK;
+}
+
+}  // extern "C"

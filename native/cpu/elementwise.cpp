@@ -1,0 +1,196 @@
+// Storage fills, element-wise arithmetic, reductions, activations and bias: memory-bound
+// loops the compiler vectorises; large ones are split across threads.
+#include <omp.h>
+
+#include <cmath>
+
+#include "common.h"
+
+namespace cnn4j {
+namespace {
+
+template <class T>
+void activation_forward(int act, T alpha, const T *x, T *y, i64 n) {
+#pragma omp parallel for num_threads(threads_for(double(n) * 4)) schedule(static)
+  for (i64 i = 0; i < n; i++) {
+    T v = x[i];
+    switch (act) {
+      case CNN4J_RELU: y[i] = v > T(0) ? v : T(0); break;
+      case CNN4J_LEAKY_RELU: y[i] = v > T(0) ? v : alpha * v; break;
+      case CNN4J_SIGMOID: y[i] = T(1) / (T(1) + std::exp(-v)); break;
+      default: y[i] = std::tanh(v); break;
+    }
+  }
+}
+
+template <class T>
+void relu_forward(const T *x, T *y, i64 n) {
+#pragma omp parallel for num_threads(threads_for(double(n) * 4)) schedule(static)
+  for (i64 i = 0; i < n; i++) y[i] = x[i] > T(0) ? x[i] : T(0);
+}
+
+template <class T>
+void relu_backward(const T *x, const T *dy, T *dx, i64 n) {
+#pragma omp parallel for num_threads(threads_for(double(n) * 4)) schedule(static)
+  for (i64 i = 0; i < n; i++) dx[i] = x[i] > T(0) ? dy[i] : T(0);
+}
+
+template <class T>
+void activation_backward(int act, T alpha, const T *x, const T *y, const T *dy, T *dx, i64 n) {
+#pragma omp parallel for num_threads(threads_for(double(n) * 4)) schedule(static)
+  for (i64 i = 0; i < n; i++) {
+    switch (act) {
+      case CNN4J_LEAKY_RELU: dx[i] = x[i] > T(0) ? dy[i] : alpha * dy[i]; break;
+      case CNN4J_SIGMOID: dx[i] = dy[i] * y[i] * (T(1) - y[i]); break;
+      default: dx[i] = dy[i] * (T(1) - y[i] * y[i]); break;
+    }
+  }
+}
+
+template <class T>
+void bias_add(T *y, const T *bias, i64 outer, i64 channels, i64 inner) {
+  if (inner == 1) {
+    for (i64 o = 0; o < outer; o++) {
+      T *r = y + o * channels;
+      for (i64 c = 0; c < channels; c++) r[c] += bias[c];
+    }
+    return;
+  }
+#pragma omp parallel for num_threads(threads_for(double(outer) * channels * inner)) schedule(static)
+  for (i64 oc = 0; oc < outer * channels; oc++) {
+    T bv = bias[oc % channels];
+    T *r = y + oc * inner;
+    for (i64 i = 0; i < inner; i++) r[i] += bv;
+  }
+}
+
+template <class T>
+void bias_grad(const T *dy, T *dbias, i64 outer, i64 channels, i64 inner) {
+  if (inner == 1) {
+    for (i64 o = 0; o < outer; o++) {
+      const T *r = dy + o * channels;
+      for (i64 c = 0; c < channels; c++) dbias[c] += r[c];
+    }
+    return;
+  }
+  for (i64 o = 0; o < outer; o++) {
+    for (i64 c = 0; c < channels; c++) {
+      const T *r = dy + (o * channels + c) * inner;
+      T acc = 0;
+      for (i64 i = 0; i < inner; i++) acc += r[i];
+      dbias[c] += acc;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cnn4j
+
+using namespace cnn4j;
+
+extern "C" {
+
+int32_t cnn4j_fill(int32_t dtype, void *x, int64_t n, double value) {
+  if (n < 0 || (n > 0 && x == nullptr)) return CNN4J_INVALID_ARGUMENT;
+  if (dtype == CNN4J_I32) {
+    int32_t v = static_cast<int32_t>(value);
+    int32_t *p = static_cast<int32_t *>(x);
+    for (int64_t i = 0; i < n; i++) p[i] = v;
+    return CNN4J_OK;
+  }
+  CNN4J_DISPATCH_FLOAT(dtype, {
+    T v = static_cast<T>(value);
+    T *p = static_cast<T *>(x);
+    for (int64_t i = 0; i < n; i++) p[i] = v;
+  });
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_add(int32_t dtype, const void *a, const void *b, void *out, int64_t n) {
+  if (n < 0 || (n > 0 && (a == nullptr || b == nullptr || out == nullptr))) return CNN4J_INVALID_ARGUMENT;
+  CNN4J_DISPATCH_FLOAT(dtype, {
+    const T *pa = static_cast<const T *>(a);
+    const T *pb = static_cast<const T *>(b);
+    T *po = static_cast<T *>(out);
+    for (int64_t i = 0; i < n; i++) po[i] = pa[i] + pb[i];
+  });
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_axpy(int32_t dtype, double alpha, const void *x, void *y, int64_t n) {
+  if (n < 0 || (n > 0 && (x == nullptr || y == nullptr))) return CNN4J_INVALID_ARGUMENT;
+  CNN4J_DISPATCH_FLOAT(dtype, {
+    const T al = static_cast<T>(alpha);
+    const T *px = static_cast<const T *>(x);
+    T *py = static_cast<T *>(y);
+    for (int64_t i = 0; i < n; i++) py[i] += al * px[i];
+  });
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_scale(int32_t dtype, void *x, int64_t n, double alpha) {
+  if (n < 0 || (n > 0 && x == nullptr)) return CNN4J_INVALID_ARGUMENT;
+  CNN4J_DISPATCH_FLOAT(dtype, {
+    const T al = static_cast<T>(alpha);
+    T *px = static_cast<T *>(x);
+    for (int64_t i = 0; i < n; i++) px[i] *= al;
+  });
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_sum(int32_t dtype, const void *x, int64_t n, int32_t squares, double *out) {
+  if (out == nullptr || n < 0 || (n > 0 && x == nullptr)) return CNN4J_INVALID_ARGUMENT;
+  CNN4J_DISPATCH_FLOAT(dtype, {
+    const T *px = static_cast<const T *>(x);
+    double acc = 0;
+    if (squares) {
+      for (int64_t i = 0; i < n; i++) acc += double(px[i]) * double(px[i]);
+    } else {
+      for (int64_t i = 0; i < n; i++) acc += double(px[i]);
+    }
+    *out = acc;
+  });
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_bias_add(int32_t dtype, void *y, const void *bias, int64_t outer, int64_t channels, int64_t inner) {
+  if (!sizes_ok({outer, channels, inner}) || y == nullptr || bias == nullptr) return CNN4J_INVALID_ARGUMENT;
+  CNN4J_DISPATCH_FLOAT(dtype, bias_add<T>(static_cast<T *>(y), static_cast<const T *>(bias), outer, channels, inner));
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_bias_grad(int32_t dtype, const void *dy, void *dbias, int64_t outer, int64_t channels, int64_t inner) {
+  if (!sizes_ok({outer, channels, inner}) || dy == nullptr || dbias == nullptr) return CNN4J_INVALID_ARGUMENT;
+  CNN4J_DISPATCH_FLOAT(dtype, bias_grad<T>(static_cast<const T *>(dy), static_cast<T *>(dbias), outer, channels, inner));
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_activation_forward(int32_t dtype, int32_t act, double alpha, const void *x, void *y, int64_t n) {
+  if (act < CNN4J_RELU || act > CNN4J_TANH || n < 0 || x == nullptr || y == nullptr) return CNN4J_INVALID_ARGUMENT;
+  CNN4J_DISPATCH_FLOAT(dtype, {
+    if (act == CNN4J_RELU) {
+      relu_forward<T>(static_cast<const T *>(x), static_cast<T *>(y), n);
+    } else {
+      activation_forward<T>(act, static_cast<T>(alpha), static_cast<const T *>(x), static_cast<T *>(y), n);
+    }
+  });
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_activation_backward(int32_t dtype, int32_t act, double alpha, const void *x, const void *y,
+                                  const void *dy, void *dx, int64_t n) {
+  if (act < CNN4J_RELU || act > CNN4J_TANH || n < 0 || dy == nullptr || dx == nullptr) return CNN4J_INVALID_ARGUMENT;
+  bool reads_x = act == CNN4J_RELU || act == CNN4J_LEAKY_RELU;
+  if ((reads_x && x == nullptr) || (!reads_x && y == nullptr)) return CNN4J_INVALID_ARGUMENT;
+  CNN4J_DISPATCH_FLOAT(dtype, {
+    if (act == CNN4J_RELU) {
+      relu_backward<T>(static_cast<const T *>(x), static_cast<const T *>(dy), static_cast<T *>(dx), n);
+    } else {
+      activation_backward<T>(act, static_cast<T>(alpha), static_cast<const T *>(x), static_cast<const T *>(y),
+                             static_cast<const T *>(dy), static_cast<T *>(dx), n);
+    }
+  });
+  return CNN4J_OK;
+}
+
+}  // extern "C"

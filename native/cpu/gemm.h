@@ -1,0 +1,49 @@
+// The serial GEMM core used by dense layers and convolutions (internal).
+#ifndef CNN4J_CPU_GEMM_H
+#define CNN4J_CPU_GEMM_H
+
+#include "common.h"
+
+namespace cnn4j {
+
+// Strided views: element (i, p) of A is a[i*ars + p*acs]; element (p, j) of B is
+// b[p*brs + j*bcs]; C is row-major with leading dimension ldc.
+template <class T>
+struct GemmOperands {
+  i64 m, n, k;
+  const T *a;
+  i64 ars, acs;
+  const T *b;
+  i64 brs, bcs;
+  T *c;
+  i64 ldc;
+  bool accumulate;  // C += A*B; otherwise C = A*B
+};
+
+// Elements of packing scratch one serial GEMM call needs (for the current ISA).
+template <class T>
+i64 gemm_scratch_elems();
+
+// Serial C (+)= A*B with the kernels of the current ISA; scratch holds gemm_scratch_elems<T>().
+template <class T>
+void gemm_serial(const GemmOperands<T> &g, T *scratch);
+
+// The same split across `threads` threads (rows or columns, whichever is larger);
+// scratch holds threads * gemm_scratch_elems<T>().
+template <class T>
+void gemm_parallel(const GemmOperands<T> &g, T *scratch, int threads);
+
+// Per-ISA entry points (gemm_<isa>.cpp), each compiled for its instruction set.
+#define CNN4J_DECLARE_GEMM_ISA(isa)                                            \
+  void gemm_##isa##_f32(const GemmOperands<float> &g, float *scratch);        \
+  void gemm_##isa##_f64(const GemmOperands<double> &g, double *scratch);      \
+  i64 gemm_##isa##_scratch_f32();                                              \
+  i64 gemm_##isa##_scratch_f64();
+CNN4J_DECLARE_GEMM_ISA(baseline)
+CNN4J_DECLARE_GEMM_ISA(avx2)
+CNN4J_DECLARE_GEMM_ISA(avx512)
+#undef CNN4J_DECLARE_GEMM_ISA
+
+}  // namespace cnn4j
+
+#endif

@@ -1,0 +1,34 @@
+// GEMM kernels for any x86-64 (SSE2, no FMA): the fallback when AVX2 is missing.
+#include <emmintrin.h>
+
+#include "gemm.h"
+
+namespace {
+struct SseF32 {
+  using T = float;
+  using V = __m128;
+  static constexpr int L = 4, MR = 4, NV = 2;
+  static constexpr cnn4j::i64 KC = 256, MC = 128, NC = 512;
+  static inline V zero() { return _mm_setzero_ps(); }
+  static inline V load(const T *p) { return _mm_loadu_ps(p); }
+  static inline void store(T *p, V v) { _mm_storeu_ps(p, v); }
+  static inline V bcast(T x) { return _mm_set1_ps(x); }
+  static inline V fma(V a, V b, V c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
+  static inline V add(V a, V b) { return _mm_add_ps(a, b); }
+};
+struct SseF64 {
+  using T = double;
+  using V = __m128d;
+  static constexpr int L = 2, MR = 4, NV = 2;
+  static constexpr cnn4j::i64 KC = 256, MC = 128, NC = 512;
+  static inline V zero() { return _mm_setzero_pd(); }
+  static inline V load(const T *p) { return _mm_loadu_pd(p); }
+  static inline void store(T *p, V v) { _mm_storeu_pd(p, v); }
+  static inline V bcast(T x) { return _mm_set1_pd(x); }
+  static inline V fma(V a, V b, V c) { return _mm_add_pd(_mm_mul_pd(a, b), c); }
+  static inline V add(V a, V b) { return _mm_add_pd(a, b); }
+};
+}  // namespace
+
+#include "gemm_kernel.inc"
+CNN4J_DEFINE_GEMM_ISA(baseline, SseF32, SseF64)

@@ -1,0 +1,205 @@
+/* The cnn4j C ABI: every op a model needs, forward and backward side by side.
+ *
+ * Conventions for every function below:
+ * - Each returns a cnn4j_status (status.h); none exits, prints or keeps state beyond what
+ *   the "Runtime" section documents (the thread count and the forced instruction set).
+ * - Sizes are int64_t counts of elements, never bytes unless the name says so. A negative
+ *   size or a null pointer where data is required gives CNN4J_INVALID_ARGUMENT.
+ * - dtype is one of cnn4j_dtype; floating ops accept CNN4J_F32 and CNN4J_F64.
+ * - Layouts are dense and row-major: activations NCHW, convolution weights OIHW
+ *   (K, C/groups, KH, KW), dense weights (out, in).
+ * - Accumulation rule: outputs named d<param> (dw, dbias) are added into (+=); every
+ *   other output, activation gradients (dx) included, is overwritten (=).
+ * - The kernels do not check that buffers are as long as the sizes say: the caller
+ *   (the Java binding) checks every size before the call.
+ */
+#ifndef CNN4J_H
+#define CNN4J_H
+
+#include <stdint.h>
+
+#include "cnn4j/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum cnn4j_dtype { CNN4J_F32 = 0, CNN4J_F64 = 1, CNN4J_I32 = 2 } cnn4j_dtype;
+
+typedef enum cnn4j_activation {
+  CNN4J_RELU = 0,
+  CNN4J_LEAKY_RELU = 1,
+  CNN4J_SIGMOID = 2,
+  CNN4J_TANH = 3
+} cnn4j_activation;
+
+typedef enum cnn4j_isa { CNN4J_ISA_BASELINE = 0, CNN4J_ISA_AVX2 = 1, CNN4J_ISA_AVX512 = 2 } cnn4j_isa;
+
+/* ---- Runtime ------------------------------------------------------------------------- */
+
+/* ABI version, bumped on every incompatible change. */
+CNN4J_API int32_t cnn4j_abi_version(void);
+
+/* The widest instruction set this CPU supports and the library has kernels for. */
+CNN4J_API int32_t cnn4j_isa_supported(void);
+
+/* Global: the instruction set the kernels use. Defaults to cnn4j_isa_supported();
+ * a lower one may be forced (tests run every path); a higher one than the CPU has gives
+ * CNN4J_UNSUPPORTED. */
+CNN4J_API int32_t cnn4j_set_isa(int32_t isa);
+CNN4J_API int32_t cnn4j_get_isa(void);
+
+/* Global: the number of threads a kernel may use (>= 1; default 1). Small ops run on one
+ * thread whatever this says. */
+CNN4J_API int32_t cnn4j_set_threads(int32_t threads);
+CNN4J_API int32_t cnn4j_get_threads(void);
+
+/* 64-byte aligned host memory; *out is null on failure (CNN4J_OUT_OF_MEMORY). bytes may be 0. */
+CNN4J_API int32_t cnn4j_alloc(int64_t bytes, void **out);
+/* Frees what cnn4j_alloc returned; null is ignored. */
+CNN4J_API int32_t cnn4j_free(void *p);
+
+/* ---- Storage and element-wise --------------------------------------------------------- */
+
+/* dst[0..bytes) = src[0..bytes); the ranges must not overlap. */
+CNN4J_API int32_t cnn4j_copy(const void *src, void *dst, int64_t bytes);
+/* x[i] = value (converted to dtype; any dtype). */
+CNN4J_API int32_t cnn4j_fill(int32_t dtype, void *x, int64_t n, double value);
+/* out[i] = a[i] + b[i]; out may alias a or b. */
+CNN4J_API int32_t cnn4j_add(int32_t dtype, const void *a, const void *b, void *out, int64_t n);
+/* y[i] += alpha * x[i]. */
+CNN4J_API int32_t cnn4j_axpy(int32_t dtype, double alpha, const void *x, void *y, int64_t n);
+/* x[i] *= alpha. */
+CNN4J_API int32_t cnn4j_scale(int32_t dtype, void *x, int64_t n, double alpha);
+/* *out = sum of x (squares = 0) or of x*x (squares = 1), accumulated in double. */
+CNN4J_API int32_t cnn4j_sum(int32_t dtype, const void *x, int64_t n, int32_t squares, double *out);
+
+/* ---- Dense ---------------------------------------------------------------------------- */
+
+/* c[m,n] (+)= op(a) * op(b), op(a) [m,k], op(b) [k,n]. a is stored [m,k], or [k,m] when
+ * trans_a; b is stored [k,n], or [n,k] when trans_b. accumulate = 0 overwrites c.
+ * workspace: caller-owned scratch of at least the size cnn4j_matmul_workspace gives for
+ * the same sizes and the current thread count and instruction set. */
+CNN4J_API int32_t cnn4j_matmul_workspace(int32_t dtype, int64_t m, int64_t n, int64_t k, int64_t *bytes);
+CNN4J_API int32_t cnn4j_matmul(int32_t dtype, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k,
+                               const void *a, const void *b, void *c, int32_t accumulate, void *workspace);
+
+/* y[o, c, i] += bias[c] for y viewed as [outer, channels, inner]. */
+CNN4J_API int32_t cnn4j_bias_add(int32_t dtype, void *y, const void *bias, int64_t outer, int64_t channels,
+                                 int64_t inner);
+/* dbias[c] += sum over o and i of dy[o, c, i]. */
+CNN4J_API int32_t cnn4j_bias_grad(int32_t dtype, const void *dy, void *dbias, int64_t outer, int64_t channels,
+                                  int64_t inner);
+
+/* ---- Convolution -----------------------------------------------------------------------
+ * Geometry shared by the three: input x [n, c, h, w], weights [k, c/groups, kh, kw],
+ * output y [n, k, oh, ow]; output pixel (i, j) reads input (i*sh - pt + a*dh,
+ * j*sw - pl + b*dw) for tap (a, b), zero outside the input. c and k are multiples of
+ * groups. Each call needs a caller-owned scratch buffer of at least the size that
+ * cnn4j_conv2d_workspace gives for the same geometry, op, thread count and instruction set
+ * (op: 0 forward, 1 backward-data, 2 backward-filter); workspace may be null when that size is 0. */
+CNN4J_API int32_t cnn4j_conv2d_workspace(int32_t dtype, int32_t op, int64_t n, int64_t c, int64_t h, int64_t w,
+                                         int64_t k, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt,
+                                         int64_t pl, int64_t dh, int64_t dw, int64_t groups, int64_t oh, int64_t ow,
+                                         int64_t *bytes);
+
+/* y = conv2d(x, weight) + bias[k] (bias may be null). */
+CNN4J_API int32_t cnn4j_conv2d_forward(int32_t dtype, const void *x, const void *weight, const void *bias, void *y,
+                                       int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t kh, int64_t kw,
+                                       int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw,
+                                       int64_t groups, int64_t oh, int64_t ow, void *workspace);
+
+/* dx = gradient with respect to x, from dy [n, k, oh, ow]. */
+CNN4J_API int32_t cnn4j_conv2d_backward_data(int32_t dtype, const void *dy, const void *weight, void *dx, int64_t n,
+                                             int64_t c, int64_t h, int64_t w, int64_t k, int64_t kh, int64_t kw,
+                                             int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw,
+                                             int64_t groups, int64_t oh, int64_t ow, void *workspace);
+
+/* dweight += gradient with respect to the weights; dbias[k] += sum of dy over n, oh, ow
+ * (dbias may be null). */
+CNN4J_API int32_t cnn4j_conv2d_backward_filter(int32_t dtype, const void *x, const void *dy, void *dweight,
+                                               void *dbias, int64_t n, int64_t c, int64_t h, int64_t w, int64_t k,
+                                               int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt,
+                                               int64_t pl, int64_t dh, int64_t dw, int64_t groups, int64_t oh,
+                                               int64_t ow, void *workspace);
+
+/* ---- Pooling ---------------------------------------------------------------------------
+ * x [planes, h, w] -> y [planes, oh, ow] (planes = batch * channels), window geometry as
+ * for convolution. */
+
+/* y = max over each window; argmax (int32, y's size, may be null) receives the winner's
+ * index ih*w + iw within its plane. Padding never wins; the first maximum wins ties and a
+ * NaN wins over numbers. */
+CNN4J_API int32_t cnn4j_max_pool2d_forward(int32_t dtype, const void *x, void *y, int32_t *argmax, int64_t planes,
+                                           int64_t h, int64_t w, int64_t oh, int64_t ow, int64_t kh, int64_t kw,
+                                           int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw);
+/* dx = 0, then dx[argmax] += dy (overlapping windows add up). hw = h*w, ohw = oh*ow. */
+CNN4J_API int32_t cnn4j_max_pool2d_backward(int32_t dtype, const void *dy, const int32_t *argmax, void *dx,
+                                            int64_t planes, int64_t hw, int64_t ohw);
+
+/* y = mean of each window; with count_include_pad padding counts in the divisor (kh*kw),
+ * otherwise only the window's input pixels do. */
+CNN4J_API int32_t cnn4j_avg_pool2d_forward(int32_t dtype, const void *x, void *y, int64_t planes, int64_t h,
+                                           int64_t w, int64_t oh, int64_t ow, int64_t kh, int64_t kw, int64_t sh,
+                                           int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw,
+                                           int32_t count_include_pad);
+/* dx = 0, then each window spreads dy / divisor over its input pixels. */
+CNN4J_API int32_t cnn4j_avg_pool2d_backward(int32_t dtype, const void *dy, void *dx, int64_t planes, int64_t h,
+                                            int64_t w, int64_t oh, int64_t ow, int64_t kh, int64_t kw, int64_t sh,
+                                            int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw,
+                                            int32_t count_include_pad);
+
+/* ---- Activations -----------------------------------------------------------------------
+ * act is a cnn4j_activation; alpha is leaky ReLU's negative slope (ignored otherwise). */
+
+/* y = act(x); y may alias x. */
+CNN4J_API int32_t cnn4j_activation_forward(int32_t dtype, int32_t act, double alpha, const void *x, void *y,
+                                           int64_t n);
+/* dx = dy * act'(.): the ReLU family reads x, sigmoid and tanh read y = act(x) (the other
+ * may be null). dx may alias dy. */
+CNN4J_API int32_t cnn4j_activation_backward(int32_t dtype, int32_t act, double alpha, const void *x, const void *y,
+                                            const void *dy, void *dx, int64_t n);
+
+/* ---- Loss and metrics ------------------------------------------------------------------ */
+
+/* Fused, stable softmax + cross-entropy over logits [rows, classes] with int32 labels
+ * [rows]. result[0] = sum of the per-row losses, result[1] = number of rows whose arg-max
+ * (first maximum) is the label, result[2] = -1, or the first row whose label is outside
+ * [0, classes) (then the status is CNN4J_INVALID_ARGUMENT and nothing else is valid).
+ * dlogits (may be null) = (softmax - onehot) * grad_scale. */
+CNN4J_API int32_t cnn4j_softmax_cross_entropy(int32_t dtype, const void *logits, const int32_t *labels,
+                                              void *dlogits, int64_t rows, int64_t classes, double grad_scale,
+                                              double *result);
+
+/* out[r, t] = index of the t-th largest logit of row r (ties: the lower index first). */
+CNN4J_API int32_t cnn4j_top_k(int32_t dtype, const void *logits, int64_t rows, int64_t classes, int64_t k,
+                              int32_t *out);
+
+/* ---- Optimizer updates (one fused pass over a parameter tensor, PyTorch semantics) ----- */
+
+/* SGD: g' = g + weight_decay*p; with a velocity buffer (may be null when momentum is 0):
+ * v = first_step ? g' : momentum*v + (1-dampening)*g', step = nesterov ? g' + momentum*v : v;
+ * p -= lr*step. */
+CNN4J_API int32_t cnn4j_sgd_update(int32_t dtype, void *param, const void *grad, void *velocity, int64_t n,
+                                   double lr, double momentum, double dampening, int32_t nesterov,
+                                   double weight_decay, int32_t first_step);
+
+/* RMSProp (not centered): g' = g + weight_decay*p; sq = alpha*sq + (1-alpha)*g'^2;
+ * step = g' / (sqrt(sq) + eps); with a momentum buffer b = momentum*b + step, step = b;
+ * p -= lr*step. */
+CNN4J_API int32_t cnn4j_rmsprop_update(int32_t dtype, void *param, const void *grad, void *square_avg,
+                                       void *momentum_buffer, int64_t n, double lr, double alpha, double eps,
+                                       double weight_decay, double momentum);
+
+/* Adam (decoupled = 0: L2 decay added to g) or AdamW (decoupled = 1: p *= 1 - lr*wd);
+ * m = b1*m + (1-b1)*g, v = b2*v + (1-b2)*g^2,
+ * p -= lr/(1-b1^step) * m / (sqrt(v)/sqrt(1-b2^step) + eps). step counts from 1. */
+CNN4J_API int32_t cnn4j_adam_update(int32_t dtype, void *param, const void *grad, void *m, void *v, int64_t n,
+                                    double lr, double beta1, double beta2, double eps, double weight_decay,
+                                    int32_t decoupled, int64_t step);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
