@@ -38,11 +38,21 @@ public final class Backends {
         int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         return switch (name) {
             case "java" -> new Choice(new JavaBackend(t), "requested");
-            case "auto" -> new Choice(new JavaBackend(t), "auto: no native backend in this build");
-            case "cpu", "cuda" -> throw new BackendUnavailableException("backend '" + name
-                    + "' is not available: this build of cnn4j has no native library (use --backend java)");
+            case "cpu" -> new Choice(NativeCpuBackend.create(t), "requested");
+            case "auto" -> auto(t);
+            case "cuda" -> throw new BackendUnavailableException("backend 'cuda' is not available: this build of"
+                    + " cnn4j has no CUDA kernels (use --backend cpu or java)");
             default -> throw new IllegalArgumentException("unknown backend '" + name + "'; choose one of "
                     + String.join(", ", NAMES));
         };
+    }
+
+    /** The best backend that loads: native CPU, else pure Java (saying why). */
+    private static Choice auto(int threads) {
+        try {
+            return new Choice(NativeCpuBackend.create(threads), "auto: native CPU library loaded");
+        } catch (BackendUnavailableException e) {
+            return new Choice(new JavaBackend(threads), "auto: " + e.getMessage());
+        }
     }
 }

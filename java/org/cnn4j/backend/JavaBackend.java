@@ -185,11 +185,7 @@ public final class JavaBackend implements Backend {
     public void maxPool2dForward(Tensor x, Tensor y, Tensor argmax, Window2d win) {
         String op = "maxPool2dForward";
         HeapTensor hx = h(op, x), hy = h(op, y), ha = h(op, argmax);
-        int[] p = OpChecks.pool2d(op, x, y, win);
-        if (argmax != null) {
-            OpChecks.int32(op, "argmax", argmax);
-            OpChecks.shape(op, "argmax", argmax, y.shape());
-        }
+        int[] p = OpChecks.maxPool2dForward(op, x, y, argmax, win);
         int[] am = ha == null ? null : ha.i;
         if (OpChecks.floating(op, x, y) == DType.FLOAT32) {
             FloatKernels.maxPool2dForward(par, p[0], p[1], p[2], win, p[3], p[4], hx.f, hy.f, am);
@@ -202,15 +198,8 @@ public final class JavaBackend implements Backend {
     public void maxPool2dBackward(Tensor dy, Tensor argmax, Tensor dx) {
         String op = "maxPool2dBackward";
         HeapTensor hdy = h(op, dy), ha = h(op, argmax), hdx = h(op, dx);
-        OpChecks.rank(op, "dy", dy, 4);
-        OpChecks.rank(op, "dx", dx, 4);
-        OpChecks.int32(op, "argmax", argmax);
-        OpChecks.shape(op, "argmax", argmax, dy.shape());
-        Shape s = dx.shape();
-        if (s.dim(0) != dy.shape().dim(0) || s.dim(1) != dy.shape().dim(1)) {
-            throw OpChecks.error(op, "dy " + dy.shape() + " and dx " + s + " differ in batch or channels");
-        }
-        int planes = s.dim(0) * s.dim(1), hw = s.dim(2) * s.dim(3), ohw = dy.shape().dim(2) * dy.shape().dim(3);
+        int[] p = OpChecks.maxPool2dBackward(op, dy, argmax, dx);
+        int planes = p[0], hw = p[1], ohw = p[2];
         if (OpChecks.floating(op, dy, dx) == DType.FLOAT32) {
             FloatKernels.maxPool2dBackward(par, planes, hw, ohw, hdy.f, ha.i, hdx.f);
         } else {
@@ -325,13 +314,8 @@ public final class JavaBackend implements Backend {
     public void topK(Tensor logits, int k, Tensor out) {
         String op = "topK";
         HeapTensor hl = h(op, logits), ho = h(op, out);
-        OpChecks.rank(op, "logits", logits, 2);
-        int rows = logits.shape().dim(0), classes = logits.shape().dim(1);
-        if (k < 1 || k > classes) {
-            throw OpChecks.error(op, "k=" + k + " must be in [1, " + classes + "]");
-        }
-        OpChecks.int32(op, "out", out);
-        OpChecks.shape(op, "out", out, Shape.of(rows, k));
+        int[] rc = OpChecks.topK(op, logits, k, out);
+        int rows = rc[0], classes = rc[1];
         if (OpChecks.floating(op, logits) == DType.FLOAT32) {
             FloatKernels.topK(hl.f, rows, classes, k, ho.i);
         } else {
@@ -344,10 +328,7 @@ public final class JavaBackend implements Backend {
                           boolean nesterov, double weightDecay, boolean firstStep) {
         String op = "sgdUpdate";
         HeapTensor p = h(op, param), g = h(op, grad), v = h(op, velocity);
-        OpChecks.sameShape(op, "param", param, "grad", grad);
-        if (velocity != null) {
-            OpChecks.sameShape(op, "param", param, "velocity", velocity);
-        }
+        OpChecks.optimizerState(op, param, grad, OpChecks.SGD_STATE, velocity);
         if (OpChecks.floating(op, param, grad, velocity) == DType.FLOAT32) {
             FloatKernels.sgd(p.f, g.f, f(v), param.numel(), lr, momentum, dampening, nesterov, weightDecay, firstStep);
         } else {
@@ -360,11 +341,7 @@ public final class JavaBackend implements Backend {
                               double alpha, double eps, double weightDecay, double momentum) {
         String op = "rmspropUpdate";
         HeapTensor p = h(op, param), g = h(op, grad), s = h(op, squareAvg), b = h(op, momentumBuffer);
-        OpChecks.sameShape(op, "param", param, "grad", grad);
-        OpChecks.sameShape(op, "param", param, "squareAvg", squareAvg);
-        if (momentumBuffer != null) {
-            OpChecks.sameShape(op, "param", param, "momentumBuffer", momentumBuffer);
-        }
+        OpChecks.optimizerState(op, param, grad, OpChecks.RMSPROP_STATE, squareAvg, momentumBuffer);
         if (OpChecks.floating(op, param, grad, squareAvg, momentumBuffer) == DType.FLOAT32) {
             FloatKernels.rmsprop(p.f, g.f, s.f, f(b), param.numel(), lr, alpha, eps, weightDecay, momentum);
         } else {
@@ -377,12 +354,8 @@ public final class JavaBackend implements Backend {
                            double eps, double weightDecay, boolean decoupled, long step) {
         String op = "adamUpdate";
         HeapTensor p = h(op, param), g = h(op, grad), hm = h(op, m), hv = h(op, v);
-        OpChecks.sameShape(op, "param", param, "grad", grad);
-        OpChecks.sameShape(op, "param", param, "m", m);
-        OpChecks.sameShape(op, "param", param, "v", v);
-        if (step < 1) {
-            throw OpChecks.error(op, "step must count from 1, got " + step);
-        }
+        OpChecks.optimizerState(op, param, grad, OpChecks.ADAM_STATE, m, v);
+        OpChecks.adamStep(op, step);
         if (OpChecks.floating(op, param, grad, m, v) == DType.FLOAT32) {
             FloatKernels.adam(p.f, g.f, hm.f, hv.f, param.numel(), lr, beta1, beta2, eps, weightDecay, decoupled, step);
         } else {

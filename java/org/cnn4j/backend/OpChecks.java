@@ -11,6 +11,11 @@ import org.cnn4j.tensor.Window2d;
  * shape expected (native kernels do not bounds-check).
  */
 public final class OpChecks {
+    /** Names of the optimizer state tensors, for messages. */
+    public static final String[] SGD_STATE = {"velocity"};
+    public static final String[] RMSPROP_STATE = {"squareAvg", "momentumBuffer"};
+    public static final String[] ADAM_STATE = {"m", "v"};
+
     private OpChecks() {
     }
 
@@ -135,5 +140,56 @@ public final class OpChecks {
         int32(op, "labels", labels);
         shape(op, "labels", labels, Shape.of(logits.shape().dim(0)));
         return new int[] {logits.shape().dim(0), logits.shape().dim(1)};
+    }
+
+    /** Validates max pooling forward (argmax may be null); returns {planes, h, w, oh, ow}. */
+    public static int[] maxPool2dForward(String op, Tensor x, Tensor y, Tensor argmax, Window2d win) {
+        int[] p = pool2d(op, x, y, win);
+        if (argmax != null) {
+            int32(op, "argmax", argmax);
+            shape(op, "argmax", argmax, y.shape());
+        }
+        return p;
+    }
+
+    /** Validates max pooling backward; returns {planes, h*w, oh*ow}. */
+    public static int[] maxPool2dBackward(String op, Tensor dy, Tensor argmax, Tensor dx) {
+        rank(op, "dy", dy, 4);
+        rank(op, "dx", dx, 4);
+        int32(op, "argmax", argmax);
+        shape(op, "argmax", argmax, dy.shape());
+        Shape s = dx.shape();
+        if (s.dim(0) != dy.shape().dim(0) || s.dim(1) != dy.shape().dim(1)) {
+            throw error(op, "dy " + dy.shape() + " and dx " + s + " differ in batch or channels");
+        }
+        return new int[] {s.dim(0) * s.dim(1), s.dim(2) * s.dim(3), dy.shape().dim(2) * dy.shape().dim(3)};
+    }
+
+    /** Validates top-k; returns {rows, classes}. */
+    public static int[] topK(String op, Tensor logits, int k, Tensor out) {
+        rank(op, "logits", logits, 2);
+        int rows = logits.shape().dim(0), classes = logits.shape().dim(1);
+        if (k < 1 || k > classes) {
+            throw error(op, "k=" + k + " must be in [1, " + classes + "]");
+        }
+        int32(op, "out", out);
+        shape(op, "out", out, Shape.of(rows, k));
+        return new int[] {rows, classes};
+    }
+
+    /** Every non-null state tensor of an optimizer update has the parameter's shape. */
+    public static void optimizerState(String op, Tensor param, Tensor grad, String[] names, Tensor... state) {
+        sameShape(op, "param", param, "grad", grad);
+        for (int i = 0; i < state.length; i++) {
+            if (state[i] != null) {
+                sameShape(op, "param", param, names[i], state[i]);
+            }
+        }
+    }
+
+    public static void adamStep(String op, long step) {
+        if (step < 1) {
+            throw error(op, "step must count from 1, got " + step);
+        }
     }
 }

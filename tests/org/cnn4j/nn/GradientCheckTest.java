@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.cnn4j.GradCheck;
+import org.cnn4j.backend.Backend;
 import org.cnn4j.backend.JavaBackend;
 import org.cnn4j.backend.LossResult;
 import org.cnn4j.tensor.DType;
@@ -16,6 +17,7 @@ import org.cnn4j.tensor.Shape;
 import org.cnn4j.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -27,23 +29,29 @@ import org.junit.jupiter.params.provider.ValueSource;
  * in FLOAT64 against central finite differences; see {@link GradCheck} for the metric and the
  * tolerance (max per-element |num - ana| / max(1e-4, |num| + |ana|) < 1e-6).
  */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class GradientCheckTest {
     /**
      * One thread: a check runs thousands of tiny forward passes, and a hand-off to a worker
      * thread per pass costs more than the pass itself. Multi-threaded kernels are compared with
      * the single-threaded ones in FloatDoubleParityTest; {@link #be2} runs one whole-model check.
      */
-    private static JavaBackend be;
-    private static JavaBackend be2;
+    private Backend be;
+    private Backend be2;
+
+    /** The backend under test; subclasses run every check through another backend. */
+    protected Backend newBackend(int threads) {
+        return new JavaBackend(threads);
+    }
 
     @BeforeAll
-    static void start() {
-        be = new JavaBackend(1);
-        be2 = new JavaBackend(2);
+    void start() {
+        be = newBackend(1);
+        be2 = newBackend(2);
     }
 
     @AfterAll
-    static void stop() {
+    void stop() {
         be.close();
         be2.close();
     }

@@ -1,0 +1,146 @@
+package org.cnn4j.nativelib;
+
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.CriticalRegion;
+import org.bytedeco.javacpp.annotation.Platform;
+
+/**
+ * The JavaCPP binding of the cnn4j C ABI ({@code native/include/cnn4j/cnn4j.h}), one
+ * method per C function with the same name and argument order. The JavaCPP Maven plugin
+ * generates and compiles the JNI glue from this class; the glue and {@code libcnn4j} ship
+ * inside the jar and are extracted by {@link Loader} on first use.
+ *
+ * <p>Buffers are passed as raw off-heap addresses ({@code long}), never as Java arrays
+ * that the JVM would copy; the glue does not bounds-check, so callers
+ * ({@code NativeCpuBackend}) check every size before a call. Small out-parameters are
+ * one-element arrays.
+ */
+@Platform(include = "cnn4j/cnn4j.h", link = "cnn4j")
+public final class Cnn4jNative {
+    static {
+        Loader.load();
+    }
+
+    private Cnn4jNative() {
+    }
+
+    /** Loads the library (the static initialiser does the work); throws if it cannot load. */
+    public static void load() {
+        // Class initialisation has run Loader.load().
+    }
+
+    // ---- runtime ----
+    public static native @Cast("const char*") String cnn4j_status_string(int status);
+    public static native int cnn4j_abi_version();
+    public static native int cnn4j_isa_supported();
+    public static native int cnn4j_set_isa(int isa);
+    public static native int cnn4j_get_isa();
+    public static native int cnn4j_set_threads(int threads);
+    public static native int cnn4j_get_threads();
+    public static native int cnn4j_alloc(long bytes, @Cast("void**") long[] out);
+    public static native int cnn4j_free(@Cast("void*") long p);
+
+    // ---- storage and element-wise ----
+    public static native int cnn4j_copy(@Cast("const void*") long src, @Cast("void*") long dst, long bytes);
+    public static native int cnn4j_fill(int dtype, @Cast("void*") long x, long n, double value);
+    public static native int cnn4j_add(int dtype, @Cast("const void*") long a, @Cast("const void*") long b,
+                                       @Cast("void*") long out, long n);
+    public static native int cnn4j_axpy(int dtype, double alpha, @Cast("const void*") long x, @Cast("void*") long y,
+                                        long n);
+    public static native int cnn4j_scale(int dtype, @Cast("void*") long x, long n, double alpha);
+    public static native int cnn4j_sum(int dtype, @Cast("const void*") long x, long n, int squares,
+                                       double[] out);
+
+    // ---- dense ----
+    public static native int cnn4j_matmul_workspace(int dtype, long m, long n, long k, @Cast("int64_t*") long[] bytes);
+    public static native int cnn4j_matmul(int dtype, int transA, int transB, long m, long n, long k,
+                                          @Cast("const void*") long a, @Cast("const void*") long b,
+                                          @Cast("void*") long c, int accumulate, @Cast("void*") long workspace);
+    public static native int cnn4j_bias_add(int dtype, @Cast("void*") long y, @Cast("const void*") long bias,
+                                            long outer, long channels, long inner);
+    public static native int cnn4j_bias_grad(int dtype, @Cast("const void*") long dy, @Cast("void*") long dbias,
+                                             long outer, long channels, long inner);
+
+    // ---- convolution ----
+    public static native int cnn4j_conv2d_workspace(int dtype, int op, long n, long c, long h, long w, long k,
+                                                    long kh, long kw, long sh, long sw, long pt, long pl, long dh,
+                                                    long dw, long groups, long oh, long ow,
+                                                    @Cast("int64_t*") long[] bytes);
+    public static native int cnn4j_conv2d_forward(int dtype, @Cast("const void*") long x,
+                                                  @Cast("const void*") long weight, @Cast("const void*") long bias,
+                                                  @Cast("void*") long y, long n, long c, long h, long w, long k,
+                                                  long kh, long kw, long sh, long sw, long pt, long pl, long dh,
+                                                  long dw, long groups, long oh, long ow,
+                                                  @Cast("void*") long workspace);
+    public static native int cnn4j_conv2d_backward_data(int dtype, @Cast("const void*") long dy,
+                                                        @Cast("const void*") long weight, @Cast("void*") long dx,
+                                                        long n, long c, long h, long w, long k, long kh, long kw,
+                                                        long sh, long sw, long pt, long pl, long dh, long dw,
+                                                        long groups, long oh, long ow, @Cast("void*") long workspace);
+    public static native int cnn4j_conv2d_backward_filter(int dtype, @Cast("const void*") long x,
+                                                          @Cast("const void*") long dy, @Cast("void*") long dweight,
+                                                          @Cast("void*") long dbias, long n, long c, long h, long w,
+                                                          long k, long kh, long kw, long sh, long sw, long pt,
+                                                          long pl, long dh, long dw, long groups, long oh, long ow,
+                                                          @Cast("void*") long workspace);
+
+    // ---- pooling ----
+    public static native int cnn4j_max_pool2d_forward(int dtype, @Cast("const void*") long x, @Cast("void*") long y,
+                                                      @Cast("int32_t*") long argmax, long planes, long h, long w,
+                                                      long oh, long ow, long kh, long kw, long sh, long sw, long pt,
+                                                      long pl, long dh, long dw);
+    public static native int cnn4j_max_pool2d_backward(int dtype, @Cast("const void*") long dy,
+                                                       @Cast("const int32_t*") long argmax, @Cast("void*") long dx,
+                                                       long planes, long hw, long ohw);
+    public static native int cnn4j_avg_pool2d_forward(int dtype, @Cast("const void*") long x, @Cast("void*") long y,
+                                                      long planes, long h, long w, long oh, long ow, long kh, long kw,
+                                                      long sh, long sw, long pt, long pl, long dh, long dw,
+                                                      int countIncludePad);
+    public static native int cnn4j_avg_pool2d_backward(int dtype, @Cast("const void*") long dy,
+                                                       @Cast("void*") long dx, long planes, long h, long w, long oh,
+                                                       long ow, long kh, long kw, long sh, long sw, long pt, long pl,
+                                                       long dh, long dw, int countIncludePad);
+
+    // ---- activations ----
+    public static native int cnn4j_activation_forward(int dtype, int act, double alpha, @Cast("const void*") long x,
+                                                      @Cast("void*") long y, long n);
+    public static native int cnn4j_activation_backward(int dtype, int act, double alpha,
+                                                       @Cast("const void*") long x, @Cast("const void*") long y,
+                                                       @Cast("const void*") long dy, @Cast("void*") long dx, long n);
+
+    // ---- loss and metrics ----
+    public static native int cnn4j_softmax_cross_entropy(int dtype, @Cast("const void*") long logits,
+                                                         @Cast("const int32_t*") long labels,
+                                                         @Cast("void*") long dlogits, long rows, long classes,
+                                                         double gradScale, double[] result);
+    public static native int cnn4j_top_k(int dtype, @Cast("const void*") long logits, long rows, long classes, long k,
+                                         @Cast("int32_t*") long out);
+
+    // ---- optimizer updates ----
+    public static native int cnn4j_sgd_update(int dtype, @Cast("void*") long param, @Cast("const void*") long grad,
+                                              @Cast("void*") long velocity, long n, double lr, double momentum,
+                                              double dampening, int nesterov, double weightDecay, int firstStep);
+    public static native int cnn4j_rmsprop_update(int dtype, @Cast("void*") long param,
+                                                  @Cast("const void*") long grad, @Cast("void*") long squareAvg,
+                                                  @Cast("void*") long momentumBuffer, long n, double lr, double alpha,
+                                                  double eps, double weightDecay, double momentum);
+    public static native int cnn4j_adam_update(int dtype, @Cast("void*") long param, @Cast("const void*") long grad,
+                                               @Cast("void*") long m, @Cast("void*") long v, long n, double lr,
+                                               double beta1, double beta2, double eps, double weightDecay,
+                                               int decoupled, long step);
+
+    // ---- Java array <-> off-heap copies: cnn4j_copy on a pinned array (no intermediate copy) ----
+    @CriticalRegion
+    public static native int cnn4j_copy(@Cast("const void*") float[] src, @Cast("void*") long dst, long bytes);
+    @CriticalRegion
+    public static native int cnn4j_copy(@Cast("const void*") double[] src, @Cast("void*") long dst, long bytes);
+    @CriticalRegion
+    public static native int cnn4j_copy(@Cast("const void*") int[] src, @Cast("void*") long dst, long bytes);
+    @CriticalRegion
+    public static native int cnn4j_copy(@Cast("const void*") long src, @Cast("void*") float[] dst, long bytes);
+    @CriticalRegion
+    public static native int cnn4j_copy(@Cast("const void*") long src, @Cast("void*") double[] dst, long bytes);
+    @CriticalRegion
+    public static native int cnn4j_copy(@Cast("const void*") long src, @Cast("void*") int[] dst, long bytes);
+}

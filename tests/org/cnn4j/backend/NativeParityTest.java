@@ -1,0 +1,297 @@
+package org.cnn4j.backend;
+
+import static org.cnn4j.backend.FloatDoubleParityTest.assertClose;
+import static org.cnn4j.backend.FloatDoubleParityTest.data;
+import static org.cnn4j.backend.FloatDoubleParityTest.make;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.cnn4j.NativeExpectation;
+import org.cnn4j.backend.FloatDoubleParityTest.ConvCfg;
+import org.cnn4j.backend.FloatDoubleParityTest.PoolCfg;
+import org.cnn4j.tensor.DType;
+import org.cnn4j.tensor.Shape;
+import org.cnn4j.tensor.Tensor;
+import org.cnn4j.tensor.Window2d;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every op of {@link NativeCpuBackend} against the pure-Java backend in FLOAT64 (the
+ * reference), on random shapes (odd sizes, every stride/padding/dilation/groups combination
+ * of the foundation's tests, batch 1), with every instruction-set path this CPU has
+ * (AVX-512, AVX2, SSE2 baseline) and 1, 2 and 3 threads.
+ *
+ * <p>Tolerance: {@code max |native - reference| <= tol * max(1, max |reference|)} per output,
+ * with tol = 1e-5 for native FLOAT32 (the kernels use FMA and another summation order than
+ * Java) and 1e-11 for native FLOAT64. Max pooling's outputs and arg-max are compared exactly.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class NativeParityTest {
+    static final double F32_TOL = 1e-5;
+    static final double F64_TOL = 1e-11;
+
+    private JavaBackend ref;
+    private NativeCpuBackend[] natives;
+
+    @BeforeAll
+    void start() {
+        NativeExpectation.requireNative();
+        ref = new JavaBackend(1);
+        natives = new NativeCpuBackend[] {NativeCpuBackend.create(1), NativeCpuBackend.create(2),
+            NativeCpuBackend.create(3)};
+    }
+
+    @AfterAll
+    void stop() {
+        if (ref != null) {
+            ref.close();
+            for (NativeCpuBackend b : natives) {
+                b.close();
+            }
+            NativeCpuBackend.setIsa(NativeCpuBackend.supportedIsa());
+        }
+    }
+
+    /** The instruction sets this CPU can run, widest first. */
+    static List<String> isas() {
+        if (!NativeCpuBackend.isAvailable()) {
+            return List.of("unavailable");
+        }
+        List<String> out = new ArrayList<>();
+        int top = List.of(NativeCpuBackend.ISA_NAMES).indexOf(NativeCpuBackend.supportedIsa());
+        for (int i = top; i >= 0; i--) {
+            out.add(NativeCpuBackend.ISA_NAMES[i]);
+        }
+        return out;
+    }
+
+    private NativeCpuBackend use(String isa, int threads) {
+        NativeCpuBackend.setIsa(isa);
+        return natives[threads - 1];
+    }
+
+    private static double tol(DType dt) {
+        return dt == DType.FLOAT32 ? F32_TOL : F64_TOL;
+    }
+
+    /** Convolutions: the foundation's random settings, plus shapes large enough to use every thread. */
+    static Stream<Arguments> convCases() {
+        List<ConvCfg> cfgs = new ArrayList<>(FloatDoubleParityTest.randomConvs(2024, 16, 3));
+        cfgs.addAll(FloatDoubleParityTest.randomConvs(99, 6, 5));
+        cfgs.add(new ConvCfg(5, 4, 11, 9, 6, new Window2d(3, 3, 1, 2, 1, 0, 1, 1, 1, 2), 2));
+        // batch 1, big enough to split the GEMM itself across threads
+        cfgs.add(new ConvCfg(1, 16, 21, 19, 33, new Window2d(3, 3, 1, 1, 1, 1, 1, 1, 1, 1), 1));
+        // images split across threads, private weight-gradient partials reduced
+        cfgs.add(new ConvCfg(5, 12, 17, 15, 20, new Window2d(3, 3, 2, 1, 1, 2, 0, 1, 1, 2), 2));
+        // 1x1 (no im2col), stride 1, and a LeNet-like first layer
+        cfgs.add(new ConvCfg(3, 24, 9, 7, 40, new Window2d(1, 1, 1, 1, 0, 0, 0, 0, 1, 1), 1));
+        cfgs.add(new ConvCfg(4, 1, 28, 28, 6, Window2d.square(5, 1, 2), 1));
+        List<Arguments> out = new ArrayList<>();
+        for (String isa : isas()) {
+            for (int i = 0; i < cfgs.size(); i++) {
+                out.add(Arguments.of(isa, 1 + i % 3, cfgs.get(i)));
+            }
+        }
+        return out.stream();
+    }
+
+    private static final String[] CONV_OUTPUTS = {"forward y", "backward-data dx", "backward-filter dw",
+        "backward-filter dbias"};
+
+    @ParameterizedTest(name = "[{index}] {0} {1} thread(s) {2}")
+    @MethodSource("convCases")
+    void convolution(String isa, int threads, ConvCfg cfg) {
+        NativeCpuBackend nb = use(isa, threads);
+        double[][] want = FloatDoubleParityTest.runConv(ref, DType.FLOAT64, cfg, 31);
+        for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+            double[][] got = FloatDoubleParityTest.runConv(nb, dt, cfg, 31);
+            for (int i = 0; i < want.length; i++) {
+                assertClose(isa + " " + dt + " conv " + cfg + " " + CONV_OUTPUTS[i], want[i], got[i], tol(dt));
+            }
+        }
+    }
+
+    static Stream<Arguments> poolCases() {
+        List<PoolCfg> cfgs = new ArrayList<>(FloatDoubleParityTest.randomPools(77, 9, 3));
+        cfgs.add(new PoolCfg(3, 16, 23, 17, Window2d.square(3, 2, 1)));   // overlapping, padded, threaded
+        cfgs.add(new PoolCfg(8, 32, 24, 24, Window2d.square(2, 2, 0)));   // LeNet-like, threaded
+        cfgs.add(new PoolCfg(2, 3, 9, 11, new Window2d(3, 2, 2, 1, 1, 0, 1, 1, 2, 1)));  // dilated
+        List<Arguments> out = new ArrayList<>();
+        for (int i = 0; i < cfgs.size(); i++) {
+            out.add(Arguments.of(1 + i % 3, cfgs.get(i)));
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "[{index}] {0} thread(s) {1}")
+    @MethodSource("poolCases")
+    void pooling(int threads, PoolCfg cfg) {
+        NativeCpuBackend nb = use(NativeCpuBackend.supportedIsa(), threads);
+        double[][] want = FloatDoubleParityTest.runPool(ref, DType.FLOAT64, cfg, 5);
+        for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+            double[][] got = FloatDoubleParityTest.runPool(nb, dt, cfg, 5);
+            assertArrayEquals(want[0], got[0], 0.0, dt + " max y " + cfg);
+            assertArrayEquals(want[1], got[1], 0.0, dt + " max argmax " + cfg);
+            for (int i = 2; i < want.length; i++) {
+                assertClose(dt + " pool " + cfg + " output " + i, want[i], got[i], tol(dt));
+            }
+        }
+    }
+
+    static Stream<Arguments> activationCases() {
+        List<Arguments> out = new ArrayList<>();
+        for (Activation act : Activation.values()) {
+            for (Shape s : List.of(Shape.of(1, 3, 5, 7), Shape.of(7, 13), Shape.of(5, 4, 71, 73))) {
+                out.add(Arguments.of(act, s));
+            }
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "[{index}] {0} {1}")
+    @MethodSource("activationCases")
+    void activations(Activation act, Shape s) {
+        for (int threads = 1; threads <= 3; threads++) {
+            NativeCpuBackend nb = use(NativeCpuBackend.supportedIsa(), threads);
+            double[][] want = FloatDoubleParityTest.runActivation(ref, DType.FLOAT64, act, s, 9);
+            for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+                double[][] got = FloatDoubleParityTest.runActivation(nb, dt, act, s, 9);
+                assertClose(dt + " " + act + " forward " + s, want[0], got[0], tol(dt));
+                assertClose(dt + " " + act + " backward " + s, want[1], got[1], tol(dt));
+            }
+        }
+    }
+
+    static Stream<Arguments> matmulCases() {
+        int[][] mnk = {{1, 7, 5}, {1, 1, 1}, {13, 1, 9}, {5, 6, 1}, {37, 29, 23}, {1, 120, 400}, {100, 48, 40},
+            {64, 120, 400}, {301, 33, 17}, {150, 64, 48}, {9, 700, 300}};
+        List<Arguments> out = new ArrayList<>();
+        for (String isa : isas()) {
+            for (int[] s : mnk) {
+                for (int t = 0; t < 4; t++) {
+                    out.add(Arguments.of(isa, 1 + (s[0] + t) % 3, s[0], s[1], s[2], (t & 1) != 0, (t & 2) != 0));
+                }
+            }
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "[{index}] {0} {1} thread(s) m={2} n={3} k={4} ta={5} tb={6}")
+    @MethodSource("matmulCases")
+    void matmul(String isa, int threads, int m, int n, int k, boolean ta, boolean tb) {
+        NativeCpuBackend nb = use(isa, threads);
+        double[][] want = FloatDoubleParityTest.runMatmul(ref, DType.FLOAT64, m, n, k, ta, tb, 3);
+        for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+            double[][] got = FloatDoubleParityTest.runMatmul(nb, dt, m, n, k, ta, tb, 3);
+            assertClose(isa + " " + dt + " matmul", want[0], got[0], tol(dt));
+            assertClose(isa + " " + dt + " matmul accumulate", want[1], got[1], tol(dt));
+        }
+    }
+
+    /** Softmax-CE, top-k, bias, element-wise ops, reductions and the three optimizers, in one sweep. */
+    @ParameterizedTest(name = "[{index}] {0}")
+    @MethodSource("dtypes")
+    void remainingOps(DType dt) {
+        NativeCpuBackend nb = use(NativeCpuBackend.supportedIsa(), 2);
+        for (Backend b : new Backend[] {ref, nb}) {
+            assertEquals(b == ref ? "java" : "cpu", b.name());
+        }
+        List<double[]> want = runRemaining(ref, DType.FLOAT64);
+        List<double[]> got = runRemaining(nb, dt);
+        for (int i = 0; i < want.size(); i++) {
+            assertClose(dt + " " + REMAINING[i], want.get(i), got.get(i), tol(dt) * 10);
+        }
+    }
+
+    static Stream<DType> dtypes() {
+        return Stream.of(DType.FLOAT32, DType.FLOAT64);
+    }
+
+    private static final String[] REMAINING = {"loss/correct", "dlogits", "top-3", "biasAdd rank 4", "biasGrad rank 4",
+        "biasAdd rank 2", "biasGrad rank 2", "add", "axpy", "scale", "sum/sumOfSquares", "fill/copy",
+        "sgd", "sgd momentum", "sgd nesterov+wd", "rmsprop", "rmsprop momentum+wd", "adam", "adamw"};
+
+    private static List<double[]> runRemaining(Backend b, DType dt) {
+        SplittableRandom rng = new SplittableRandom(17);
+        List<double[]> out = new ArrayList<>();
+        int rows = 7, classes = 10;
+        int[] labels = new int[rows];
+        for (int i = 0; i < rows; i++) {
+            labels[i] = rng.nextInt(classes);
+        }
+        try (Tensor logits = make(b, dt, Shape.of(rows, classes), data(rng, rows * classes, -5, 5));
+             Tensor lab = b.fromArray(Shape.of(rows), labels);
+             Tensor dl = b.zeros(Shape.of(rows, classes), dt);
+             Tensor top = b.zeros(Shape.of(rows, 3), DType.INT32)) {
+            LossResult r = b.softmaxCrossEntropy(logits, lab, dl);
+            out.add(new double[] {r.meanLoss(), r.correct()});
+            out.add(dl.toDoubleArray());
+            b.topK(logits, 3, top);
+            out.add(top.toDoubleArray());
+            labels[3] = classes;
+            lab.copyFrom(labels);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> b.softmaxCrossEntropy(logits, lab, dl));
+            assertEquals("label 10 at row 3 is outside [0, 10)", e.getMessage());
+        }
+        for (Shape s : List.of(Shape.of(3, 5, 4, 7), Shape.of(6, 9))) {
+            try (Tensor y = make(b, dt, s, data(rng, s.numel(), -1, 1));
+                 Tensor bias = make(b, dt, Shape.of(s.dim(1)), data(rng, s.dim(1), -1, 1));
+                 Tensor db = make(b, dt, Shape.of(s.dim(1)), data(rng, s.dim(1), -1, 1))) {
+                b.biasAdd(y, bias);
+                out.add(y.toDoubleArray());
+                b.biasGrad(y, db);
+                out.add(db.toDoubleArray());
+            }
+        }
+        Shape s = Shape.of(1000, 3);
+        try (Tensor x = make(b, dt, s, data(rng, s.numel(), -1, 1));
+             Tensor y = make(b, dt, s, data(rng, s.numel(), -1, 1));
+             Tensor z = b.zeros(s, dt)) {
+            b.add(x, y, z);
+            out.add(z.toDoubleArray());
+            b.axpy(-0.75, x, y);
+            out.add(y.toDoubleArray());
+            b.scale(y, 1.5);
+            out.add(y.toDoubleArray());
+            out.add(new double[] {b.sum(y), b.sumOfSquares(y)});
+            b.fill(z, 0.25);
+            b.copy(z, x);
+            out.add(x.toDoubleArray());
+        }
+        Shape ps = Shape.of(37, 11);
+        double[] p0 = data(rng, ps.numel(), -1, 1);
+        double[][] grads = {data(rng, ps.numel(), -1, 1), data(rng, ps.numel(), -1, 1), data(rng, ps.numel(), -1, 1)};
+        for (int variant = 0; variant < 7; variant++) {
+            try (Tensor p = make(b, dt, ps, p0);
+                 Tensor g = b.zeros(ps, dt);
+                 Tensor s1 = b.zeros(ps, dt);
+                 Tensor s2 = b.zeros(ps, dt)) {
+                for (int step = 1; step <= 3; step++) {
+                    g.copyFrom(grads[step - 1]);
+                    switch (variant) {
+                        case 0 -> b.sgdUpdate(p, g, null, 0.1, 0, 0, false, 0, step == 1);
+                        case 1 -> b.sgdUpdate(p, g, s1, 0.1, 0.9, 0.1, false, 0, step == 1);
+                        case 2 -> b.sgdUpdate(p, g, s1, 0.1, 0.9, 0, true, 1e-2, step == 1);
+                        case 3 -> b.rmspropUpdate(p, g, s1, null, 0.01, 0.99, 1e-8, 0, 0);
+                        case 4 -> b.rmspropUpdate(p, g, s1, s2, 0.01, 0.9, 1e-8, 1e-2, 0.5);
+                        case 5 -> b.adamUpdate(p, g, s1, s2, 1e-3, 0.9, 0.999, 1e-8, 1e-2, false, step);
+                        default -> b.adamUpdate(p, g, s1, s2, 1e-3, 0.9, 0.999, 1e-8, 1e-2, true, step);
+                    }
+                }
+                out.add(p.toDoubleArray());
+            }
+        }
+        return out;
+    }
+}
