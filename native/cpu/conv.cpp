@@ -41,14 +41,16 @@ void im2col(const T *x, i64 channels, const ConvGeom &g, T *col) {
         i64 lo_w = first_valid(v.pl, tap_w, v.sw), hi_w = end_valid(w, v.pl, tap_w, v.sw, lo_w, ow);
         for (i64 i = 0; i < oh; i++) {
           T *d = r + i * ow;
+          // Rows are short (often 10 to 32 pixels): plain loops, not memcpy/memset calls
+          // (this file is compiled with -fno-tree-loop-distribute-patterns to keep them so).
           if (i < lo_h || i >= hi_h) {
-            std::memset(d, 0, sizeof(T) * ow);
+            for (i64 j = 0; j < ow; j++) d[j] = T(0);
             continue;
           }
           const T *src = xc + (i * v.sh - v.pt + tap_h) * w - v.pl + tap_w;
           for (i64 j = 0; j < lo_w; j++) d[j] = T(0);
           if (v.sw == 1) {
-            std::memcpy(d + lo_w, src + lo_w, sizeof(T) * (hi_w - lo_w));
+            for (i64 j = lo_w; j < hi_w; j++) d[j] = src[j];
           } else {
             for (i64 j = lo_w; j < hi_w; j++) d[j] = src[j * v.sw];
           }
@@ -87,15 +89,55 @@ void col2im(const T *col, i64 channels, const ConvGeom &g, T *dx) {
   }
 }
 
-// Elements of one thread's share of the workspace.
+// Unit-stride convolutions skip im2col: with the input laid out with row pitch wp (the
+// input itself when no padding is needed, else a zero-padded copy), row (c, a, b) of the
+// patch matrix is the contiguous run xp[c] + a*dh*wp + b*dw of length
+// L = (oh-1)*wp + ow, if the output is computed on a "wide" grid of pitch wp whose
+// columns ow..wp-1 are discarded. The GEMM reads those rows through a pointer table.
+struct Wide {
+  bool use;
+  bool padded;  // the input must be copied into a zero-padded buffer
+  i64 hp, wp, L;
+  i64 xp_elems() const { return padded ? hp * wp : 0; }
+};
+
+inline Wide wide_geom(const ConvGeom &g) {
+  const Window &v = g.win;
+  Wide r{};
+  r.use = v.sh == 1 && v.sw == 1 && !g.pointwise();
+  if (!r.use) return r;
+  i64 need_h = g.oh + (v.kh - 1) * v.dh, need_w = g.ow + (v.kw - 1) * v.dw;
+  r.padded = v.pt != 0 || v.pl != 0 || need_h > g.h || need_w > g.w;
+  r.hp = r.padded ? need_h : g.h;
+  r.wp = r.padded ? need_w : g.w;
+  r.L = (g.oh - 1) * r.wp + g.ow;
+  // Too many discarded columns (a kernel much wider than the output): use im2col.
+  if (r.wp > 2 * g.ow + 8) r.use = false;
+  return r;
+}
+
+// Pointer-table entries fit in the workspace's element type.
+template <class T>
+constexpr i64 pointer_elems(i64 count) {
+  return ceil_div(count * i64(sizeof(const T *)), i64(sizeof(T)));
+}
+
+// How a convolution uses its threads and its workspace: `threads` shares of (col + gemm)
+// elements, then (backward-filter) `slots` private weight-gradient partials.
 struct Plan {
   int threads;        // threads the op uses
   bool per_image;     // images split across threads (else the GEMM is)
   i64 col;            // im2col / dcol buffer
   i64 gemm;           // GEMM packing scratch
-  i64 partial;        // private dW + dbias (backward-filter, per_image only)
-  i64 per_thread() const { return col + gemm + partial; }
+  i64 slots;          // backward-filter: fixed groups of images, each summed into its own partial
+  i64 partial;        // elements of one partial (dW + dbias)
+  i64 per_thread() const { return col + gemm; }
+  i64 total() const { return threads * per_thread() + slots * partial; }
 };
+
+// Backward-filter sums the images in at most this many fixed groups, added up in group
+// order: the result does not depend on which thread ran which group.
+constexpr i64 kMaxSlots = 8;
 
 template <class T>
 Plan plan(int op, const ConvGeom &g) {
@@ -104,19 +146,91 @@ Plan plan(int op, const ConvGeom &g) {
   p.threads = threads_for(flops / 8);
   p.per_image = g.n >= p.threads;
   bool need_col = op == 1 || !g.pointwise();
-  p.col = need_col ? g.ckk() * g.ohw() : 0;
-  p.gemm = gemm_scratch_elems<T>();
-  p.partial = (op == 2 && p.per_image && p.threads > 1) ? g.k * g.ckk() + g.k : 0;
-  // Round each share to a cache line.
-  p.col = round_up(p.col, 16);
-  p.gemm = round_up(p.gemm, 16);
-  p.partial = round_up(p.partial, 16);
+  i64 col = need_col ? g.ckk() * g.ohw() : 0;
+  Wide wd = wide_geom(g);
+  if (wd.use && op == 0) {
+    // padded input, row pointers, wide output
+    col = wd.xp_elems() * g.cg() + pointer_elems<T>(g.ckk()) + g.kg() * wd.L;
+  } else if (wd.use && op == 1) {
+    // padded input gradient, wide dy, wide dcol
+    col = wd.xp_elems() * g.cg() + g.kg() * wd.L + g.ckk() * wd.L;
+  }
+  // Rounded to a cache line (16 floats) so that threads never share one.
+  p.col = round_up(col, 16);
+  p.gemm = round_up(gemm_scratch_elems<T>(), 16);
+  p.slots = (op == 2 && p.per_image) ? imin(g.n, kMaxSlots) : 0;
+  p.partial = p.slots ? round_up(g.k * g.ckk() + g.k, 16) : 0;
   return p;
+}
+
+// Copies channels of x into a zero-padded [channels, hp, wp] buffer (top/left padding pt/pl).
+template <class T>
+void pad_input(const T *x, i64 channels, const ConvGeom &g, const Wide &wd, T *xp) {
+  for (i64 c = 0; c < channels; c++) {
+    const T *xc = x + c * g.hw();
+    T *dc = xp + c * wd.hp * wd.wp;
+    for (i64 i = 0; i < wd.hp; i++) {
+      T *d = dc + i * wd.wp;
+      i64 ih = i - g.win.pt;
+      if (ih < 0 || ih >= g.h) {
+        for (i64 j = 0; j < wd.wp; j++) d[j] = T(0);
+        continue;
+      }
+      const T *src = xc + ih * g.w;
+      for (i64 j = 0; j < wd.wp; j++) {
+        i64 iw = j - g.win.pl;
+        d[j] = (iw >= 0 && iw < g.w) ? src[iw] : T(0);
+      }
+    }
+  }
+}
+
+template <class T>
+void forward_image_wide(const ConvGeom &g, const Wide &wd, const T *x, const T *wt, T *y, T *buf, T *scratch,
+                        int nt) {
+  const i64 cg = g.cg(), kg = g.kg(), ckk = g.ckk(), hw = g.hw(), ohw = g.ohw();
+  const Window &v = g.win;
+  T *xp = buf;
+  const T **rows = reinterpret_cast<const T **>(buf + wd.xp_elems() * cg);
+  T *wide = buf + wd.xp_elems() * cg + pointer_elems<T>(ckk);
+  for (i64 grp = 0; grp < g.groups; grp++) {
+    const T *xs = x + grp * cg * hw;
+    i64 cs = hw;
+    if (wd.padded) {
+      pad_input(xs, cg, g, wd, xp);
+      xs = xp;
+      cs = wd.hp * wd.wp;
+    }
+    i64 p = 0;
+    for (i64 c = 0; c < cg; c++) {
+      for (i64 a = 0; a < v.kh; a++) {
+        for (i64 b = 0; b < v.kw; b++) rows[p++] = xs + c * cs + a * v.dh * wd.wp + b * v.dw;
+      }
+    }
+    T *yg = y + grp * kg * ohw;
+    const bool compact = wd.wp != g.ow;
+    GemmOperands<T> op{kg, wd.L, ckk, wt + grp * kg * ckk, ckk, 1, nullptr, 0, 1, compact ? wide : yg,
+                       compact ? wd.L : ohw, false, rows};
+    gemm_parallel(op, scratch, nt);
+    if (compact) {
+      for (i64 kk = 0; kk < kg; kk++) {
+        for (i64 i = 0; i < g.oh; i++) {
+          const T *src = wide + kk * wd.L + i * wd.wp;
+          T *d = yg + kk * ohw + i * g.ow;
+          for (i64 j = 0; j < g.ow; j++) d[j] = src[j];
+        }
+      }
+    }
+  }
 }
 
 template <class T>
 void forward_image(const ConvGeom &g, const T *x, const T *wt, const T *bias, T *y, T *col, T *scratch, int nt) {
   const i64 cg = g.cg(), kg = g.kg(), ckk = g.ckk(), ohw = g.ohw(), hw = g.hw();
+  Wide wd = wide_geom(g);
+  if (wd.use) {
+    forward_image_wide(g, wd, x, wt, y, col, scratch, nt);
+  } else
   for (i64 grp = 0; grp < g.groups; grp++) {
     const T *xg = x + grp * cg * hw;
     const T *b;
@@ -139,8 +253,73 @@ void forward_image(const ConvGeom &g, const T *x, const T *wt, const T *bias, T 
 }
 
 template <class T>
+void backward_data_image_wide(const ConvGeom &g, const Wide &wd, const T *dy, const T *wt, T *dx, T *buf, T *scratch,
+                              int nt) {
+  const i64 cg = g.cg(), kg = g.kg(), ckk = g.ckk(), ohw = g.ohw(), hw = g.hw();
+  const Window &v = g.win;
+  T *dxp = buf;
+  T *dyw = buf + wd.xp_elems() * cg;
+  T *dcol = dyw + kg * wd.L;
+  for (i64 grp = 0; grp < g.groups; grp++) {
+    const T *dyg = dy + grp * kg * ohw;
+    T *dxg = dx + grp * cg * hw;
+    // dy on the wide grid, zero in the discarded columns (so they add nothing below).
+    const T *b = dyg;
+    if (wd.wp != g.ow) {
+      for (i64 kk = 0; kk < kg; kk++) {
+        T *d = dyw + kk * wd.L;
+        for (i64 i = 0; i < g.oh; i++) {
+          const T *src = dyg + kk * ohw + i * g.ow;
+          T *r = d + i * wd.wp;
+          for (i64 j = 0; j < g.ow; j++) r[j] = src[j];
+          if (i + 1 < g.oh) {
+            for (i64 j = g.ow; j < wd.wp; j++) r[j] = T(0);
+          }
+        }
+      }
+      b = dyw;
+    }
+    // dcol[ckk, L] = W_g^T [ckk, kg] * dy_wide [kg, L]
+    GemmOperands<T> op{ckk, wd.L, kg, wt + grp * kg * ckk, 1, ckk, b, wd.L, 1, dcol, wd.L, false};
+    gemm_parallel(op, scratch, nt);
+    // Scatter: contiguous runs added into the (padded) input gradient.
+    T *acc = wd.padded ? dxp : dxg;
+    const i64 cs = wd.padded ? wd.hp * wd.wp : hw;
+    for (i64 q = 0; q < cg * cs; q++) acc[q] = T(0);
+    i64 p = 0;
+    for (i64 c = 0; c < cg; c++) {
+      for (i64 a = 0; a < v.kh; a++) {
+        for (i64 bb = 0; bb < v.kw; bb++, p++) {
+          T *d = acc + c * cs + a * v.dh * wd.wp + bb * v.dw;
+          const T *s = dcol + p * wd.L;
+          for (i64 j = 0; j < wd.L; j++) d[j] += s[j];
+        }
+      }
+    }
+    if (wd.padded) {
+      for (i64 c = 0; c < cg; c++) {
+        for (i64 ih = 0; ih < g.h; ih++) {
+          i64 i = ih + v.pt;
+          T *d = dxg + c * hw + ih * g.w;
+          const T *src = dxp + c * cs + i * wd.wp;
+          for (i64 iw = 0; iw < g.w; iw++) {
+            i64 j = iw + v.pl;
+            d[iw] = (i < wd.hp && j < wd.wp) ? src[j] : T(0);
+          }
+        }
+      }
+    }
+  }
+}
+
+template <class T>
 void backward_data_image(const ConvGeom &g, const T *dy, const T *wt, T *dx, T *dcol, T *scratch, int nt) {
   const i64 cg = g.cg(), kg = g.kg(), ckk = g.ckk(), ohw = g.ohw(), hw = g.hw();
+  Wide wd = wide_geom(g);
+  if (wd.use) {
+    backward_data_image_wide(g, wd, dy, wt, dx, dcol, scratch, nt);
+    return;
+  }
   for (i64 grp = 0; grp < g.groups; grp++) {
     T *dxg = dx + grp * cg * hw;
     // dcol[ckk, ohw] = W_g^T [ckk, kg] * dy_g [kg, ohw]
@@ -187,7 +366,7 @@ void forward(const ConvGeom &g, const T *x, const T *wt, const T *bias, T *y, T 
   Plan p = plan<T>(0, g);
   const i64 xs = g.c * g.hw(), ys = g.k * g.ohw();
   if (p.per_image) {
-#pragma omp parallel for num_threads(p.threads) schedule(static)
+#pragma omp parallel for num_threads(p.threads) schedule(dynamic, 1)
     for (i64 n = 0; n < g.n; n++) {
       T *mine = ws + omp_get_thread_num() * p.per_thread();
       forward_image(g, x + n * xs, wt, bias, y + n * ys, mine, mine + p.col, 1);
@@ -204,7 +383,7 @@ void backward_data(const ConvGeom &g, const T *dy, const T *wt, T *dx, T *ws) {
   Plan p = plan<T>(1, g);
   const i64 xs = g.c * g.hw(), ys = g.k * g.ohw();
   if (p.per_image) {
-#pragma omp parallel for num_threads(p.threads) schedule(static)
+#pragma omp parallel for num_threads(p.threads) schedule(dynamic, 1)
     for (i64 n = 0; n < g.n; n++) {
       T *mine = ws + omp_get_thread_num() * p.per_thread();
       backward_data_image(g, dy + n * ys, wt, dx + n * xs, mine, mine + p.col, 1);
@@ -220,25 +399,20 @@ template <class T>
 void backward_filter(const ConvGeom &g, const T *x, const T *dy, T *dw, T *dbias, T *ws) {
   Plan p = plan<T>(2, g);
   const i64 xs = g.c * g.hw(), ys = g.k * g.ohw(), wn = g.k * g.ckk();
-  if (p.per_image && p.threads > 1) {
-    // Each thread sums its images into a private partial; the partials are then added in
-    // thread order (deterministic for a fixed thread count).
-    int used = 0;
-#pragma omp parallel num_threads(p.threads)
-    {
-      int t = omp_get_thread_num();
-#pragma omp single
-      used = omp_get_num_threads();
-      T *mine = ws + t * p.per_thread();
-      T *part = mine + p.col + p.gemm;
+  if (p.slots > 0) {
+    // Dynamic scheduling: a thread that the OS preempts delays one group, not half the batch.
+    T *parts = ws + p.threads * p.per_thread();
+#pragma omp parallel for num_threads(p.threads) schedule(dynamic, 1)
+    for (i64 s = 0; s < p.slots; s++) {
+      T *mine = ws + omp_get_thread_num() * p.per_thread();
+      T *part = parts + s * p.partial;
       std::memset(part, 0, sizeof(T) * (wn + g.k));
-#pragma omp for schedule(static)
-      for (i64 n = 0; n < g.n; n++) {
+      for (i64 n = s * g.n / p.slots; n < (s + 1) * g.n / p.slots; n++) {
         backward_filter_image(g, x + n * xs, dy + n * ys, part, dbias ? part + wn : nullptr, mine, mine + p.col, 1);
       }
     }
-    for (int t = 0; t < used; t++) {
-      const T *part = ws + t * p.per_thread() + p.col + p.gemm;
+    for (i64 s = 0; s < p.slots; s++) {
+      const T *part = parts + s * p.partial;
       for (i64 q = 0; q < wn; q++) dw[q] += part[q];
       if (dbias != nullptr) {
         for (i64 q = 0; q < g.k; q++) dbias[q] += part[wn + q];
@@ -279,7 +453,7 @@ int32_t cnn4j_conv2d_workspace(int32_t dtype, int32_t op, int64_t n, int64_t c, 
   CNN4J_GEOM
   CNN4J_DISPATCH_FLOAT(dtype, {
     Plan p = plan<T>(op, g);
-    *bytes = static_cast<int64_t>(sizeof(T)) * p.per_thread() * p.threads;
+    *bytes = static_cast<int64_t>(sizeof(T)) * p.total();
   });
   return CNN4J_OK;
 }

@@ -18,6 +18,9 @@ struct GemmOperands {
   T *c;
   i64 ldc;
   bool accumulate;  // C += A*B; otherwise C = A*B
+  // Optional: B's rows given by pointers (row p starts at brows[p]; bcs must be 1), for
+  // convolutions whose B rows are shifted views of the input ("implicit im2col").
+  const T *const *brows = nullptr;
 };
 
 // Elements of packing scratch one serial GEMM call needs (for the current ISA).

@@ -16,12 +16,51 @@ struct PoolGeom {
 
 int pool_threads(const PoolGeom &g) { return threads_for(double(g.planes) * g.oh * g.ow * g.v.kh * g.v.kw); }
 
+// Windows entirely inside the input (no padding): no bounds checks, selects instead of
+// branches (random data would mispredict half of them), int32 index arithmetic.
+template <class T>
+void max_forward_inside(const PoolGeom &g, const T *x, T *y, int32_t *argmax) {
+  const int kh = int(g.v.kh), kw = int(g.v.kw), sh = int(g.v.sh), sw = int(g.v.sw);
+  const int dh = int(g.v.dh), dw = int(g.v.dw), w = int(g.w), oh = int(g.oh), ow = int(g.ow);
+  const i64 hw = g.h * g.w, ohw = g.oh * g.ow;
+#pragma omp parallel for num_threads(pool_threads(g)) schedule(dynamic, 16)
+  for (i64 p = 0; p < g.planes; p++) {
+    const T *xp = x + p * hw;
+    T *yp = y + p * ohw;
+    int32_t *ap = argmax ? argmax + p * ohw : nullptr;
+    for (int i = 0; i < oh; i++) {
+      for (int j = 0; j < ow; j++) {
+        int first = i * sh * w + j * sw;
+        T best = xp[first];
+        int bi = first;
+        for (int a = 0; a < kh; a++) {
+          int r = (i * sh + a * dh) * w + j * sw;
+          for (int b = 0; b < kw; b++) {
+            int idx = r + b * dw;
+            T val = xp[idx];
+            bool take = val > best || (val != val && best == best);
+            best = take ? val : best;
+            bi = take ? idx : bi;
+          }
+        }
+        yp[i * ow + j] = best;
+        if (ap) ap[i * ow + j] = bi;
+      }
+    }
+  }
+}
+
 template <class T>
 void max_forward(const PoolGeom &g, const T *x, T *y, int32_t *argmax) {
   const Window v = g.v;
   const i64 hw = g.h * g.w, ohw = g.oh * g.ow;
-  const bool inside = v.pt == 0 && v.pl == 0;
-#pragma omp parallel for num_threads(pool_threads(g)) schedule(static)
+  const bool inside = v.pt == 0 && v.pl == 0 && (g.oh - 1) * v.sh + (v.kh - 1) * v.dh < g.h &&
+                      (g.ow - 1) * v.sw + (v.kw - 1) * v.dw < g.w;
+  if (inside) {
+    max_forward_inside(g, x, y, argmax);
+    return;
+  }
+#pragma omp parallel for num_threads(pool_threads(g)) schedule(dynamic, 16)
   for (i64 p = 0; p < g.planes; p++) {
     const T *xp = x + p * hw;
     T *yp = y + p * ohw;
@@ -33,10 +72,10 @@ void max_forward(const PoolGeom &g, const T *x, T *y, int32_t *argmax) {
         i64 bi = -1;
         for (i64 a = 0; a < v.kh; a++) {
           i64 ih = i * v.sh - v.pt + a * v.dh;
-          if (!inside && (ih < 0 || ih >= g.h)) continue;
+          if (ih < 0 || ih >= g.h) continue;
           for (i64 b = 0; b < v.kw; b++) {
             i64 iw = j * v.sw - v.pl + b * v.dw;
-            if (!inside && (iw < 0 || iw >= g.w)) continue;
+            if (iw < 0 || iw >= g.w) continue;
             T val = xp[ih * g.w + iw];
             bool take = val > best || (val != val && best == best) || bi < 0;
             best = take ? val : best;
@@ -52,7 +91,7 @@ void max_forward(const PoolGeom &g, const T *x, T *y, int32_t *argmax) {
 
 template <class T>
 void max_backward(i64 planes, i64 hw, i64 ohw, const T *dy, const int32_t *argmax, T *dx) {
-#pragma omp parallel for num_threads(threads_for(double(planes) * (hw + ohw))) schedule(static)
+#pragma omp parallel for num_threads(threads_for(double(planes) * (hw + ohw))) schedule(dynamic, 16)
   for (i64 p = 0; p < planes; p++) {
     T *dxp = dx + p * hw;
     const T *dyp = dy + p * ohw;
@@ -84,7 +123,7 @@ template <class T>
 void avg_forward(const PoolGeom &g, const T *x, T *y, bool include_pad) {
   const Window v = g.v;
   const i64 hw = g.h * g.w, ohw = g.oh * g.ow;
-#pragma omp parallel for num_threads(pool_threads(g)) schedule(static)
+#pragma omp parallel for num_threads(pool_threads(g)) schedule(dynamic, 16)
   for (i64 p = 0; p < g.planes; p++) {
     const T *xp = x + p * hw;
     T *yp = y + p * ohw;
@@ -109,7 +148,7 @@ template <class T>
 void avg_backward(const PoolGeom &g, const T *dy, T *dx, bool include_pad) {
   const Window v = g.v;
   const i64 hw = g.h * g.w, ohw = g.oh * g.ow;
-#pragma omp parallel for num_threads(pool_threads(g)) schedule(static)
+#pragma omp parallel for num_threads(pool_threads(g)) schedule(dynamic, 16)
   for (i64 p = 0; p < g.planes; p++) {
     T *dxp = dx + p * hw;
     const T *dyp = dy + p * ohw;

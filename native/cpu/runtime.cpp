@@ -87,7 +87,12 @@ void gemm_parallel(const GemmOperands<T> &g, T *scratch, int nt) {
     return;
   }
   const i64 per = gemm_scratch_elems<T>();
-  const bool split_rows = g.m >= g.n;
+  // Row-pointer B operands are split by rows only (the pointers are shared).
+  const bool split_rows = g.m >= g.n || g.brows != nullptr;
+  if (split_rows && g.m < 32) {
+    gemm_serial(g, scratch);
+    return;
+  }
   const i64 extent = split_rows ? g.m : g.n;
   const i64 quantum = split_rows ? 16 : 64;
   const i64 chunk = round_up(ceil_div(extent, nt), quantum);
