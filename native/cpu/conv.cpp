@@ -122,6 +122,13 @@ constexpr i64 pointer_elems(i64 count) {
   return ceil_div(count * i64(sizeof(const T *)), i64(sizeof(T)));
 }
 
+// Backward-filter as dot products along the (wide) pixel axis when the patch rows are few
+// enough to stay in cache: no im2col and no transposed packing (LeNet-sized layers).
+template <class T>
+bool dot_filter(const ConvGeom &g, const Wide &wd) {
+  return wd.use && g.ckk() * wd.L * i64(sizeof(T)) <= (256 << 10);
+}
+
 // How a convolution uses its threads and its workspace: `threads` shares of (col + gemm)
 // elements, then (backward-filter) `slots` private weight-gradient partials.
 struct Plan {
@@ -150,6 +157,9 @@ Plan plan(int op, const ConvGeom &g) {
   Wide wd = wide_geom(g);
   if (wd.use && op == 0) {
     // padded input, row pointers, wide output
+    col = wd.xp_elems() * g.cg() + pointer_elems<T>(g.ckk()) + g.kg() * wd.L;
+  } else if (op == 2 && dot_filter<T>(g, wd)) {
+    // padded input, row pointers, wide dy
     col = wd.xp_elems() * g.cg() + pointer_elems<T>(g.ckk()) + g.kg() * wd.L;
   } else if (wd.use && op == 1) {
     // padded input gradient, wide dy, wide dcol
@@ -266,17 +276,7 @@ void backward_data_image_wide(const ConvGeom &g, const Wide &wd, const T *dy, co
     // dy on the wide grid, zero in the discarded columns (so they add nothing below).
     const T *b = dyg;
     if (wd.wp != g.ow) {
-      for (i64 kk = 0; kk < kg; kk++) {
-        T *d = dyw + kk * wd.L;
-        for (i64 i = 0; i < g.oh; i++) {
-          const T *src = dyg + kk * ohw + i * g.ow;
-          T *r = d + i * wd.wp;
-          for (i64 j = 0; j < g.ow; j++) r[j] = src[j];
-          if (i + 1 < g.oh) {
-            for (i64 j = g.ow; j < wd.wp; j++) r[j] = T(0);
-          }
-        }
-      }
+      widen(dyg, kg, g, wd, dyw);
       b = dyw;
     }
     // dcol[ckk, L] = W_g^T [ckk, kg] * dy_wide [kg, L]
@@ -334,10 +334,59 @@ void backward_data_image(const ConvGeom &g, const T *dy, const T *wt, T *dx, T *
   }
 }
 
+// Expands dy [kg, oh*ow] onto the wide grid [kg, L] (pitch wp), zero in the discarded columns.
+template <class T>
+void widen(const T *dyg, i64 kg, const ConvGeom &g, const Wide &wd, T *dyw) {
+  for (i64 kk = 0; kk < kg; kk++) {
+    for (i64 i = 0; i < g.oh; i++) {
+      const T *src = dyg + kk * g.ohw() + i * g.ow;
+      T *r = dyw + kk * wd.L + i * wd.wp;
+      for (i64 j = 0; j < g.ow; j++) r[j] = src[j];
+      if (i + 1 < g.oh) {
+        for (i64 j = g.ow; j < wd.wp; j++) r[j] = T(0);
+      }
+    }
+  }
+}
+
+template <class T>
+void backward_filter_image_dot(const ConvGeom &g, const Wide &wd, const T *x, const T *dy, T *dw, T *buf) {
+  const i64 cg = g.cg(), kg = g.kg(), ckk = g.ckk(), ohw = g.ohw(), hw = g.hw();
+  const Window &v = g.win;
+  T *xp = buf;
+  const T **rows = reinterpret_cast<const T **>(buf + wd.xp_elems() * cg);
+  T *dyw = buf + wd.xp_elems() * cg + pointer_elems<T>(ckk);
+  for (i64 grp = 0; grp < g.groups; grp++) {
+    const T *xs = x + grp * cg * hw;
+    i64 cs = hw;
+    if (wd.padded) {
+      pad_input(xs, cg, g, wd, xp);
+      xs = xp;
+      cs = wd.hp * wd.wp;
+    }
+    i64 p = 0;
+    for (i64 c = 0; c < cg; c++) {
+      for (i64 a = 0; a < v.kh; a++) {
+        for (i64 b = 0; b < v.kw; b++) rows[p++] = xs + c * cs + a * v.dh * wd.wp + b * v.dw;
+      }
+    }
+    const T *dyg = dy + grp * kg * ohw;
+    if (wd.wp != g.ow) {
+      widen(dyg, kg, g, wd, dyw);
+      dyg = dyw;
+    }
+    dot_nt(kg, ckk, wd.L, dyg, wd.L, rows, dw + grp * kg * ckk, ckk);
+  }
+}
+
 // dw[k, ckk] += dy [k, ohw] * col^T; dbias[k] += row sums of dy.
 template <class T>
 void backward_filter_image(const ConvGeom &g, const T *x, const T *dy, T *dw, T *dbias, T *col, T *scratch, int nt) {
   const i64 cg = g.cg(), kg = g.kg(), ckk = g.ckk(), ohw = g.ohw(), hw = g.hw();
+  Wide wd = wide_geom(g);
+  if (dot_filter<T>(g, wd)) {
+    backward_filter_image_dot(g, wd, x, dy, dw, col);
+  } else
   for (i64 grp = 0; grp < g.groups; grp++) {
     const T *xg = x + grp * cg * hw;
     const T *b;

@@ -36,12 +36,18 @@ void gemm_serial(const GemmOperands<T> &g, T *scratch);
 template <class T>
 void gemm_parallel(const GemmOperands<T> &g, T *scratch, int threads);
 
+// Serial C[i][j] += sum_p a[i*lda + p] * b[j][p] (m x n dot products of length k).
+template <class T>
+void dot_nt(i64 m, i64 n, i64 k, const T *a, i64 lda, const T *const *b, T *c, i64 ldc);
+
 // Per-ISA entry points (gemm_<isa>.cpp), each compiled for its instruction set.
 #define CNN4J_DECLARE_GEMM_ISA(isa)                                            \
   void gemm_##isa##_f32(const GemmOperands<float> &g, float *scratch);        \
   void gemm_##isa##_f64(const GemmOperands<double> &g, double *scratch);      \
   i64 gemm_##isa##_scratch_f32();                                              \
-  i64 gemm_##isa##_scratch_f64();
+  i64 gemm_##isa##_scratch_f64();                                              \
+  void dot_nt_##isa##_f32(i64, i64, i64, const float *, i64, const float *const *, float *, i64); \
+  void dot_nt_##isa##_f64(i64, i64, i64, const double *, i64, const double *const *, double *, i64);
 CNN4J_DECLARE_GEMM_ISA(baseline)
 CNN4J_DECLARE_GEMM_ISA(avx2)
 CNN4J_DECLARE_GEMM_ISA(avx512)

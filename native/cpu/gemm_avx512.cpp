@@ -16,6 +16,7 @@ struct Avx512F32 {
   static inline V bcast(T x) { return _mm512_set1_ps(x); }
   static inline V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static inline V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static inline T reduce(V v) { return _mm512_reduce_add_ps(v); }
 };
 struct Avx512F64 {
   using T = double;
@@ -28,6 +29,7 @@ struct Avx512F64 {
   static inline V bcast(T x) { return _mm512_set1_pd(x); }
   static inline V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   static inline V add(V a, V b) { return _mm512_add_pd(a, b); }
+  static inline T reduce(V v) { return _mm512_reduce_add_pd(v); }
 };
 }  // namespace
 

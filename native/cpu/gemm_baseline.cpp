@@ -15,6 +15,11 @@ struct SseF32 {
   static inline V bcast(T x) { return _mm_set1_ps(x); }
   static inline V fma(V a, V b, V c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
   static inline V add(V a, V b) { return _mm_add_ps(a, b); }
+  static inline T reduce(V v) {
+    __m128 s = _mm_add_ps(v, _mm_movehl_ps(v, v));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+  }
 };
 struct SseF64 {
   using T = double;
@@ -27,6 +32,7 @@ struct SseF64 {
   static inline V bcast(T x) { return _mm_set1_pd(x); }
   static inline V fma(V a, V b, V c) { return _mm_add_pd(_mm_mul_pd(a, b), c); }
   static inline V add(V a, V b) { return _mm_add_pd(a, b); }
+  static inline T reduce(V v) { return _mm_cvtsd_f64(_mm_add_sd(v, _mm_unpackhi_pd(v, v))); }
 };
 }  // namespace
 

@@ -80,6 +80,24 @@ void gemm_serial<double>(const GemmOperands<double> &g, double *s) {
   }
 }
 
+template <>
+void dot_nt<float>(i64 m, i64 n, i64 k, const float *a, i64 lda, const float *const *b, float *c, i64 ldc) {
+  switch (isa()) {
+    case CNN4J_ISA_AVX512: dot_nt_avx512_f32(m, n, k, a, lda, b, c, ldc); break;
+    case CNN4J_ISA_AVX2: dot_nt_avx2_f32(m, n, k, a, lda, b, c, ldc); break;
+    default: dot_nt_baseline_f32(m, n, k, a, lda, b, c, ldc); break;
+  }
+}
+
+template <>
+void dot_nt<double>(i64 m, i64 n, i64 k, const double *a, i64 lda, const double *const *b, double *c, i64 ldc) {
+  switch (isa()) {
+    case CNN4J_ISA_AVX512: dot_nt_avx512_f64(m, n, k, a, lda, b, c, ldc); break;
+    case CNN4J_ISA_AVX2: dot_nt_avx2_f64(m, n, k, a, lda, b, c, ldc); break;
+    default: dot_nt_baseline_f64(m, n, k, a, lda, b, c, ldc); break;
+  }
+}
+
 template <class T>
 void gemm_parallel(const GemmOperands<T> &g, T *scratch, int nt) {
   if (nt <= 1 || (g.m < 32 && g.n < 64)) {
