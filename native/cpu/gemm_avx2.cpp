@@ -5,6 +5,7 @@
 
 namespace {
 struct Avx2F32 {
+  static constexpr bool kPartial = false;
   using T = float;
   using V = __m256;
   static constexpr int L = 8, MR = 6, NV = 2;
@@ -14,6 +15,7 @@ struct Avx2F32 {
   static inline void store(T *p, V v) { _mm256_storeu_ps(p, v); }
   static inline V bcast(T x) { return _mm256_set1_ps(x); }
   static inline V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static inline V load_part(const T *, int) { return zero(); }  // unused (kPartial = false)
   static inline V add(V a, V b) { return _mm256_add_ps(a, b); }
   static inline T reduce(V v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -23,6 +25,7 @@ struct Avx2F32 {
   }
 };
 struct Avx2F64 {
+  static constexpr bool kPartial = false;
   using T = double;
   using V = __m256d;
   static constexpr int L = 4, MR = 6, NV = 2;
@@ -32,6 +35,7 @@ struct Avx2F64 {
   static inline void store(T *p, V v) { _mm256_storeu_pd(p, v); }
   static inline V bcast(T x) { return _mm256_set1_pd(x); }
   static inline V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  static inline V load_part(const T *, int) { return zero(); }  // unused (kPartial = false)
   static inline V add(V a, V b) { return _mm256_add_pd(a, b); }
   static inline T reduce(V v) {
     __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));

@@ -17,6 +17,9 @@ struct Avx512F32 {
   static inline V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static inline V add(V a, V b) { return _mm512_add_ps(a, b); }
   static inline T reduce(V v) { return _mm512_reduce_add_ps(v); }
+  // Loads the first n < L elements (the rest zero); masked lanes never fault.
+  static inline V load_part(const T *p, int n) { return _mm512_maskz_loadu_ps(__mmask16((1u << n) - 1), p); }
+  static constexpr bool kPartial = true;
 };
 struct Avx512F64 {
   using T = double;
@@ -30,6 +33,8 @@ struct Avx512F64 {
   static inline V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   static inline V add(V a, V b) { return _mm512_add_pd(a, b); }
   static inline T reduce(V v) { return _mm512_reduce_add_pd(v); }
+  static inline V load_part(const T *p, int n) { return _mm512_maskz_loadu_pd(__mmask8((1u << n) - 1), p); }
+  static constexpr bool kPartial = true;
 };
 }  // namespace
 

@@ -38,7 +38,8 @@ void max_forward_inside(const PoolGeom &g, const T *x, T *y, int32_t *argmax) {
           for (int b = 0; b < kw; b++) {
             int idx = r + b * dw;
             T val = xp[idx];
-            bool take = val > best || (val != val && best == best);
+            // Told to expect either outcome equally, the compiler prefers conditional moves.
+            bool take = __builtin_expect_with_probability(val > best || (val != val && best == best), 1, 0.5);
             best = take ? val : best;
             bi = take ? idx : bi;
           }
