@@ -1,4 +1,5 @@
 // Max and average pooling, forward and backward; planes (batch x channels) split across threads.
+#include <emmintrin.h>
 #include <omp.h>
 
 #include <cstring>
@@ -16,8 +17,11 @@ struct PoolGeom {
 
 int pool_threads(const PoolGeom &g) { return threads_for(double(g.planes) * g.oh * g.ow * g.v.kh * g.v.kw); }
 
-// Windows entirely inside the input (no padding): no bounds checks, selects instead of
-// branches (random data would mispredict half of them), int32 index arithmetic.
+// Windows entirely inside the input (no padding): an output row at a time, taps outermost
+// and output columns innermost, so that the running maximum and its index are updated with
+// vector selects; a compare-and-branch would mispredict on half of real activations. Taps
+// are visited in the same order as the generic path: the first maximum wins ties and a
+// NaN wins over numbers.
 template <class T>
 void max_forward_inside(const PoolGeom &g, const T *x, T *y, int32_t *argmax) {
   const int kh = int(g.v.kh), kw = int(g.v.kw), sh = int(g.v.sh), sw = int(g.v.sw);
@@ -27,37 +31,116 @@ void max_forward_inside(const PoolGeom &g, const T *x, T *y, int32_t *argmax) {
   for (i64 p = 0; p < g.planes; p++) {
     const T *xp = x + p * hw;
     T *yp = y + p * ohw;
-    int32_t *ap = argmax ? argmax + p * ohw : nullptr;
+    // Without an arg-max output the indices of one row are tracked on the stack (ow <= 1024).
+    int32_t row_idx[1024];
+    int32_t *ap = argmax ? argmax + p * ohw : row_idx;
     for (int i = 0; i < oh; i++) {
+      T *__restrict best = yp + i * ow;
+      int32_t *__restrict bi = argmax ? ap + i * ow : ap;
+      const int r0 = i * sh * w;
+      const T *__restrict first = xp + r0;
       for (int j = 0; j < ow; j++) {
-        int first = i * sh * w + j * sw;
-        T best = xp[first];
-        int bi = first;
-        for (int a = 0; a < kh; a++) {
-          int r = (i * sh + a * dh) * w + j * sw;
-          for (int b = 0; b < kw; b++) {
-            int idx = r + b * dw;
-            T val = xp[idx];
-            // Told to expect either outcome equally, the compiler prefers conditional moves.
-            bool take = __builtin_expect_with_probability(val > best || (val != val && best == best), 1, 0.5);
-            best = take ? val : best;
-            bi = take ? idx : bi;
+        best[j] = first[j * sw];
+        bi[j] = r0 + j * sw;
+      }
+      for (int a = 0; a < kh; a++) {
+        for (int b = (a == 0 ? 1 : 0); b < kw; b++) {
+          const int off = (i * sh + a * dh) * w + b * dw;
+          const T *__restrict src = xp + off;
+          if (sw == 1) {
+            for (int j = 0; j < ow; j++) {
+              T v = src[j], cur = best[j];
+              bool take = (v > cur) | ((v != v) & (cur == cur));
+              best[j] = take ? v : cur;
+              bi[j] = take ? off + j : bi[j];
+            }
+          } else {
+            for (int j = 0; j < ow; j++) {
+              T v = src[j * sw], cur = best[j];
+              bool take = (v > cur) | ((v != v) & (cur == cur));
+              best[j] = take ? v : cur;
+              bi[j] = take ? off + j * sw : bi[j];
+            }
           }
         }
-        yp[i * ow + j] = best;
-        if (ap) ap[i * ow + j] = bi;
       }
     }
   }
 }
 
+// The common 2x2, stride-2 window in float: four outputs at a time with SSE2 (part of
+// every x86-64), even and odd columns split by shuffles, selects as bit masks.
+inline void max_2x2s2_row(const float *r0, const float *r1, int base, int w, int ow, float *yrow, int32_t *arow) {
+  int j = 0;
+  const __m128i step = _mm_set_epi32(6, 4, 2, 0);
+  for (; j + 4 <= ow; j += 4) {
+    __m128 t0 = _mm_loadu_ps(r0 + 2 * j), t1 = _mm_loadu_ps(r0 + 2 * j + 4);
+    __m128 u0 = _mm_loadu_ps(r1 + 2 * j), u1 = _mm_loadu_ps(r1 + 2 * j + 4);
+    __m128 taps[4] = {_mm_shuffle_ps(t0, t1, 0x88), _mm_shuffle_ps(t0, t1, 0xDD), _mm_shuffle_ps(u0, u1, 0x88),
+                      _mm_shuffle_ps(u0, u1, 0xDD)};
+    const __m128i idx0 = _mm_add_epi32(_mm_set1_epi32(base + 2 * j), step);
+    const __m128i offs[4] = {_mm_setzero_si128(), _mm_set1_epi32(1), _mm_set1_epi32(w), _mm_set1_epi32(w + 1)};
+    __m128 best = taps[0];
+    __m128i bi = idx0;
+    for (int t = 1; t < 4; t++) {
+      __m128 v = taps[t];
+      __m128 take = _mm_or_ps(_mm_cmpgt_ps(v, best), _mm_and_ps(_mm_cmpunord_ps(v, v), _mm_cmpord_ps(best, best)));
+      best = _mm_or_ps(_mm_and_ps(take, v), _mm_andnot_ps(take, best));
+      __m128i m = _mm_castps_si128(take);
+      bi = _mm_or_si128(_mm_and_si128(m, _mm_add_epi32(idx0, offs[t])), _mm_andnot_si128(m, bi));
+    }
+    _mm_storeu_ps(yrow + j, best);
+    if (arow) _mm_storeu_si128(reinterpret_cast<__m128i *>(arow + j), bi);
+  }
+  for (; j < ow; j++) {
+    const int idx[4] = {base + 2 * j, base + 2 * j + 1, base + w + 2 * j, base + w + 2 * j + 1};
+    const float val[4] = {r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1]};
+    float best = val[0];
+    int bi = idx[0];
+    for (int t = 1; t < 4; t++) {
+      bool take = val[t] > best || (val[t] != val[t] && best == best);
+      best = take ? val[t] : best;
+      bi = take ? idx[t] : bi;
+    }
+    yrow[j] = best;
+    if (arow) arow[j] = bi;
+  }
+}
+
+template <class T>
+bool max_forward_2x2s2(const PoolGeom &, const T *, T *, int32_t *) {
+  return false;
+}
+
+template <>
+bool max_forward_2x2s2<float>(const PoolGeom &g, const float *x, float *y, int32_t *argmax) {
+  const Window &v = g.v;
+  if (v.kh != 2 || v.kw != 2 || v.sh != 2 || v.sw != 2 || v.dh != 1 || v.dw != 1 || v.pt != 0 || v.pl != 0 ||
+      2 * g.oh > g.h || 2 * g.ow > g.w) {
+    return false;
+  }
+  const i64 hw = g.h * g.w, ohw = g.oh * g.ow;
+  const int w = int(g.w), ow = int(g.ow), oh = int(g.oh);
+#pragma omp parallel for num_threads(pool_threads(g)) schedule(dynamic, 16)
+  for (i64 p = 0; p < g.planes; p++) {
+    const float *xp = x + p * hw;
+    for (int i = 0; i < oh; i++) {
+      int base = 2 * i * w;
+      max_2x2s2_row(xp + base, xp + base + w, base, w, ow, y + p * ohw + i * ow,
+                    argmax ? argmax + p * ohw + i * ow : nullptr);
+    }
+  }
+  return true;
+}
+
 template <class T>
 void max_forward(const PoolGeom &g, const T *x, T *y, int32_t *argmax) {
+  if (max_forward_2x2s2<T>(g, x, y, argmax)) return;
   const Window v = g.v;
   const i64 hw = g.h * g.w, ohw = g.oh * g.ow;
   const bool inside = v.pt == 0 && v.pl == 0 && (g.oh - 1) * v.sh + (v.kh - 1) * v.dh < g.h &&
                       (g.ow - 1) * v.sw + (v.kw - 1) * v.dw < g.w;
-  if (inside) {
+  if (inside && (argmax != nullptr || g.ow <= 1024)) {
     max_forward_inside(g, x, y, argmax);
     return;
   }

@@ -145,6 +145,45 @@ class NativeParityTest {
             for (int i = 2; i < want.length; i++) {
                 assertClose(dt + " pool " + cfg + " output " + i, want[i], got[i], tol(dt));
             }
+            // inference: no arg-max output, same maxima
+            SplittableRandom rng = new SplittableRandom(5);
+            try (Tensor x = make(nb, dt, cfg.x(), data(rng, cfg.x().numel(), -1, 1));
+                 Tensor y = nb.zeros(cfg.y(), dt)) {
+                nb.maxPool2dForward(x, y, null, cfg.win());
+                assertArrayEquals(want[0], y.toDoubleArray(), 0.0, dt + " max y without argmax " + cfg);
+            }
+        }
+    }
+
+    /** NaNs propagate and ties go to the first maximum, exactly as in the Java backend, on every path. */
+    @ParameterizedTest(name = "[{index}] {0}")
+    @MethodSource("dtypes")
+    void maxPoolingNaNsAndTies(DType dt) {
+        NativeCpuBackend nb = use(NativeCpuBackend.supportedIsa(), 2);
+        Window2d[] wins = {Window2d.square(2, 2, 0), Window2d.square(3, 1, 0), Window2d.square(3, 2, 1)};
+        Shape xs = Shape.of(2, 3, 12, 10);
+        SplittableRandom rng = new SplittableRandom(8);
+        double[] v = new double[xs.numel()];
+        for (int i = 0; i < v.length; i++) {
+            int r = rng.nextInt(10);
+            v[i] = r == 0 ? Double.NaN : r < 4 ? 1.0 : r - 4; // many ties, some NaNs
+        }
+        for (Window2d win : wins) {
+            Shape ys = Shape.of(2, 3, win.outH(12), win.outW(10));
+            double[][] out = new double[2][];
+            double[][] idx = new double[2][];
+            Backend[] bs = {ref, nb};
+            for (int k = 0; k < 2; k++) {
+                try (Tensor x = make(bs[k], dt, xs, v);
+                     Tensor y = bs[k].zeros(ys, dt);
+                     Tensor am = bs[k].zeros(ys, DType.INT32)) {
+                    bs[k].maxPool2dForward(x, y, am, win);
+                    out[k] = y.toDoubleArray();
+                    idx[k] = am.toDoubleArray();
+                }
+            }
+            assertArrayEquals(out[0], out[1], 0.0, dt + " max y " + win);
+            assertArrayEquals(idx[0], idx[1], 0.0, dt + " argmax " + win);
         }
     }
 
