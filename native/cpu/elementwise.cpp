@@ -23,21 +23,70 @@ void activation_forward(int act, T alpha, const T *x, T *y, i64 n) {
   }
 }
 
+// The hot element-wise loops as leaf functions cloned per instruction set (the dynamic
+// loader picks the widest the CPU has, through an ifunc); the rest of the library stays
+// baseline x86-64. A conditional load cannot be if-converted, so both operands of a select
+// are loaded unconditionally: the loops vectorise instead of branching (a branch would
+// mispredict on half of real activations).
+#define CNN4J_CLONED __attribute__((target_clones("avx512f", "avx2", "default")))
+#define CNN4J_LEAVES(T, sfx)                                                                  \
+  CNN4J_CLONED void relu_fwd_##sfx(const T *x, T *y, i64 n) {                                \
+    for (i64 i = 0; i < n; i++) y[i] = x[i] > T(0) ? x[i] : T(0);                            \
+  }                                                                                           \
+  CNN4J_CLONED void relu_bwd_##sfx(const T *x, const T *dy, T *dx, i64 n) {                 \
+    for (i64 i = 0; i < n; i++) {                                                             \
+      T d = dy[i];                                                                            \
+      dx[i] = x[i] > T(0) ? d : T(0);                                                         \
+    }                                                                                         \
+  }                                                                                           \
+  CNN4J_CLONED void add_##sfx(const T *a, const T *b, T *out, i64 n) {                        \
+    for (i64 i = 0; i < n; i++) out[i] = a[i] + b[i];                                         \
+  }                                                                                           \
+  CNN4J_CLONED void axpy_##sfx(T alpha, const T *x, T *y, i64 n) {                          \
+    for (i64 i = 0; i < n; i++) y[i] += alpha * x[i];                                         \
+  }                                                                                           \
+  CNN4J_CLONED void scale_##sfx(T alpha, T *x, i64 n) {                                       \
+    for (i64 i = 0; i < n; i++) x[i] *= alpha;                                                \
+  }
+CNN4J_LEAVES(float, f32)
+CNN4J_LEAVES(double, f64)
+#undef CNN4J_LEAVES
+
+inline void relu_fwd(const float *x, float *y, i64 n) { relu_fwd_f32(x, y, n); }
+inline void relu_fwd(const double *x, double *y, i64 n) { relu_fwd_f64(x, y, n); }
+inline void relu_bwd(const float *x, const float *dy, float *dx, i64 n) { relu_bwd_f32(x, dy, dx, n); }
+inline void relu_bwd(const double *x, const double *dy, double *dx, i64 n) { relu_bwd_f64(x, dy, dx, n); }
+inline void add_(const float *a, const float *b, float *o, i64 n) { add_f32(a, b, o, n); }
+inline void add_(const double *a, const double *b, double *o, i64 n) { add_f64(a, b, o, n); }
+inline void axpy_(float al, const float *x, float *y, i64 n) { axpy_f32(al, x, y, n); }
+inline void axpy_(double al, const double *x, double *y, i64 n) { axpy_f64(al, x, y, n); }
+inline void scale_(float al, float *x, i64 n) { scale_f32(al, x, n); }
+inline void scale_(double al, double *x, i64 n) { scale_f64(al, x, n); }
+
+// Runs f(lo, hi) over [0, n) in one contiguous chunk per thread (64-element aligned).
+template <class F>
+void chunks(i64 n, double work, F f) {
+  int nt = threads_for(work);
+  if (nt <= 1) {
+    f(i64(0), n);
+    return;
+  }
+  const i64 per = round_up(ceil_div(n, nt), 64);
+#pragma omp parallel num_threads(nt)
+  {
+    i64 lo = i64(omp_get_thread_num()) * per, hi = imin(n, lo + per);
+    if (lo < hi) f(lo, hi);
+  }
+}
+
 template <class T>
 void relu_forward(const T *x, T *y, i64 n) {
-#pragma omp parallel for num_threads(threads_for(double(n) * 4)) schedule(static)
-  for (i64 i = 0; i < n; i++) y[i] = x[i] > T(0) ? x[i] : T(0);
+  chunks(n, double(n) * 4, [&](i64 lo, i64 hi) { relu_fwd(x + lo, y + lo, hi - lo); });
 }
 
 template <class T>
 void relu_backward(const T *x, const T *dy, T *dx, i64 n) {
-#pragma omp parallel for num_threads(threads_for(double(n) * 4)) schedule(static)
-  // Both operands are loaded unconditionally so that the select vectorises: a conditional
-  // load of dy cannot be if-converted, and a branch mispredicts on half of real activations.
-  for (i64 i = 0; i < n; i++) {
-    T d = dy[i];
-    dx[i] = x[i] > T(0) ? d : T(0);
-  }
+  chunks(n, double(n) * 4, [&](i64 lo, i64 hi) { relu_bwd(x + lo, dy + lo, dx + lo, hi - lo); });
 }
 
 template <class T>
@@ -117,33 +166,19 @@ int32_t cnn4j_fill(int32_t dtype, void *x, int64_t n, double value) {
 
 int32_t cnn4j_add(int32_t dtype, const void *a, const void *b, void *out, int64_t n) {
   if (n < 0 || (n > 0 && (a == nullptr || b == nullptr || out == nullptr))) return CNN4J_INVALID_ARGUMENT;
-  CNN4J_DISPATCH_FLOAT(dtype, {
-    const T *pa = static_cast<const T *>(a);
-    const T *pb = static_cast<const T *>(b);
-    T *po = static_cast<T *>(out);
-    for (int64_t i = 0; i < n; i++) po[i] = pa[i] + pb[i];
-  });
+  CNN4J_DISPATCH_FLOAT(dtype, add_(static_cast<const T *>(a), static_cast<const T *>(b), static_cast<T *>(out), n));
   return CNN4J_OK;
 }
 
 int32_t cnn4j_axpy(int32_t dtype, double alpha, const void *x, void *y, int64_t n) {
   if (n < 0 || (n > 0 && (x == nullptr || y == nullptr))) return CNN4J_INVALID_ARGUMENT;
-  CNN4J_DISPATCH_FLOAT(dtype, {
-    const T al = static_cast<T>(alpha);
-    const T *px = static_cast<const T *>(x);
-    T *py = static_cast<T *>(y);
-    for (int64_t i = 0; i < n; i++) py[i] += al * px[i];
-  });
+  CNN4J_DISPATCH_FLOAT(dtype, axpy_(static_cast<T>(alpha), static_cast<const T *>(x), static_cast<T *>(y), n));
   return CNN4J_OK;
 }
 
 int32_t cnn4j_scale(int32_t dtype, void *x, int64_t n, double alpha) {
   if (n < 0 || (n > 0 && x == nullptr)) return CNN4J_INVALID_ARGUMENT;
-  CNN4J_DISPATCH_FLOAT(dtype, {
-    const T al = static_cast<T>(alpha);
-    T *px = static_cast<T *>(x);
-    for (int64_t i = 0; i < n; i++) px[i] *= al;
-  });
+  CNN4J_DISPATCH_FLOAT(dtype, scale_(static_cast<T>(alpha), static_cast<T *>(x), n));
   return CNN4J_OK;
 }
 
