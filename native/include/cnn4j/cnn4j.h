@@ -160,6 +160,46 @@ CNN4J_API int32_t cnn4j_activation_forward(int32_t dtype, int32_t act, double al
 CNN4J_API int32_t cnn4j_activation_backward(int32_t dtype, int32_t act, double alpha, const void *x, const void *y,
                                             const void *dy, void *dx, int64_t n);
 
+/* ---- Normalisation, dropout, maxout, channel copies -------------------------------------
+ * Tensors are viewed as [outer, channels, inner] (dimension 1 is the channel). */
+
+/* Batch norm. batch_stats = 1 (training): per channel, the mean and biased variance over
+ * outer x inner go to save_mean and save_inv_std = 1/sqrt(var + eps), and
+ * running = (1 - momentum) * running + momentum * batch (the variance unbiased);
+ * batch_stats = 0: the running statistics are used (and written to save_*).
+ * y = gamma * (x - mean) * inv_std + beta. */
+CNN4J_API int32_t cnn4j_batch_norm_forward(int32_t dtype, const void *x, const void *gamma, const void *beta,
+                                           void *running_mean, void *running_var, void *y, void *save_mean,
+                                           void *save_inv_std, int64_t outer, int64_t channels, int64_t inner,
+                                           int32_t batch_stats, double momentum, double eps);
+/* dgamma += sum dy * xhat, dbeta += sum dy; dx (may be null) =
+ * gamma*inv_std/m * (m*dy - sum dy - xhat * sum dy*xhat) with batch_stats, gamma*inv_std*dy without. */
+CNN4J_API int32_t cnn4j_batch_norm_backward(int32_t dtype, const void *x, const void *dy, const void *gamma,
+                                            const void *save_mean, const void *save_inv_std, void *dx, void *dgamma,
+                                            void *dbeta, int64_t outer, int64_t channels, int64_t inner,
+                                            int32_t batch_stats);
+
+/* mask[i] = 0 if h(seed, i) < round(p * 2^24) else 1/(1-p), y = x * mask, where h is the top 24
+ * bits of splitmix64(seed + (i + 1) * 0x9E3779B97F4A7C15) (the Java backend computes the same). */
+CNN4J_API int32_t cnn4j_dropout_forward(int32_t dtype, const void *x, void *y, void *mask, int64_t n, double p,
+                                        int64_t seed);
+/* out = a * b. */
+CNN4J_API int32_t cnn4j_multiply(int32_t dtype, const void *a, const void *b, void *out, int64_t n);
+
+/* x [outer, channels * pieces, inner] -> y [outer, channels, inner]: y = max over j of
+ * x[o, c*pieces + j, i], argmax = j (first maximum; a NaN wins). */
+CNN4J_API int32_t cnn4j_maxout_forward(int32_t dtype, const void *x, void *y, int32_t *argmax, int64_t outer,
+                                       int64_t channels, int64_t inner, int64_t pieces);
+/* dx = 0, then dx[o, c*pieces + argmax, i] = dy[o, c, i]. */
+CNN4J_API int32_t cnn4j_maxout_backward(int32_t dtype, const void *dy, const int32_t *argmax, void *dx,
+                                        int64_t outer, int64_t channels, int64_t inner, int64_t pieces);
+
+/* dst[o, dst_off + c, i] = src[o, src_off + c, i] for c < count; src has src_channels, dst
+ * dst_channels channels; elem_bytes is the element size. */
+CNN4J_API int32_t cnn4j_copy_channels(const void *src, int64_t src_channels, int64_t src_off, void *dst,
+                                      int64_t dst_channels, int64_t dst_off, int64_t count, int64_t outer,
+                                      int64_t inner, int64_t elem_bytes);
+
 /* ---- Loss and metrics ------------------------------------------------------------------ */
 
 /* Fused, stable softmax + cross-entropy over logits [rows, classes] with int32 labels

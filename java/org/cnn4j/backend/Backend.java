@@ -147,6 +147,52 @@ public interface Backend extends AutoCloseable {
     /** dbias[c] += sum of dy over every dimension but 1. */
     void biasGrad(Tensor dy, Tensor dbias);
 
+    // ---- normalisation, dropout, maxout, channel copies (SPEC S3, S6.2, S7.4) --------------
+
+    /**
+     * Batch normalisation over dimension 1 of x (viewed as [outer, C, inner]; [N, C, H, W] or
+     * [N, C]). With batchStats (training) it normalises with the batch mean and biased
+     * variance, writes them to saveMean and saveInvStd = 1/sqrt(var + eps) ([C] each), and moves
+     * runningMean/runningVar towards the batch mean and unbiased variance by momentum (PyTorch
+     * semantics); without, it normalises with the running statistics (and writes those to
+     * saveMean/saveInvStd). y = gamma * xhat + beta; y may alias x only without batchStats.
+     */
+    void batchNormForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, Tensor y,
+                          Tensor saveMean, Tensor saveInvStd, boolean batchStats, double momentum, double eps);
+
+    /**
+     * Gradients of {@link #batchNormForward} given its saved statistics: dgamma and dbeta are
+     * added into, dx (may be null) is written; batchStats as in the forward call.
+     */
+    void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor dx,
+                           Tensor dgamma, Tensor dbeta, boolean batchStats);
+
+    /**
+     * Dropout (SPEC S6.2): mask = 0 with probability p, else 1/(1-p), drawn from a counter-based
+     * hash of (seed, element index) that every backend computes identically; y = x * mask.
+     * 0 <= p < 1. y may alias x.
+     */
+    void dropoutForward(Tensor x, Tensor y, Tensor mask, double p, long seed);
+
+    /** out = a * b element-wise (same shapes; out may alias a or b). */
+    void multiply(Tensor a, Tensor b, Tensor out);
+
+    /**
+     * Maxout (SPEC S3) over groups of {@code pieces} consecutive channels: y[n, c, ...] = max over
+     * j of x[n, c*pieces + j, ...]; argmax (INT32, y's shape) receives j. The first maximum wins
+     * ties; a NaN wins over numbers.
+     */
+    void maxoutForward(Tensor x, Tensor y, Tensor argmax, int pieces);
+
+    /** dx = 0, then dx[n, c*pieces + argmax, ...] = dy[n, c, ...]. Writes dx. */
+    void maxoutBackward(Tensor dy, Tensor argmax, Tensor dx, int pieces);
+
+    /**
+     * Copies {@code count} channels: dst[n, dstOffset + c, ...] = src[n, srcOffset + c, ...];
+     * src and dst agree in every dimension but 1. Other channels of dst are left as they are.
+     */
+    void copyChannels(Tensor src, int srcOffset, Tensor dst, int dstOffset, int count);
+
     // ---- loss and metrics -----------------------------------------------------------------
 
     /**

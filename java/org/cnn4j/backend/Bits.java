@@ -22,4 +22,22 @@ final class Bits {
         long drop = ((b - 1) | (0x7FF0000000000000L - b)) >> 63;
         return Double.longBitsToDouble(Double.doubleToRawLongBits(v) & ~drop);
     }
+
+    /**
+     * A uniform 24-bit value in [0, 2^24) for element i of a dropout mask with this seed:
+     * splitmix64 of seed + (i + 1) * golden ratio, top 24 bits. The native kernels compute the
+     * same function, so a seeded mask is identical on every backend.
+     */
+    public static long dropHash(long seed, long i) {
+        long z = seed + (i + 1) * 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        z = z ^ (z >>> 31);
+        return z >>> 40;
+    }
+
+    /** Hash values below this are dropped: round(p * 2^24). */
+    public static long dropThreshold(double p) {
+        return Math.round(p * 16777216.0);
+    }
 }

@@ -296,6 +296,104 @@ public final class JavaBackend implements Backend {
     }
 
     @Override
+    public void batchNormForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, Tensor y,
+                                 Tensor saveMean, Tensor saveInvStd, boolean batchStats, double momentum, double eps) {
+        String op = "batchNormForward";
+        HeapTensor hx = h(op, x), hg = h(op, gamma), hb = h(op, beta), rm = h(op, runningMean),
+                rv = h(op, runningVar), hy = h(op, y), sm = h(op, saveMean), si = h(op, saveInvStd);
+        int[] s = OpChecks.batchNorm(op, x, y, gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
+        if (OpChecks.floating(op, x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd) == DType.FLOAT32) {
+            FloatKernels.batchNormForward(hx.f, hg.f, hb.f, rm.f, rv.f, hy.f, sm.f, si.f, s[0], s[1], s[2],
+                    batchStats, momentum, eps);
+        } else {
+            DoubleKernels.batchNormForward(hx.d, hg.d, hb.d, rm.d, rv.d, hy.d, sm.d, si.d, s[0], s[1], s[2],
+                    batchStats, momentum, eps);
+        }
+    }
+
+    @Override
+    public void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor dx,
+                                  Tensor dgamma, Tensor dbeta, boolean batchStats) {
+        String op = "batchNormBackward";
+        HeapTensor hx = h(op, x), hdy = h(op, dy), hg = h(op, gamma), sm = h(op, saveMean), si = h(op, saveInvStd),
+                hdx = h(op, dx), dg = h(op, dgamma), db = h(op, dbeta);
+        int[] s = OpChecks.batchNorm(op, x, dy, gamma, saveMean, saveInvStd, dgamma, dbeta);
+        if (dx != null) {
+            OpChecks.sameShape(op, "x", x, "dx", dx);
+        }
+        if (OpChecks.floating(op, x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta) == DType.FLOAT32) {
+            FloatKernels.batchNormBackward(hx.f, hdy.f, hg.f, sm.f, si.f, f(hdx), dg.f, db.f, s[0], s[1], s[2],
+                    batchStats);
+        } else {
+            DoubleKernels.batchNormBackward(hx.d, hdy.d, hg.d, sm.d, si.d, d(hdx), dg.d, db.d, s[0], s[1], s[2],
+                    batchStats);
+        }
+    }
+
+    @Override
+    public void dropoutForward(Tensor x, Tensor y, Tensor mask, double p, long seed) {
+        String op = "dropoutForward";
+        HeapTensor hx = h(op, x), hy = h(op, y), hm = h(op, mask);
+        OpChecks.sameShape(op, "x", x, "y", y);
+        OpChecks.sameShape(op, "x", x, "mask", mask);
+        OpChecks.dropoutProbability(op, p);
+        if (OpChecks.floating(op, x, y, mask) == DType.FLOAT32) {
+            FloatKernels.dropoutForward(hx.f, hy.f, hm.f, x.numel(), p, seed);
+        } else {
+            DoubleKernels.dropoutForward(hx.d, hy.d, hm.d, x.numel(), p, seed);
+        }
+    }
+
+    @Override
+    public void multiply(Tensor a, Tensor b, Tensor out) {
+        String op = "multiply";
+        HeapTensor x = h(op, a), y = h(op, b), o = h(op, out);
+        OpChecks.sameShape(op, "a", a, "b", b);
+        OpChecks.sameShape(op, "a", a, "out", out);
+        if (OpChecks.floating(op, a, b, out) == DType.FLOAT32) {
+            FloatKernels.multiply(x.f, y.f, o.f, a.numel());
+        } else {
+            DoubleKernels.multiply(x.d, y.d, o.d, a.numel());
+        }
+    }
+
+    @Override
+    public void maxoutForward(Tensor x, Tensor y, Tensor argmax, int pieces) {
+        String op = "maxoutForward";
+        HeapTensor hx = h(op, x), hy = h(op, y), ha = h(op, argmax);
+        int[] s = OpChecks.maxout(op, x, y, argmax, pieces);
+        if (OpChecks.floating(op, x, y) == DType.FLOAT32) {
+            FloatKernels.maxoutForward(hx.f, hy.f, ha.i, s[0], s[1], s[2], pieces);
+        } else {
+            DoubleKernels.maxoutForward(hx.d, hy.d, ha.i, s[0], s[1], s[2], pieces);
+        }
+    }
+
+    @Override
+    public void maxoutBackward(Tensor dy, Tensor argmax, Tensor dx, int pieces) {
+        String op = "maxoutBackward";
+        HeapTensor hdy = h(op, dy), ha = h(op, argmax), hdx = h(op, dx);
+        int[] s = OpChecks.maxout(op, dx, dy, argmax, pieces);
+        if (OpChecks.floating(op, dy, dx) == DType.FLOAT32) {
+            FloatKernels.maxoutBackward(hdy.f, ha.i, hdx.f, s[0], s[1], s[2], pieces);
+        } else {
+            DoubleKernels.maxoutBackward(hdy.d, ha.i, hdx.d, s[0], s[1], s[2], pieces);
+        }
+    }
+
+    @Override
+    public void copyChannels(Tensor src, int srcOffset, Tensor dst, int dstOffset, int count) {
+        String op = "copyChannels";
+        HeapTensor hs = h(op, src), hd = h(op, dst);
+        int[] s = OpChecks.copyChannels(op, src, srcOffset, dst, dstOffset, count);
+        switch (src.dtype()) {
+            case FLOAT32 -> FloatKernels.copyChannels(hs.f, s[2], srcOffset, hd.f, s[3], dstOffset, count, s[0], s[1]);
+            case FLOAT64 -> DoubleKernels.copyChannels(hs.d, s[2], srcOffset, hd.d, s[3], dstOffset, count, s[0], s[1]);
+            default -> throw OpChecks.error(op, "expected a floating tensor, got " + src.dtype());
+        }
+    }
+
+    @Override
     public LossResult softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits) {
         String op = "softmaxCrossEntropy";
         HeapTensor hl = h(op, logits), hlab = h(op, labels), hd = h(op, dlogits);

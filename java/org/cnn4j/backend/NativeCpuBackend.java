@@ -403,6 +403,90 @@ public final class NativeCpuBackend implements Backend {
     }
 
     @Override
+    public void batchNormForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, Tensor y,
+                                 Tensor saveMean, Tensor saveInvStd, boolean batchStats, double momentum, double eps) {
+        String op = "batchNormForward";
+        NativeTensor nx = t(op, x), ng = t(op, gamma), nb = t(op, beta), rm = t(op, runningMean),
+                rv = t(op, runningVar), ny = t(op, y), sm = t(op, saveMean), si = t(op, saveInvStd);
+        int[] s = OpChecks.batchNorm(op, x, y, gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
+        int dt = code(OpChecks.floating(op, x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd));
+        if (!(eps > 0)) {
+            throw OpChecks.error(op, "eps must be > 0, got " + eps);
+        }
+        applyThreads();
+        check("batch_norm_forward", cnn4j_batch_norm_forward(dt, nx.address(), ng.address(), nb.address(),
+                rm.address(), rv.address(), ny.address(), sm.address(), si.address(), s[0], s[1], s[2], b(batchStats),
+                momentum, eps));
+    }
+
+    @Override
+    public void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor dx,
+                                  Tensor dgamma, Tensor dbeta, boolean batchStats) {
+        String op = "batchNormBackward";
+        NativeTensor nx = t(op, x), ndy = t(op, dy), ng = t(op, gamma), sm = t(op, saveMean), si = t(op, saveInvStd),
+                ndx = t(op, dx), dg = t(op, dgamma), db = t(op, dbeta);
+        int[] s = OpChecks.batchNorm(op, x, dy, gamma, saveMean, saveInvStd, dgamma, dbeta);
+        if (dx != null) {
+            OpChecks.sameShape(op, "x", x, "dx", dx);
+        }
+        int dt = code(OpChecks.floating(op, x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta));
+        applyThreads();
+        check("batch_norm_backward", cnn4j_batch_norm_backward(dt, nx.address(), ndy.address(), ng.address(),
+                sm.address(), si.address(), a(ndx), dg.address(), db.address(), s[0], s[1], s[2], b(batchStats)));
+    }
+
+    @Override
+    public void dropoutForward(Tensor x, Tensor y, Tensor mask, double p, long seed) {
+        String op = "dropoutForward";
+        NativeTensor nx = t(op, x), ny = t(op, y), nm = t(op, mask);
+        OpChecks.sameShape(op, "x", x, "y", y);
+        OpChecks.sameShape(op, "x", x, "mask", mask);
+        OpChecks.dropoutProbability(op, p);
+        int dt = code(OpChecks.floating(op, x, y, mask));
+        check("dropout_forward", cnn4j_dropout_forward(dt, nx.address(), ny.address(), nm.address(), x.numel(), p,
+                seed));
+    }
+
+    @Override
+    public void multiply(Tensor a, Tensor b, Tensor out) {
+        String op = "multiply";
+        NativeTensor x = t(op, a), y = t(op, b), o = t(op, out);
+        OpChecks.sameShape(op, "a", a, "b", b);
+        OpChecks.sameShape(op, "a", a, "out", out);
+        check(op, cnn4j_multiply(code(OpChecks.floating(op, a, b, out)), x.address(), y.address(), o.address(),
+                a.numel()));
+    }
+
+    @Override
+    public void maxoutForward(Tensor x, Tensor y, Tensor argmax, int pieces) {
+        String op = "maxoutForward";
+        NativeTensor nx = t(op, x), ny = t(op, y), na = t(op, argmax);
+        int[] s = OpChecks.maxout(op, x, y, argmax, pieces);
+        int dt = code(OpChecks.floating(op, x, y));
+        check("maxout_forward", cnn4j_maxout_forward(dt, nx.address(), ny.address(), na.address(), s[0], s[1], s[2],
+                pieces));
+    }
+
+    @Override
+    public void maxoutBackward(Tensor dy, Tensor argmax, Tensor dx, int pieces) {
+        String op = "maxoutBackward";
+        NativeTensor ndy = t(op, dy), na = t(op, argmax), ndx = t(op, dx);
+        int[] s = OpChecks.maxout(op, dx, dy, argmax, pieces);
+        int dt = code(OpChecks.floating(op, dy, dx));
+        check("maxout_backward", cnn4j_maxout_backward(dt, ndy.address(), na.address(), ndx.address(), s[0], s[1],
+                s[2], pieces));
+    }
+
+    @Override
+    public void copyChannels(Tensor src, int srcOffset, Tensor dst, int dstOffset, int count) {
+        String op = "copyChannels";
+        NativeTensor ns = t(op, src), nd = t(op, dst);
+        int[] s = OpChecks.copyChannels(op, src, srcOffset, dst, dstOffset, count);
+        check("copy_channels", cnn4j_copy_channels(ns.address(), s[2], srcOffset, nd.address(), s[3], dstOffset, count,
+                s[0], s[1], src.dtype().bytes()));
+    }
+
+    @Override
     public LossResult softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits) {
         String op = "softmaxCrossEntropy";
         NativeTensor nl = t(op, logits), nlab = t(op, labels), nd = t(op, dlogits);

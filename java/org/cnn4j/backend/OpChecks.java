@@ -192,4 +192,57 @@ public final class OpChecks {
             throw error(op, "step must count from 1, got " + step);
         }
     }
+
+    /** Validates batch norm's tensors; returns {outer, channels, inner}. */
+    public static int[] batchNorm(String op, Tensor x, Tensor y, Tensor... perChannel) {
+        int[] s = channelSplit(op, x);
+        if (y != null) {
+            sameShape(op, "x", x, "y", y);
+        }
+        for (Tensor t : perChannel) {
+            if (t != null) {
+                shape(op, "per-channel tensor", t, Shape.of(s[1]));
+            }
+        }
+        return s;
+    }
+
+    /** Validates maxout's tensors; returns {outer, channels (of y), inner}. */
+    public static int[] maxout(String op, Tensor x, Tensor y, Tensor argmax, int pieces) {
+        if (pieces < 1) {
+            throw error(op, "pieces must be >= 1, got " + pieces);
+        }
+        int[] s = channelSplit(op, x);
+        if (s[1] % pieces != 0) {
+            throw error(op, "input channels " + s[1] + " are not a multiple of pieces=" + pieces);
+        }
+        int[] dims = x.shape().dims().clone();
+        dims[1] = s[1] / pieces;
+        shape(op, "output", y, Shape.of(dims));
+        int32(op, "argmax", argmax);
+        shape(op, "argmax", argmax, y.shape());
+        return new int[] {s[0], dims[1], s[2]};
+    }
+
+    /** Validates a channel copy; returns {outer, inner, srcChannels, dstChannels}. */
+    public static int[] copyChannels(String op, Tensor src, int srcOffset, Tensor dst, int dstOffset, int count) {
+        int[] a = channelSplit(op, src), b = channelSplit(op, dst);
+        if (src.shape().rank() != dst.shape().rank() || a[0] != b[0] || a[2] != b[2]) {
+            throw error(op, "src " + src.shape() + " and dst " + dst.shape() + " must agree in every dimension but 1");
+        }
+        if (count < 0 || srcOffset < 0 || dstOffset < 0 || srcOffset + count > a[1] || dstOffset + count > b[1]) {
+            throw error(op, "channels [" + srcOffset + ", " + (srcOffset + count) + ") of src " + src.shape()
+                    + " to [" + dstOffset + ", " + (dstOffset + count) + ") of dst " + dst.shape() + " are out of range");
+        }
+        if (src.dtype() != dst.dtype()) {
+            throw error(op, "src is " + src.dtype() + ", dst is " + dst.dtype());
+        }
+        return new int[] {a[0], a[2], a[1], b[1]};
+    }
+
+    public static void dropoutProbability(String op, double p) {
+        if (!(p >= 0 && p < 1)) {
+            throw error(op, "p must be in [0, 1), got " + p);
+        }
+    }
 }

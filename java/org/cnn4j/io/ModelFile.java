@@ -18,6 +18,7 @@ import org.cnn4j.nn.Layers;
 import org.cnn4j.nn.Parameter;
 import org.cnn4j.nn.Sequential;
 import org.cnn4j.tensor.DType;
+import org.cnn4j.tensor.Tensor;
 
 /**
  * A trained model on disk: one safetensors file whose tensors are the parameters, named as in
@@ -48,8 +49,8 @@ public final class ModelFile {
             throws IOException {
         Files.createDirectories(dir);
         Map<String, SafeTensors.Entry> tensors = new LinkedHashMap<>();
-        for (Parameter p : model.parameters()) {
-            tensors.put(p.name(), new SafeTensors.Entry(p.value().shape(), p.value().toFloatArray()));
+        for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
+            tensors.put(e.getKey(), new SafeTensors.Entry(e.getValue().shape(), e.getValue().toFloatArray()));
         }
         Map<String, Object> normMap = new LinkedHashMap<>();
         normMap.put("mean", norm.mean());
@@ -98,21 +99,23 @@ public final class ModelFile {
         model.initialize(backend, DType.FLOAT32, 0);
         Set<String> used = new HashSet<>();
         try {
-            for (Parameter p : model.parameters()) {
-                SafeTensors.Entry e = c.tensors().get(p.name());
+            for (Map.Entry<String, Tensor> want : model.stateDict().entrySet()) {
+                String name = want.getKey();
+                Tensor t = want.getValue();
+                SafeTensors.Entry e = c.tensors().get(name);
                 if (e == null) {
-                    throw new DataFormatException(f, "missing tensor " + p.name() + " " + p.value().shape());
+                    throw new DataFormatException(f, "missing tensor " + name + " " + t.shape());
                 }
-                if (!e.shape().equals(p.value().shape())) {
-                    throw new DataFormatException(f, "tensor " + p.name() + " has shape " + e.shape()
-                            + ", the architecture needs " + p.value().shape());
+                if (!e.shape().equals(t.shape())) {
+                    throw new DataFormatException(f, "tensor " + name + " has shape " + e.shape()
+                            + ", the architecture needs " + t.shape());
                 }
-                p.value().copyFrom(e.data());
-                used.add(p.name());
+                t.copyFrom(e.data());
+                used.add(name);
             }
             for (String name : c.tensors().keySet()) {
                 if (!used.contains(name)) {
-                    throw new DataFormatException(f, "unexpected tensor " + name + " (not a parameter of the architecture)");
+                    throw new DataFormatException(f, "unexpected tensor " + name + " (not a parameter or state of the architecture)");
                 }
             }
         } catch (RuntimeException e) {

@@ -109,6 +109,33 @@ public final class Cnn4jNative {
                                                        @Cast("const void*") long x, @Cast("const void*") long y,
                                                        @Cast("const void*") long dy, @Cast("void*") long dx, long n);
 
+    // ---- normalisation, dropout, maxout, channel copies ----
+    public static native int cnn4j_batch_norm_forward(int dtype, @Cast("const void*") long x,
+                                                      @Cast("const void*") long gamma, @Cast("const void*") long beta,
+                                                      @Cast("void*") long runningMean, @Cast("void*") long runningVar,
+                                                      @Cast("void*") long y, @Cast("void*") long saveMean,
+                                                      @Cast("void*") long saveInvStd, long outer, long channels,
+                                                      long inner, int batchStats, double momentum, double eps);
+    public static native int cnn4j_batch_norm_backward(int dtype, @Cast("const void*") long x,
+                                                       @Cast("const void*") long dy, @Cast("const void*") long gamma,
+                                                       @Cast("const void*") long saveMean,
+                                                       @Cast("const void*") long saveInvStd, @Cast("void*") long dx,
+                                                       @Cast("void*") long dgamma, @Cast("void*") long dbeta,
+                                                       long outer, long channels, long inner, int batchStats);
+    public static native int cnn4j_dropout_forward(int dtype, @Cast("const void*") long x, @Cast("void*") long y,
+                                                   @Cast("void*") long mask, long n, double p, long seed);
+    public static native int cnn4j_multiply(int dtype, @Cast("const void*") long a, @Cast("const void*") long b,
+                                            @Cast("void*") long out, long n);
+    public static native int cnn4j_maxout_forward(int dtype, @Cast("const void*") long x, @Cast("void*") long y,
+                                                  @Cast("int32_t*") long argmax, long outer, long channels, long inner,
+                                                  long pieces);
+    public static native int cnn4j_maxout_backward(int dtype, @Cast("const void*") long dy,
+                                                   @Cast("const int32_t*") long argmax, @Cast("void*") long dx,
+                                                   long outer, long channels, long inner, long pieces);
+    public static native int cnn4j_copy_channels(@Cast("const void*") long src, long srcChannels, long srcOff,
+                                                 @Cast("void*") long dst, long dstChannels, long dstOff, long count,
+                                                 long outer, long inner, long elemBytes);
+
     // ---- loss and metrics ----
     public static native int cnn4j_softmax_cross_entropy(int dtype, @Cast("const void*") long logits,
                                                          @Cast("const int32_t*") long labels,

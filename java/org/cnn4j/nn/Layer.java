@@ -37,6 +37,7 @@ public abstract class Layer implements AutoCloseable {
     private record BufferKey(String key, Shape shape, DType type) {
     }
     private boolean inputGradient = true;
+    private String branch = "";
 
     /** The layer's type as written in summaries and saved architectures, e.g. {@code Conv2d}. */
     public abstract String type();
@@ -113,8 +114,31 @@ public abstract class Layer implements AutoCloseable {
         return outputShape;
     }
 
-    public final List<Parameter> parameters() {
+    /** The learnable tensors, named as in a PyTorch state dict; composites list their children's. */
+    public List<Parameter> parameters() {
         return List.copyOf(parameters);
+    }
+
+    /**
+     * Tensors that are saved with the model but not learnt (batch norm's running statistics),
+     * by state-dict name; composites list their children's.
+     */
+    public Map<String, Tensor> persistentState() {
+        return Map.of();
+    }
+
+    /** The layers inside a composite (a residual block's branches), in order; empty for a plain layer. */
+    public List<Layer> children() {
+        return List.of();
+    }
+
+    /** For a composite child: which branch of its parent it is on (for the summary), else empty. */
+    public String branch() {
+        return branch;
+    }
+
+    final void setBranch(String branch) {
+        this.branch = branch;
     }
 
     /** Allocates a parameter and its gradient, filled from {@code init} values. */

@@ -31,6 +31,32 @@ public final class Layers {
         return new Sequential(Shape.of(dims), strict, layers);
     }
 
+    /** Each layer's type and settings, as {@link #fromConfig} reads them back. */
+    public static List<Map<String, Object>> describe(List<Layer> layers) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Layer layer : layers) {
+            Map<String, Object> l = new java.util.LinkedHashMap<>();
+            l.put("type", layer.type());
+            l.putAll(layer.config());
+            out.add(l);
+        }
+        return out;
+    }
+
+    private static List<Layer> fromConfigs(Map<String, Object> c, String key) {
+        List<Layer> out = new ArrayList<>();
+        for (Object o : list(c, key)) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = (Map<String, Object>) o;
+            out.add(fromConfig(m));
+        }
+        return out;
+    }
+
+    private static double real(Map<String, Object> c, String key) {
+        return ((Number) require(c, key)).doubleValue();
+    }
+
     /** One layer from its {@code type} and settings. */
     public static Layer fromConfig(Map<String, Object> c) {
         String type = String.valueOf(c.get("type"));
@@ -57,6 +83,12 @@ public final class Layers {
             case "Sigmoid" -> new Sigmoid();
             case "Tanh" -> new Tanh();
             case "Flatten" -> new Flatten();
+            case "BatchNorm2d" -> new BatchNorm2d().momentum(real(c, "momentum")).eps(real(c, "eps"));
+            case "Dropout" -> new Dropout(real(c, "p"));
+            case "Maxout" -> new Maxout(integer(c, "pieces"));
+            case "GlobalAvgPool2d" -> new GlobalAvgPool2d();
+            case "ChannelPad" -> new ChannelPad(integer(c, "before"), integer(c, "after"));
+            case "Residual" -> new Residual(fromConfigs(c, "body"), fromConfigs(c, "shortcut"));
             default -> throw new IllegalArgumentException("unknown layer type '" + type + "'");
         };
     }

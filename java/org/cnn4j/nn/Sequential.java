@@ -141,6 +141,21 @@ public final class Sequential implements AutoCloseable {
         return ps;
     }
 
+    /**
+     * Everything saved with the model, by PyTorch state-dict name: the parameters' values, then
+     * the persistent state (batch norm's running statistics), in layer order.
+     */
+    public Map<String, Tensor> stateDict() {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        for (Layer layer : layers) {
+            for (Parameter p : layer.parameters()) {
+                m.put(p.name(), p.value());
+            }
+            m.putAll(layer.persistentState());
+        }
+        return m;
+    }
+
     public long parameterCount() {
         long n = 0;
         for (Layer layer : layers) {
@@ -166,14 +181,7 @@ public final class Sequential implements AutoCloseable {
         }
         m.put("input_shape", in);
         m.put("strict", strict);
-        List<Map<String, Object>> ls = new ArrayList<>();
-        for (Layer layer : layers) {
-            Map<String, Object> l = new LinkedHashMap<>();
-            l.put("type", layer.type());
-            l.putAll(layer.config());
-            ls.add(l);
-        }
-        m.put("layers", ls);
+        m.put("layers", Layers.describe(layers));
         return m;
     }
 
@@ -194,6 +202,7 @@ public final class Sequential implements AutoCloseable {
             }
             rows.add(new String[] {layer.name() + flag, layer.type(), layer.details(),
                 layer.outputShape().toCompactString(), String.format("%,d", layer.parameterCount())});
+            addBranchRows(layer, "  ", rows);
         }
         int[] width = new int[5];
         for (String[] r : rows) {
@@ -211,6 +220,15 @@ public final class Sequential implements AutoCloseable {
             sb.append(n).append('\n');
         }
         return sb.toString();
+    }
+
+    /** The layers inside a composite, indented under it with their branch (body, shortcut). */
+    private static void addBranchRows(Layer parent, String indent, List<String[]> rows) {
+        for (Layer c : parent.children()) {
+            rows.add(new String[] {indent + c.name(), indent + c.branch() + ": " + c.type(), c.details(),
+                c.outputShape().toCompactString(), String.format("%,d", c.parameterCount())});
+            addBranchRows(c, indent + "  ", rows);
+        }
     }
 
     @Override

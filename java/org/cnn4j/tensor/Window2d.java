@@ -65,15 +65,18 @@ public record Window2d(int kernelH, int kernelW, int strideH, int strideW,
         return outputSize(w, padLeft, padRight, kernelW, strideW, dilationW);
     }
 
-    /** Trailing input rows that no window covers because the stride does not divide the span. */
+    /**
+     * Trailing input rows that no window covers because the stride does not divide the span
+     * (uncovered bottom padding does not count: it holds no input).
+     */
     public int unusedRows(int h) {
         int span = h + padTop + padBottom - extentH();
-        return span < 0 ? 0 : span % strideH;
+        return span < 0 ? 0 : Math.max(0, span % strideH - padBottom);
     }
 
     public int unusedCols(int w) {
         int span = w + padLeft + padRight - extentW();
-        return span < 0 ? 0 : span % strideW;
+        return span < 0 ? 0 : Math.max(0, span % strideW - padRight);
     }
 
     /** Throws with a message naming the input size when the window does not fit. */

@@ -423,6 +423,151 @@ class GradientCheckTest {
         }
     }
 
+    // ---- batch norm, residual blocks, maxout, dropout, global pooling (issue: seeds' architectures)
+
+    @ParameterizedTest(name = "[{index}] BatchNorm2d training mode, batch {0}")
+    @ValueSource(ints = {2, 5})
+    void batchNormTrainingMode(int batch) {
+        try (Sequential m = GradCheck.single(be, Shape.of(3, 4, 5), new BatchNorm2d(), 21 + batch);
+             Tensor x = GradCheck.tensor(be, Shape.of(batch, 3, 4, 5),
+                     GradCheck.uniform(new SplittableRandom(22), batch * 60, -2, 2))) {
+            GradCheck.Report r = GradCheck.check(m, x, 23).assertOk("BatchNorm2d (batch statistics)");
+            assertEquals(List.of("0.weight", "0.bias"), List.copyOf(r.maxAbsParamGradient().keySet()));
+            assertTrue(r.maxAbsInputGradient() > 1e-3);
+        }
+    }
+
+    @Test
+    void batchNormOnFeatureVectors() {
+        try (Sequential m = GradCheck.single(be, Shape.of(7), new BatchNorm2d(), 24);
+             Tensor x = GradCheck.tensor(be, Shape.of(6, 7), GradCheck.uniform(new SplittableRandom(25), 42, -2, 2))) {
+            GradCheck.check(m, x, 26).assertOk("BatchNorm over features");
+        }
+    }
+
+    /**
+     * Evaluation mode normalises with the running statistics, so it is a per-channel affine map:
+     * its gradients are checked against finite differences of forward(x, false).
+     */
+    @Test
+    void batchNormEvaluationMode() {
+        BatchNorm2d bn = new BatchNorm2d().eps(1e-3);
+        try (Sequential m = GradCheck.single(be, Shape.of(2, 3, 3), bn, 27);
+             Tensor x = GradCheck.tensor(be, Shape.of(3, 2, 3, 3), GradCheck.uniform(new SplittableRandom(28), 54, -2, 2));
+             Tensor dy = GradCheck.tensor(be, Shape.of(3, 2, 3, 3), GradCheck.uniform(new SplittableRandom(29), 54, -1, 1))) {
+            bn.runningMean().copyFrom(new double[] {0.3, -0.2});
+            bn.runningVar().copyFrom(new double[] {1.7, 0.4});
+            double[] r = dy.toDoubleArray();
+            double[] x0 = x.toDoubleArray();
+            m.zeroGrad();
+            m.forward(x, false);
+            double[] dx = m.backward(dy).toDoubleArray();
+            double[] numeric = GradCheck.numericGradient(v -> {
+                x.copyFrom(v);
+                double[] y = m.forward(x, false).toDoubleArray();
+                double s = 0;
+                for (int i = 0; i < y.length; i++) {
+                    s += r[i] * y[i];
+                }
+                return s;
+            }, x0);
+            assertTrue(GradCheck.maxError(numeric, dx) < GradCheck.TOLERANCE, "eval-mode dx");
+            // the running statistics are not touched in evaluation mode
+            assertArrayEquals(new double[] {0.3, -0.2}, bn.runningMean().toDoubleArray(), 0);
+            assertArrayEquals(new double[] {1.7, 0.4}, bn.runningVar().toDoubleArray(), 0);
+        }
+    }
+
+    /** Training updates the running statistics as PyTorch does: momentum 0.1, unbiased variance. */
+    @Test
+    void batchNormRunningStatistics() {
+        BatchNorm2d bn = new BatchNorm2d();
+        try (Sequential m = new Sequential(Shape.of(1, 1, 2), bn).initialize(be, DType.FLOAT64, 1);
+             Tensor x = be.fromArray(Shape.of(2, 1, 1, 2), new double[] {1, 2, 3, 6})) {
+            double[] y = m.forward(x, true).toDoubleArray();
+            // mean 3, biased variance 3.5, unbiased 14/3
+            double inv = 1 / Math.sqrt(3.5 + 1e-5);
+            assertArrayEquals(new double[] {-2 * inv, -inv, 0, 3 * inv}, y, 1e-12);
+            assertArrayEquals(new double[] {0.3}, bn.runningMean().toDoubleArray(), 1e-12);
+            assertArrayEquals(new double[] {0.9 + 0.1 * 14 / 3.0}, bn.runningVar().toDoubleArray(), 1e-12);
+        }
+    }
+
+    /** Fan-out (SPEC S5.2): the identity shortcut's gradient adds to the body's. */
+    @Test
+    void residualIdentityShortcut() {
+        try (Sequential m = new Sequential(Shape.of(3, 5, 4),
+                Residual.identity(new Conv2d(3, 3).padding(1), new BatchNorm2d(), new Tanh(),
+                        new Conv2d(3, 3).padding(1)),
+                new Tanh()).initialize(be, DType.FLOAT64, 31)) {
+            GradCheck.randomizeParameters(m, 32, 0.5);
+            try (Tensor x = GradCheck.tensor(be, Shape.of(2, 3, 5, 4), GradCheck.uniform(new SplittableRandom(33), 120, -1, 1))) {
+                GradCheck.Report r = GradCheck.check(m, x, 34).assertOk("residual block, identity shortcut");
+                assertEquals(List.of("0.body.0.weight", "0.body.0.bias", "0.body.1.weight", "0.body.1.bias",
+                        "0.body.3.weight", "0.body.3.bias"), List.copyOf(r.maxAbsParamGradient().keySet()));
+            }
+        }
+    }
+
+    /** A projection shortcut (1x1 stride-2 conv + batch norm) and the parameter-free option-A one. */
+    @ParameterizedTest(name = "[{index}] {0} shortcut")
+    @ValueSource(strings = {"projection", "option A"})
+    void residualDownsamplingShortcut(String kind) {
+        List<Layer> shortcut = kind.equals("projection")
+                ? List.of(new Conv2d(4, 1).stride(2).bias(false), new BatchNorm2d())
+                : List.of(new AvgPool2d(1).stride(2), new ChannelPad(1, 1));
+        Residual block = new Residual(List.of(new Conv2d(4, 3).stride(2).padding(1), new Sigmoid()), shortcut);
+        try (Sequential m = new Sequential(Shape.of(2, 6, 6), block, new Flatten(), new Linear(3))
+                .initialize(be, DType.FLOAT64, 41)) {
+            GradCheck.randomizeParameters(m, 42, 0.5);
+            try (Tensor x = GradCheck.tensor(be, Shape.of(3, 2, 6, 6), GradCheck.uniform(new SplittableRandom(43), 216, -1, 1))) {
+                GradCheck.Report r = GradCheck.check(m, x, 44).assertOk("residual block, " + kind + " shortcut");
+                assertTrue(r.maxAbsInputGradient() > 1e-3);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "[{index}] maxout after {0}")
+    @ValueSource(strings = {"Conv2d", "Linear"})
+    void maxout(String after) {
+        Layer affine = after.equals("Conv2d") ? new Conv2d(6, 3).padding(1) : new Linear(6);
+        Shape in = after.equals("Conv2d") ? Shape.of(2, 4, 3) : Shape.of(5);
+        try (Sequential m = new Sequential(in, affine, new Maxout(3)).initialize(be, DType.FLOAT64, 51)) {
+            GradCheck.randomizeParameters(m, 52, 0.5);
+            assertEquals(after.equals("Conv2d") ? Shape.of(2, 4, 3) : Shape.of(2), m.outputShape());
+            try (Tensor x = GradCheck.tensor(be, in.withBatch(3), GradCheck.uniform(new SplittableRandom(53), 3 * in.numel(), -1, 1))) {
+                GradCheck.check(m, x, 54).assertOk("maxout after " + after);
+            }
+        }
+    }
+
+    @Test
+    void dropoutWithAFixedMask() {
+        Dropout d = new Dropout(0.4).fixMask(true);
+        try (Sequential m = new Sequential(Shape.of(3, 4, 4), new Conv2d(3, 3).padding(1), d, new Tanh())
+                .initialize(be, DType.FLOAT64, 61)) {
+            GradCheck.randomizeParameters(m, 62, 0.5);
+            try (Tensor x = GradCheck.tensor(be, Shape.of(2, 3, 4, 4), GradCheck.uniform(new SplittableRandom(63), 96, -1, 1))) {
+                GradCheck.check(m, x, 64).assertOk("dropout with a fixed mask");
+                double[] y = m.layers().get(1).forward(m.layers().get(0).forward(x, true), true).toDoubleArray();
+                long zeros = java.util.Arrays.stream(y).filter(v -> v == 0).count();
+                assertTrue(zeros > 0.2 * y.length && zeros < 0.6 * y.length, zeros + " of " + y.length + " dropped");
+                // evaluation: the identity
+                Tensor c = m.layers().get(0).forward(x, false);
+                assertArrayEquals(c.toDoubleArray(), d.forward(c, false).toDoubleArray(), 0);
+            }
+        }
+    }
+
+    @Test
+    void globalAveragePooling() {
+        try (Sequential m = GradCheck.single(be, Shape.of(3, 5, 4), new GlobalAvgPool2d(), 71);
+             Tensor x = GradCheck.tensor(be, Shape.of(2, 3, 5, 4), GradCheck.uniform(new SplittableRandom(72), 120, -1, 1))) {
+            assertEquals(Shape.of(3, 1, 1), m.outputShape());
+            GradCheck.check(m, x, 73).assertOk("global average pooling");
+        }
+    }
+
     /** A second model through the other ops: grouped dilated conv, leaky ReLU, average pooling, tanh, sigmoid. */
     @Test
     void sequentialWithOtherOps() {

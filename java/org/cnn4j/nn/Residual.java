@@ -1,0 +1,176 @@
+package org.cnn4j.nn;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.cnn4j.tensor.Shape;
+import org.cnn4j.tensor.Tensor;
+
+/**
+ * A residual block (SPEC S7.4): {@code y = body(x) + shortcut(x)}, where the shortcut is the
+ * identity when it has no layers. The input fans out to both branches, so backward adds the
+ * two branches' input gradients (S5.2); the identity passes the gradient through unchanged.
+ * Layers inside are named {@code <block>.body.<i>} and {@code <block>.shortcut.<i>}, and
+ * {@code summary()} lists them under the block.
+ */
+public final class Residual extends Layer {
+    private final List<Layer> body;
+    private final List<Layer> shortcut;
+    private Tensor input;
+
+    public Residual(List<Layer> body, List<Layer> shortcut) {
+        if (body.isEmpty()) {
+            throw new IllegalArgumentException("a residual block needs at least one layer in its body");
+        }
+        this.body = List.copyOf(body);
+        this.shortcut = List.copyOf(shortcut);
+    }
+
+    /** {@code body(x) + x}. */
+    public static Residual identity(Layer... body) {
+        return new Residual(List.of(body), List.of());
+    }
+
+    public List<Layer> body() {
+        return body;
+    }
+
+    public List<Layer> shortcut() {
+        return shortcut;
+    }
+
+    @Override
+    public String type() {
+        return "Residual";
+    }
+
+    @Override
+    public Map<String, Object> config() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("body", Layers.describe(body));
+        m.put("shortcut", Layers.describe(shortcut));
+        return m;
+    }
+
+    @Override
+    protected Shape inferOutputShape(Shape input) {
+        Shape b = chain(body, input, "body");
+        Shape s = chain(shortcut, input, "shortcut");
+        if (!b.equals(s)) {
+            throw shapeError("the body gives " + b.toCompactString() + " but the shortcut gives " + s.toCompactString()
+                    + " (input " + input.toCompactString() + "); they must match to be added");
+        }
+        return b;
+    }
+
+    private Shape chain(List<Layer> layers, Shape in, String branch) {
+        Shape s = in;
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            l.setBranch(branch);
+            s = l.build(s, name() + "." + branch + "." + i);
+        }
+        return s;
+    }
+
+    @Override
+    public List<Layer> children() {
+        List<Layer> all = new ArrayList<>(body);
+        all.addAll(shortcut);
+        return all;
+    }
+
+    @Override
+    public long parameterCount() {
+        long n = 0;
+        for (Layer l : children()) {
+            n += l.parameterCount();
+        }
+        return n;
+    }
+
+    @Override
+    protected void createParameters(SplittableRandom rng) {
+        for (Layer l : children()) {
+            l.initialize(backend, dtype, rng.split());
+        }
+    }
+
+    @Override
+    public List<Parameter> parameters() {
+        List<Parameter> ps = new ArrayList<>();
+        for (Layer l : children()) {
+            ps.addAll(l.parameters());
+        }
+        return ps;
+    }
+
+    @Override
+    public Map<String, Tensor> persistentState() {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        for (Layer l : children()) {
+            m.putAll(l.persistentState());
+        }
+        return m;
+    }
+
+    @Override
+    public List<String> warnings() {
+        List<String> w = new ArrayList<>();
+        for (Layer l : children()) {
+            for (String s : l.warnings()) {
+                w.add(l.name() + ": " + s);
+            }
+        }
+        return w;
+    }
+
+    @Override
+    public String details() {
+        return "body " + body.size() + " layer" + (body.size() == 1 ? "" : "s") + ", shortcut "
+                + (shortcut.isEmpty() ? "identity" : shortcut.size() + " layer" + (shortcut.size() == 1 ? "" : "s"));
+    }
+
+    @Override
+    public Tensor forward(Tensor x, boolean training) {
+        checkInput(x);
+        input = x;
+        Tensor b = x;
+        for (Layer l : body) {
+            b = l.forward(b, training);
+        }
+        Tensor s = x;
+        for (Layer l : shortcut) {
+            s = l.forward(s, training);
+        }
+        Tensor y = buffer("y", b.shape());
+        backend.add(b, s, y);
+        return y;
+    }
+
+    @Override
+    public Tensor backward(Tensor dy) {
+        Tensor gb = dy;
+        for (int i = body.size() - 1; i >= 0; i--) {
+            gb = body.get(i).backward(gb);
+        }
+        Tensor gs = dy;
+        for (int i = shortcut.size() - 1; i >= 0; i--) {
+            gs = shortcut.get(i).backward(gs);
+        }
+        // The input fans out to both branches: their gradients add up (SPEC S5.2).
+        Tensor dx = buffer("dx", input.shape());
+        backend.add(gb, gs, dx);
+        return dx;
+    }
+
+    @Override
+    public void close() {
+        for (Layer l : children()) {
+            l.close();
+        }
+        super.close();
+    }
+}
