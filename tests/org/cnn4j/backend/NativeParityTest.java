@@ -187,6 +187,101 @@ class NativeParityTest {
         }
     }
 
+    /** Batch norm (both modes), dropout masks, multiply, maxout and channel copies against Java. */
+    @ParameterizedTest(name = "[{index}] {0} {1}")
+    @MethodSource("newOpCases")
+    void normalisationDropoutMaxout(DType dt, Shape s) {
+        NativeCpuBackend nb = use(NativeCpuBackend.supportedIsa(), 2);
+        List<double[]> want = runNewOps(ref, DType.FLOAT64, s);
+        List<double[]> got = runNewOps(nb, dt, s);
+        for (int i = 0; i < want.size(); i++) {
+            // which values dropout zeroes and maxout's arg-max are exact; values within tolerance
+            double t = i == 7 ? 0 : tol(dt) * 10;
+            assertClose(dt + " " + s + " " + NEW_OPS[i], want.get(i), got.get(i), t);
+        }
+        double[] wm = want.get(4), gm = got.get(4);
+        for (int i = 0; i < wm.length; i++) {
+            assertEquals(wm[i] == 0, gm[i] == 0, dt + " " + s + " dropout mask element " + i);
+        }
+    }
+
+    static Stream<Arguments> newOpCases() {
+        List<Arguments> out = new ArrayList<>();
+        for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+            for (Shape s : List.of(Shape.of(4, 6, 5, 3), Shape.of(9, 6), Shape.of(1, 6, 33, 31))) {
+                out.add(Arguments.of(dt, s));
+            }
+        }
+        return out.stream();
+    }
+
+    private static final String[] NEW_OPS = {"bn train y", "bn running stats", "bn train dx/dgamma/dbeta",
+        "bn eval y and dx", "dropout mask", "dropout y", "multiply", "maxout argmax", "maxout y", "maxout dx",
+        "copyChannels"};
+
+    private static List<double[]> runNewOps(Backend b, DType dt, Shape s) {
+        SplittableRandom rng = new SplittableRandom(s.numel());
+        int c = s.dim(1);
+        Shape cs = Shape.of(c);
+        List<double[]> out = new ArrayList<>();
+        try (Tensor x = make(b, dt, s, data(rng, s.numel(), -2, 2));
+             Tensor dy = make(b, dt, s, data(rng, s.numel(), -1, 1));
+             Tensor g = make(b, dt, cs, data(rng, c, 0.5, 1.5));
+             Tensor be = make(b, dt, cs, data(rng, c, -1, 1));
+             Tensor rm = make(b, dt, cs, data(rng, c, -1, 1));
+             Tensor rv = make(b, dt, cs, data(rng, c, 0.5, 2));
+             Tensor y = b.zeros(s, dt);
+             Tensor sm = b.zeros(cs, dt);
+             Tensor si = b.zeros(cs, dt);
+             Tensor dx = b.zeros(s, dt);
+             Tensor dg = make(b, dt, cs, data(rng, c, -1, 1));
+             Tensor db = make(b, dt, cs, data(rng, c, -1, 1))) {
+            b.batchNormForward(x, g, be, rm, rv, y, sm, si, true, 0.1, 1e-5);
+            out.add(y.toDoubleArray());
+            out.add(concat(rm.toDoubleArray(), rv.toDoubleArray()));
+            b.batchNormBackward(x, dy, g, sm, si, dx, dg, db, true);
+            out.add(concat(dx.toDoubleArray(), concat(dg.toDoubleArray(), db.toDoubleArray())));
+            b.batchNormForward(x, g, be, rm, rv, y, sm, si, false, 0.1, 1e-5);
+            b.batchNormBackward(x, dy, g, sm, si, dx, dg, db, false);
+            out.add(concat(y.toDoubleArray(), dx.toDoubleArray()));
+            b.dropoutForward(x, y, dx, 0.3, 12345L);
+            out.add(dx.toDoubleArray());
+            out.add(y.toDoubleArray());
+            b.multiply(x, dy, y);
+            out.add(y.toDoubleArray());
+            int[] d = s.dims().clone();
+            d[1] /= 3;
+            Shape ys = Shape.of(d);
+            try (Tensor my = b.zeros(ys, dt);
+                 Tensor am = b.zeros(ys, DType.INT32);
+                 Tensor mdy = make(b, dt, ys, data(rng, ys.numel(), -1, 1));
+                 Tensor mdx = b.zeros(s, dt);
+                 Tensor wide = b.zeros(Shape.of(withChannels(s, c + 5)), dt)) {
+                b.maxoutForward(x, my, am, 3);
+                out.add(am.toDoubleArray());
+                out.add(my.toDoubleArray());
+                b.maxoutBackward(mdy, am, mdx, 3);
+                out.add(mdx.toDoubleArray());
+                b.fill(wide, 0.5);
+                b.copyChannels(x, 1, wide, 3, c - 1);
+                out.add(wide.toDoubleArray());
+            }
+        }
+        return out;
+    }
+
+    private static int[] withChannels(Shape s, int c) {
+        int[] d = s.dims().clone();
+        d[1] = c;
+        return d;
+    }
+
+    private static double[] concat(double[] a, double[] b) {
+        double[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+
     static Stream<Arguments> activationCases() {
         List<Arguments> out = new ArrayList<>();
         for (Activation act : Activation.values()) {
