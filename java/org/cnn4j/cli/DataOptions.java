@@ -1,18 +1,43 @@
 package org.cnn4j.cli;
 
 import java.nio.file.Path;
+import java.util.List;
+import org.cnn4j.data.Cifar10;
 import org.cnn4j.data.Dataset;
 import org.cnn4j.data.IdxDatasets;
+import org.cnn4j.data.ImageFolder;
+import org.cnn4j.tensor.Shape;
 import picocli.CommandLine.Option;
 
-/** Where the data comes from: {@code --data NAME} and {@code --data-dir DIR} (or CNN4J_DATA). */
+/**
+ * Where the data comes from: {@code --data fashion-mnist|mnist|cifar10:DIR|folder:DIR} and,
+ * for the IDX sets, {@code --data-dir DIR} (or CNN4J_DATA).
+ */
 final class DataOptions {
-    @Option(names = "--data", defaultValue = "fashion-mnist", description = "Data set: fashion-mnist or mnist (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--data", defaultValue = "fashion-mnist", description = "Data set: fashion-mnist, mnist, "
+            + "cifar10:DIR (the binary version's folder) or folder:DIR (DIR/train and DIR/test, one folder per "
+            + "class) (default: ${DEFAULT-VALUE}).")
     String data;
 
-    @Option(names = "--data-dir", description = "Folder with the data files (default: $CNN4J_DATA, then "
-            + "/usr/share/datasets/fashion-mnist for fashion-mnist).")
+    @Option(names = "--data-dir", description = "Folder with the IDX files of fashion-mnist or mnist (default: "
+            + "$CNN4J_DATA, then /usr/share/datasets/fashion-mnist for fashion-mnist).")
     Path dataDir;
+
+    private List<String> folderClasses;
+
+    /** The data set's name without its folder: fashion-mnist, mnist, cifar10 or folder. */
+    String kind() {
+        int colon = data.indexOf(':');
+        return colon < 0 ? data : data.substring(0, colon);
+    }
+
+    private Path sourceDir() {
+        int colon = data.indexOf(':');
+        if (colon < 0 || colon == data.length() - 1) {
+            throw new IllegalArgumentException("--data " + data + " needs a folder: " + kind() + ":DIR");
+        }
+        return Path.of(data.substring(colon + 1));
+    }
 
     Path resolveDir() {
         if (dataDir != null) {
@@ -28,10 +53,29 @@ final class DataOptions {
         throw new IllegalArgumentException("--data " + data + " needs --data-dir DIR (or CNN4J_DATA)");
     }
 
+    /** Loads a split; image folders are resized to {@code imageShape} (ignored by the other sets). */
+    Dataset load(boolean train, Shape imageShape) {
+        return switch (kind()) {
+            case "fashion-mnist", "mnist" -> {
+                if (data.contains(":")) {
+                    throw new IllegalArgumentException("--data " + kind() + " takes no folder; use --data-dir DIR");
+                }
+                yield IdxDatasets.load(data, resolveDir(), train);
+            }
+            case "cifar10" -> Cifar10.load(sourceDir(), train);
+            case "folder" -> {
+                Path split = ImageFolder.split(sourceDir(), train);
+                if (folderClasses == null) {
+                    folderClasses = ImageFolder.classes(ImageFolder.split(sourceDir(), true));
+                }
+                yield ImageFolder.load(split, imageShape, folderClasses);
+            }
+            default -> throw new IllegalArgumentException("unknown data set '" + data
+                    + "'; choose fashion-mnist, mnist, cifar10:DIR or folder:DIR");
+        };
+    }
+
     Dataset load(boolean train) {
-        if (!data.equals("fashion-mnist") && !data.equals("mnist")) {
-            throw new IllegalArgumentException("unknown data set '" + data + "'; choose fashion-mnist or mnist");
-        }
-        return IdxDatasets.load(data, resolveDir(), train);
+        return load(train, Shape.of(3, 224, 224));
     }
 }

@@ -36,13 +36,19 @@ final class EvalCommand implements Callable<Integer> {
         if (batch < 1) {
             throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
         }
-        Dataset test = data.load(false);
-        if (limit > 0) {
-            test = test.limit(limit);
-        }
         Backends.Choice choice = backendOptions.create();
         try (var be = choice.backend()) {
             ModelFile.Loaded loaded = ModelFile.load(modelFile, be);
+            Dataset test;
+            try {
+                test = data.load(false, loaded.model().inputShape());
+            } catch (RuntimeException e) {
+                loaded.model().close();
+                throw e;
+            }
+            if (limit > 0) {
+                test = test.limit(limit);
+            }
             try (var m = loaded.model();
                  DataLoader loader = new DataLoader(test, batch, false, 0, loaded.normalization().mean(),
                          loaded.normalization().std(), 2)) {
@@ -51,8 +57,8 @@ final class EvalCommand implements Callable<Integer> {
                             + " inputs, data set " + data.data + " has " + test.sampleShape().toCompactString());
                 }
                 Trainer.Result r = Trainer.evaluate(m, loader);
-                System.out.printf("result: test_accuracy=%.4f test_loss=%.4f images=%d backend=%s images_per_s=%.0f"
-                                + " model_file=%s%n", r.accuracy(), r.loss(), r.images(), be.name(),
+                System.out.printf("result: test_accuracy=%.4f%s test_loss=%.4f images=%d backend=%s images_per_s=%.0f"
+                                + " model_file=%s%n", r.accuracy(), TrainCommand.top5(r), r.loss(), r.images(), be.name(),
                         r.imagesPerSecond(), modelFile);
             }
         }

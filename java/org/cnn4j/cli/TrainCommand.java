@@ -9,7 +9,9 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.cnn4j.backend.Backends;
 import org.cnn4j.data.DataLoader;
+import org.cnn4j.data.Augmentation;
 import org.cnn4j.data.Dataset;
+import org.cnn4j.tensor.Shape;
 import org.cnn4j.io.ModelFile;
 import org.cnn4j.nn.Models;
 import org.cnn4j.nn.Sequential;
@@ -86,6 +88,13 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--progress", negatable = true, description = "Show a progress bar (default: on a terminal).")
     Boolean progress;
 
+    @Option(names = "--augment", description = "Standard augmentation of the training images: random crop from a "
+            + "zero-padded image (H/8 pixels), horizontal flip, and colour jitter for colour images.")
+    boolean augment;
+
+    @Option(names = "--image-size", description = "folder data: resize images to HxW (default: the model's own input size).")
+    String imageSize;
+
     @Override
     public Integer call() throws Exception {
         if (epochs < 1) {
@@ -97,26 +106,35 @@ final class TrainCommand implements Callable<Integer> {
         if (limit < 0 || testLimit < 0) {
             throw new IllegalArgumentException("--limit and --test-limit must be >= 0");
         }
+        Shape natural = Models.create(model).inputShape();
+        Shape imageShape = Shape.of(3, natural.dim(1), natural.dim(2));
+        if (imageSize != null) {
+            String[] hw = imageSize.toLowerCase(java.util.Locale.ROOT).split("x");
+            try {
+                imageShape = Shape.of(3, Integer.parseInt(hw[0]), Integer.parseInt(hw[hw.length - 1]));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--image-size must be HxW, e.g. 64x64, got " + imageSize);
+            }
+        }
+        Dataset train = data.load(true, imageShape);
+        Dataset test = data.load(false, imageShape);
         Sequential net;
         try {
-            net = Models.create(model);
+            // the zoo model built for the data's image shape and class count
+            net = Models.create(model, train.sampleShape(), train.classes());
         } catch (ShapeException e) {
-            throw new IllegalArgumentException(e.getMessage(), e);
+            throw new IllegalArgumentException("model " + model + " does not fit " + data.data + " images ("
+                    + train.sampleShape().toCompactString() + "): " + e.getMessage(), e);
         }
         Backends.Choice choice = backendOptions.create();
         try (var be = choice.backend()) {
-            train(net, be, choice.reason());
+            train(net, be, choice.reason(), train, test);
         }
         return 0;
     }
 
-    private void train(Sequential net, org.cnn4j.backend.Backend be, String reason) throws java.io.IOException {
-        Dataset train = data.load(true);
-        Dataset test = data.load(false);
-        if (!net.inputShape().equals(train.sampleShape())) {
-            throw new IllegalArgumentException("model " + model + " takes " + net.inputShape().toCompactString()
-                    + " inputs, data set " + data.data + " has " + train.sampleShape().toCompactString());
-        }
+    private void train(Sequential net, org.cnn4j.backend.Backend be, String reason, Dataset train, Dataset test)
+            throws java.io.IOException {
         if (limit > 0) {
             train = train.limit(limit);
         }
@@ -133,6 +151,9 @@ final class TrainCommand implements Callable<Integer> {
              Trainer trainer = new Trainer(m, opt, schedule(train.size()));
              DataLoader trainLoader = new DataLoader(train, batch, true, seed, stats[0], stats[1], 3);
              DataLoader testLoader = new DataLoader(test, Math.max(batch, 256), false, 0, stats[0], stats[1], 2)) {
+            if (augment) {
+                trainLoader.augment(Augmentation.standard(train.sampleShape()));
+            }
             System.out.printf("cnn4j train: model=%s (%,d parameters) data=%s train=%d test=%d backend=%s (%s; %s)%n",
                     model, m.parameterCount(), data.data, train.size(), test.size(), be.name(), be.description(),
                     reason);
@@ -145,9 +166,9 @@ final class TrainCommand implements Callable<Integer> {
                     last = trainer.trainEpoch(trainLoader, e, (step, steps, loss, images) -> bar.step(step, loss, images));
                 }
                 eval = trainer.evaluate(testLoader);
-                System.out.printf("epoch %d/%d train_loss=%.4f train_accuracy=%.4f test_loss=%.4f test_accuracy=%.4f"
+                System.out.printf("epoch %d/%d train_loss=%.4f train_accuracy=%.4f test_loss=%.4f test_accuracy=%.4f%s"
                                 + " images_per_s=%.0f seconds=%.1f%n", e + 1, epochs, last.loss(), last.accuracy(),
-                        eval.loss(), eval.accuracy(), last.imagesPerSecond(), last.seconds());
+                        eval.loss(), eval.accuracy(), top5(eval), last.imagesPerSecond(), last.seconds());
             }
             double total = (System.nanoTime() - t0) / 1e9;
             Map<String, Object> facts = new LinkedHashMap<>();
@@ -163,13 +184,21 @@ final class TrainCommand implements Callable<Integer> {
             facts.put("test_images", test.size());
             facts.put("test_accuracy", eval.accuracy());
             facts.put("test_loss", eval.loss());
+            if (!Double.isNaN(eval.top5())) {
+                facts.put("test_top5", eval.top5());
+            }
+            facts.put("augment", augment);
             facts.put("train_images_per_s", Math.round(last.imagesPerSecond()));
             Path file = ModelFile.save(outDir, m, new ModelFile.Normalization(stats[0], stats[1]), facts);
             System.out.printf("saved %s%n", file);
-            System.out.printf("result: model=%s backend=%s epochs=%d test_accuracy=%.4f test_loss=%.4f"
+            System.out.printf("result: model=%s backend=%s epochs=%d test_accuracy=%.4f%s test_loss=%.4f"
                             + " train_images_per_s=%.0f seconds=%.1f model_file=%s%n", model, be.name(), epochs,
-                    eval.accuracy(), eval.loss(), last.imagesPerSecond(), total, file);
+                    eval.accuracy(), top5(eval), eval.loss(), last.imagesPerSecond(), total, file);
         }
+    }
+
+    static String top5(Trainer.Result r) {
+        return Double.isNaN(r.top5()) ? "" : String.format(" test_top5=%.4f", r.top5());
     }
 
     private Optimizer optimizer(Sequential m) {

@@ -1,6 +1,7 @@
 package org.cnn4j.data;
 
 import java.util.Iterator;
+import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.SplittableRandom;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -23,6 +24,10 @@ public final class DataLoader implements AutoCloseable {
     private final int prefetch;
     private final BlockingQueue<Batch> pool;
     private Epoch running;
+    private List<Augmentation.Transform> transforms = List.of();
+    private Augmentation.Image image;
+    private double[] mean;
+    private double[] std;
 
     /**
      * @param mean     per-channel mean of pixel/255 (one value per channel)
@@ -48,6 +53,8 @@ public final class DataLoader implements AutoCloseable {
         this.seed = seed;
         this.prefetch = Math.max(0, prefetch);
         this.lut = new float[channels][256];
+        this.mean = mean.clone();
+        this.std = std.clone();
         for (int c = 0; c < channels; c++) {
             if (!(std[c] > 0)) {
                 throw new IllegalArgumentException("std of channel " + c + " must be > 0, got " + std[c]);
@@ -61,6 +68,16 @@ public final class DataLoader implements AutoCloseable {
         for (int i = 0; i < buffers; i++) {
             pool.add(new Batch(this, batchSize, data.sampleSize()));
         }
+    }
+
+    /**
+     * Augments every image with these transforms (in order) before normalisation, on the
+     * loader's thread; an empty list turns augmentation off. Seeded by the loader's seed.
+     */
+    public DataLoader augment(List<Augmentation.Transform> t) {
+        this.transforms = List.copyOf(t);
+        this.image = t.isEmpty() ? null : new Augmentation.Image(data.sampleShape());
+        return this;
     }
 
     public Dataset dataset() {
@@ -99,7 +116,7 @@ public final class DataLoader implements AutoCloseable {
         if (running != null) {
             running.close();
         }
-        running = new Epoch(order(epoch));
+        running = new Epoch(order(epoch), epoch);
         return running;
     }
 
@@ -107,7 +124,7 @@ public final class DataLoader implements AutoCloseable {
         pool.offer(b);
     }
 
-    private void fill(Batch b, int[] order, int start) {
+    private void fill(Batch b, int[] order, int start, int epoch) {
         int n = Math.min(batchSize, order.length - start);
         int ss = data.sampleSize();
         int channels = lut.length;
@@ -117,6 +134,25 @@ public final class DataLoader implements AutoCloseable {
             int s = order[start + i];
             b.labels[i] = data.labels()[s];
             int src = s * ss, dst = i * ss;
+            if (image != null) {
+                float[] img = image.data();
+                for (int q = 0; q < ss; q++) {
+                    img[q] = (px[src + q] & 0xff) / 255f;
+                }
+                java.util.SplittableRandom rng = Augmentation.streamFor(seed, epoch, start + i);
+                for (Augmentation.Transform t : transforms) {
+                    t.apply(image, rng);
+                }
+                img = image.data();
+                for (int c = 0; c < channels; c++) {
+                    float m = (float) mean[c], inv = (float) (1 / std[c]);
+                    int so = c * plane, d = dst + c * plane;
+                    for (int q = 0; q < plane; q++) {
+                        b.images[d + q] = (img[so + q] - m) * inv;
+                    }
+                }
+                continue;
+            }
             for (int c = 0; c < channels; c++) {
                 float[] l = lut[c];
                 int so = src + c * plane, d = dst + c * plane;
@@ -144,14 +180,16 @@ public final class DataLoader implements AutoCloseable {
     /** One pass over the data. */
     public final class Epoch implements Iterator<Batch>, AutoCloseable {
         private final int[] order;
+        private final int epochIndex;
         private int next;
         private int delivered;
         private final BlockingQueue<Object> ready;
         private final Thread worker;
         private volatile boolean stopped;
 
-        Epoch(int[] order) {
+        Epoch(int[] order, int epochIndex) {
             this.order = order;
+            this.epochIndex = epochIndex;
             if (prefetch == 0) {
                 ready = null;
                 worker = null;
@@ -167,7 +205,7 @@ public final class DataLoader implements AutoCloseable {
             try {
                 for (int start = 0; start < order.length && !stopped; start += batchSize) {
                     Batch b = take();
-                    fill(b, order, start);
+                    fill(b, order, start, epochIndex);
                     ready.put(b);
                 }
             } catch (Throwable t) {
@@ -190,7 +228,7 @@ public final class DataLoader implements AutoCloseable {
             delivered++;
             if (ready == null) {
                 Batch b = take();
-                fill(b, order, next);
+                fill(b, order, next, epochIndex);
                 next += batchSize;
                 return b;
             }

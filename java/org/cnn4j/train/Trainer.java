@@ -26,7 +26,11 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** Totals of one pass over a loader. */
-    public record Result(double loss, double accuracy, int images, double seconds) {
+    public record Result(double loss, double accuracy, int images, double seconds, double top5) {
+        public Result(double loss, double accuracy, int images, double seconds) {
+            this(loss, accuracy, images, seconds, Double.NaN);
+        }
+
         public double imagesPerSecond() {
             return seconds > 0 ? images / seconds : 0;
         }
@@ -119,14 +123,19 @@ public final class Trainer implements AutoCloseable {
         return evaluate(model, loader);
     }
 
-    /** Loss and top-1 accuracy of {@code model} over {@code loader}, in inference mode. */
+    /**
+     * Loss, top-1 and (with at least 5 classes) top-5 accuracy of {@code model} over
+     * {@code loader}, in inference mode (SPEC S4.4).
+     */
     public static Result evaluate(Sequential model, DataLoader loader) {
         Backend backend = model.backend();
         long t0 = System.nanoTime();
         double lossSum = 0;
         long correct = 0;
+        long correct5 = 0;
         int images = 0;
-        Tensor x = null, labels = null;
+        int classes = model.outputShape().dim(0);
+        Tensor x = null, labels = null, top = null;
         try (DataLoader.Epoch it = loader.epoch(0)) {
             while (it.hasNext()) {
                 Batch b = it.next();
@@ -136,10 +145,15 @@ public final class Trainer implements AutoCloseable {
                     if (x != null) {
                         x.close();
                         labels.close();
+                        if (top != null) {
+                            top.close();
+                        }
                     }
                     x = backend.zeros(xs, model.dtype());
                     labels = backend.zeros(Shape.of(n), DType.INT32);
+                    top = classes >= 5 ? backend.zeros(Shape.of(n, 5), DType.INT32) : null;
                 }
+                int[] y = java.util.Arrays.copyOf(b.labels(), n);
                 try {
                     x.copyFrom(b.images(), x.numel());
                     labels.copyFrom(b.labels(), n);
@@ -151,15 +165,31 @@ public final class Trainer implements AutoCloseable {
                 lossSum += r.meanLoss() * n;
                 correct += r.correct();
                 images += n;
+                if (top != null) {
+                    backend.topK(logits, 5, top);
+                    int[] t = top.toIntArray();
+                    for (int i = 0; i < n; i++) {
+                        for (int k = 0; k < 5; k++) {
+                            if (t[i * 5 + k] == y[i]) {
+                                correct5++;
+                                break;
+                            }
+                        }
+                    }
+                }
             }
         } finally {
             if (x != null) {
                 x.close();
                 labels.close();
             }
+            if (top != null) {
+                top.close();
+            }
         }
         double secs = (System.nanoTime() - t0) / 1e9;
-        return new Result(lossSum / images, (double) correct / images, images, secs);
+        return new Result(lossSum / images, (double) correct / images, images, secs,
+                classes >= 5 ? (double) correct5 / images : Double.NaN);
     }
 
     private void closeBuffers() {
