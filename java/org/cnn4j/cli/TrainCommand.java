@@ -116,18 +116,18 @@ final class TrainCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--image-size must be HxW, e.g. 64x64, got " + imageSize);
             }
         }
-        Dataset train = data.load(true, imageShape);
-        Dataset test = data.load(false, imageShape);
-        Sequential net;
-        try {
-            // the zoo model built for the data's image shape and class count
-            net = Models.create(model, train.sampleShape(), train.classes());
-        } catch (ShapeException e) {
-            throw new IllegalArgumentException("model " + model + " does not fit " + data.data + " images ("
-                    + train.sampleShape().toCompactString() + "): " + e.getMessage(), e);
-        }
         Backends.Choice choice = backendOptions.create();
         try (var be = choice.backend()) {
+            Dataset train = data.load(true, imageShape);
+            Dataset test = data.load(false, imageShape);
+            Sequential net;
+            try {
+                // the zoo model built for the data's image shape and class count
+                net = Models.create(model, train.sampleShape(), train.classes());
+            } catch (ShapeException e) {
+                throw new IllegalArgumentException("model " + model + " does not fit " + data.data + " images ("
+                        + train.sampleShape().toCompactString() + "): " + e.getMessage(), e);
+            }
             train(net, be, choice.reason(), train, test);
         }
         return 0;
