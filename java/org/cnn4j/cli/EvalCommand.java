@@ -6,6 +6,7 @@ import org.cnn4j.backend.Backends;
 import org.cnn4j.data.DataLoader;
 import org.cnn4j.data.Dataset;
 import org.cnn4j.io.ModelFile;
+import org.cnn4j.nn.BatchNormFolding;
 import org.cnn4j.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -49,7 +50,15 @@ final class EvalCommand implements Callable<Integer> {
             if (limit > 0) {
                 test = test.limit(limit);
             }
-            try (var m = loaded.model();
+            // inference: batch norms after convolutions are folded into them (one pass less per layer)
+            var original = loaded.model();
+            var evalModel = original;
+            if (BatchNormFolding.applies(original)) {
+                try (original) {
+                    evalModel = BatchNormFolding.fold(original);
+                }
+            }
+            try (var m = evalModel;
                  DataLoader loader = new DataLoader(test, batch, false, 0, loaded.normalization().mean(),
                          loaded.normalization().std(), 2)) {
                 if (!m.inputShape().equals(test.sampleShape())) {

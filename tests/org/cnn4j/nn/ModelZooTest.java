@@ -119,4 +119,45 @@ class ModelZooTest {
             back.close();
         }
     }
+
+    /** Folding batch norm into the convolutions changes nothing in evaluation mode, on both backends. */
+    @Test
+    void foldingBatchNormKeepsEvaluationOutputs() {
+        for (org.cnn4j.backend.Backend be : backends()) {
+            try (be;
+                 Sequential m = Models.create("resnet20", Shape.of(3, 12, 12), 5).initialize(be, 3);
+                 Tensor x = be.zeros(Shape.of(3, 3, 12, 12))) {
+                java.util.SplittableRandom rng = new java.util.SplittableRandom(4);
+                float[] xs = new float[x.numel()];
+                for (int i = 0; i < xs.length; i++) {
+                    xs[i] = (float) rng.nextGaussian();
+                }
+                x.copyFrom(xs);
+                // a few training steps give the running statistics non-trivial values
+                for (int i = 0; i < 3; i++) {
+                    m.forward(x, true);
+                }
+                double[] want = m.forward(x, false).toDoubleArray();
+                try (Sequential f = BatchNormFolding.fold(m)) {
+                    double[] got = f.forward(x, false).toDoubleArray();
+                    double worst = 0;
+                    for (int i = 0; i < want.length; i++) {
+                        worst = Math.max(worst, Math.abs(want[i] - got[i]));
+                    }
+                    assertTrue(worst < 1e-4, be.name() + ": folded output differs by " + worst);
+                    assertTrue(f.layers().size() < m.layers().size());
+                    assertTrue(f.layers().stream().noneMatch(l -> l instanceof BatchNorm2d));
+                }
+            }
+        }
+    }
+
+    private static List<org.cnn4j.backend.Backend> backends() {
+        List<org.cnn4j.backend.Backend> b = new ArrayList<>();
+        b.add(new JavaBackend(2));
+        if (org.cnn4j.NativeExpectation.expected()) {
+            b.add(org.cnn4j.backend.NativeCpuBackend.create(2));
+        }
+        return b;
+    }
 }
