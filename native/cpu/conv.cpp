@@ -195,28 +195,35 @@ void pad_input(const T *x, i64 channels, const ConvGeom &g, const Wide &wd, T *x
   }
 }
 
+// Points rows[(c*kh + a)*kw + b] at the start of patch row (c, a, b) of one group's input
+// (copied into the zero-padded buffer xp first when the geometry needs padding).
+template <class T>
+void patch_rows(const ConvGeom &g, const Wide &wd, const T *xg, T *xp, const T **rows) {
+  const Window &v = g.win;
+  const T *xs = xg;
+  i64 cs = g.hw();
+  if (wd.padded) {
+    pad_input(xg, g.cg(), g, wd, xp);
+    xs = xp;
+    cs = wd.hp * wd.wp;
+  }
+  i64 p = 0;
+  for (i64 c = 0; c < g.cg(); c++) {
+    for (i64 a = 0; a < v.kh; a++) {
+      for (i64 b = 0; b < v.kw; b++) rows[p++] = xs + c * cs + a * v.dh * wd.wp + b * v.dw;
+    }
+  }
+}
+
 template <class T>
 void forward_image_wide(const ConvGeom &g, const Wide &wd, const T *x, const T *wt, T *y, T *buf, T *scratch,
                         int nt) {
   const i64 cg = g.cg(), kg = g.kg(), ckk = g.ckk(), hw = g.hw(), ohw = g.ohw();
-  const Window &v = g.win;
   T *xp = buf;
   const T **rows = reinterpret_cast<const T **>(buf + wd.xp_elems() * cg);
   T *wide = buf + wd.xp_elems() * cg + pointer_elems<T>(ckk);
   for (i64 grp = 0; grp < g.groups; grp++) {
-    const T *xs = x + grp * cg * hw;
-    i64 cs = hw;
-    if (wd.padded) {
-      pad_input(xs, cg, g, wd, xp);
-      xs = xp;
-      cs = wd.hp * wd.wp;
-    }
-    i64 p = 0;
-    for (i64 c = 0; c < cg; c++) {
-      for (i64 a = 0; a < v.kh; a++) {
-        for (i64 b = 0; b < v.kw; b++) rows[p++] = xs + c * cs + a * v.dh * wd.wp + b * v.dw;
-      }
-    }
+    patch_rows(g, wd, x + grp * cg * hw, xp, rows);
     T *yg = y + grp * kg * ohw;
     const bool compact = wd.wp != g.ow;
     GemmOperands<T> op{kg, wd.L, ckk, wt + grp * kg * ckk, ckk, 1, nullptr, 0, 1, compact ? wide : yg,
@@ -352,24 +359,11 @@ void widen(const T *dyg, i64 kg, const ConvGeom &g, const Wide &wd, T *dyw) {
 template <class T>
 void backward_filter_image_dot(const ConvGeom &g, const Wide &wd, const T *x, const T *dy, T *dw, T *buf) {
   const i64 cg = g.cg(), kg = g.kg(), ckk = g.ckk(), ohw = g.ohw(), hw = g.hw();
-  const Window &v = g.win;
   T *xp = buf;
   const T **rows = reinterpret_cast<const T **>(buf + wd.xp_elems() * cg);
   T *dyw = buf + wd.xp_elems() * cg + pointer_elems<T>(ckk);
   for (i64 grp = 0; grp < g.groups; grp++) {
-    const T *xs = x + grp * cg * hw;
-    i64 cs = hw;
-    if (wd.padded) {
-      pad_input(xs, cg, g, wd, xp);
-      xs = xp;
-      cs = wd.hp * wd.wp;
-    }
-    i64 p = 0;
-    for (i64 c = 0; c < cg; c++) {
-      for (i64 a = 0; a < v.kh; a++) {
-        for (i64 b = 0; b < v.kw; b++) rows[p++] = xs + c * cs + a * v.dh * wd.wp + b * v.dw;
-      }
-    }
+    patch_rows(g, wd, x + grp * cg * hw, xp, rows);
     const T *dyg = dy + grp * kg * ohw;
     if (wd.wp != g.ow) {
       widen(dyg, kg, g, wd, dyw);
