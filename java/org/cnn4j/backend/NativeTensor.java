@@ -1,33 +1,38 @@
 package org.cnn4j.backend;
 
-import org.cnn4j.nativelib.Cnn4jNative;
 import org.cnn4j.tensor.DType;
 import org.cnn4j.tensor.Shape;
 import org.cnn4j.tensor.Tensor;
 
 /**
- * A tensor of the native CPU backend: 64-byte aligned off-heap memory from
- * {@code cnn4j_alloc}, freed by {@link #close()}. A view ({@link #reshape}) shares its
+ * A tensor of a native backend: raw memory of its device (64-byte aligned host memory for
+ * the CPU backend, device memory for CUDA), freed by {@link #close()}. A view ({@link #reshape}) shares its
  * root's memory, frees nothing, and refuses to be used once the root is closed.
  */
 final class NativeTensor extends Tensor {
-    private final NativeCpuBackend backend;
+    private final AbstractNativeBackend backend;
     private final NativeTensor root;
     private long address;
 
-    NativeTensor(NativeCpuBackend backend, Shape shape, DType dtype) {
+    NativeTensor(AbstractNativeBackend backend, Shape shape, DType dtype) {
         super(shape, dtype);
         this.backend = backend;
         this.root = null;
         long bytes = (long) shape.numel() * dtype.bytes();
         long[] out = new long[1];
-        int st = Cnn4jNative.cnn4j_alloc(bytes, out);
+        int st = backend.ops.alloc(bytes, out);
         if (st != 0 || out[0] == 0) {
-            throw new OutOfMemoryError("cnn4j_alloc of " + bytes + " bytes for tensor " + shape + " " + dtype
-                    + " failed: " + Cnn4jNative.cnn4j_status_string(st));
+            throw new OutOfMemoryError("allocation of " + bytes + " bytes for tensor " + shape + " " + dtype + " on "
+                    + backend.name() + " failed: " + backend.ops.errorMessage(st));
         }
         this.address = out[0];
-        NativeCpuBackend.check("fill", Cnn4jNative.cnn4j_fill(NativeCpuBackend.code(dtype), address, numel(), 0));
+        try {
+            backend.check("fill", backend.ops.fill(AbstractNativeBackend.code(dtype), address, numel(), 0));
+        } catch (RuntimeException | Error e) {
+            backend.ops.free(address);
+            address = 0;
+            throw e;
+        }
     }
 
     private NativeTensor(NativeTensor parent, Shape shape) {
@@ -38,7 +43,7 @@ final class NativeTensor extends Tensor {
     }
 
     @Override
-    public NativeCpuBackend backend() {
+    public Backend backend() {
         return backend;
     }
 
@@ -70,7 +75,7 @@ final class NativeTensor extends Tensor {
         switch (dtype()) {
             case FLOAT32 -> {
                 float[] out = new float[numel()];
-                NativeCpuBackend.check("copy", Cnn4jNative.cnn4j_copy(address(), out, bytes()));
+                backend.check("copy", backend.ops.copyOut(address(), out, bytes()));
                 return out;
             }
             case FLOAT64 -> {
@@ -96,7 +101,7 @@ final class NativeTensor extends Tensor {
     public double[] toDoubleArray() {
         if (dtype() == DType.FLOAT64) {
             double[] out = new double[numel()];
-            NativeCpuBackend.check("copy", Cnn4jNative.cnn4j_copy(address(), out, bytes()));
+            backend.check("copy", backend.ops.copyOut(address(), out, bytes()));
             return out;
         }
         float[] f = dtype() == DType.FLOAT32 ? toFloatArray() : null;
@@ -114,7 +119,7 @@ final class NativeTensor extends Tensor {
             throw new IllegalStateException("toIntArray on a " + dtype() + " tensor");
         }
         int[] out = new int[numel()];
-        NativeCpuBackend.check("copy", Cnn4jNative.cnn4j_copy(address(), out, bytes()));
+        backend.check("copy", backend.ops.copyOut(address(), out, bytes()));
         return out;
     }
 
@@ -122,7 +127,7 @@ final class NativeTensor extends Tensor {
     public void copyFrom(float[] src, int length) {
         checkLength(src.length, length);
         switch (dtype()) {
-            case FLOAT32 -> NativeCpuBackend.check("copy", Cnn4jNative.cnn4j_copy(src, address(), bytes()));
+            case FLOAT32 -> backend.check("copy", backend.ops.copyIn(src, address(), bytes()));
             case FLOAT64 -> {
                 double[] d = new double[length];
                 for (int k = 0; k < length; k++) {
@@ -138,7 +143,7 @@ final class NativeTensor extends Tensor {
     public void copyFrom(double[] src, int length) {
         checkLength(src.length, length);
         switch (dtype()) {
-            case FLOAT64 -> NativeCpuBackend.check("copy", Cnn4jNative.cnn4j_copy(src, address(), bytes()));
+            case FLOAT64 -> backend.check("copy", backend.ops.copyIn(src, address(), bytes()));
             case FLOAT32 -> {
                 float[] f = new float[length];
                 for (int k = 0; k < length; k++) {
@@ -156,13 +161,13 @@ final class NativeTensor extends Tensor {
         if (dtype() != DType.INT32) {
             throw new IllegalStateException("copyFrom(int[]) into a " + dtype() + " tensor");
         }
-        NativeCpuBackend.check("copy", Cnn4jNative.cnn4j_copy(src, address(), bytes()));
+        backend.check("copy", backend.ops.copyIn(src, address(), bytes()));
     }
 
     @Override
     protected void release() {
         if (root == null && address != 0) {
-            Cnn4jNative.cnn4j_free(address);
+            backend.ops.free(address);
         }
         address = 0;
     }

@@ -1,0 +1,137 @@
+/* The CUDA half of the cnn4j C ABI: device memory and every op of cnn4j.h on device
+ * pointers, with the same shapes, layouts and accumulation rule as the CPU function of the
+ * same name (cnn4j_cuda_X mirrors cnn4j_X). Kernels are ours (no cuBLAS, no cuDNN).
+ *
+ * - Every function returns a cnn4j_status. On CNN4J_DEVICE_ERROR (or CNN4J_UNSUPPORTED),
+ *   cnn4j_cuda_last_error() tells what failed on this thread: the CUDA call or kernel name
+ *   and CUDA's message.
+ * - A build without CUDA has the same functions; they return CNN4J_UNSUPPORTED and say so.
+ * - Ops are asynchronous on the current device's default stream; the copies to the host and
+ *   the functions that return scalars (sum, softmax_cross_entropy) synchronise.
+ * - Global state: the current device (cnn4j_cuda_set_device) and, per thread, the last error.
+ */
+#ifndef CNN4J_CUDA_H
+#define CNN4J_CUDA_H
+
+#include <stdint.h>
+
+#include "cnn4j/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Runtime ------------------------------------------------------------------------- */
+
+/* *count = usable devices. CNN4J_UNSUPPORTED when built without CUDA; CNN4J_DEVICE_ERROR
+ * (with the reason in last_error) when the driver is missing or too old or there is no device. */
+CNN4J_API int32_t cnn4j_cuda_device_count(int32_t *count);
+/* The message of this thread's last failure ("" if none). */
+CNN4J_API const char *cnn4j_cuda_last_error(void);
+/* Makes `device` current and checks that it works (a small allocation and a kernel launch). */
+CNN4J_API int32_t cnn4j_cuda_set_device(int32_t device);
+/* A one-line description of the current device (name, compute capability, memory), valid
+ * until the next call on this thread. */
+CNN4J_API const char *cnn4j_cuda_describe(void);
+CNN4J_API int32_t cnn4j_cuda_malloc(int64_t bytes, void **out);
+CNN4J_API int32_t cnn4j_cuda_free(void *p);
+/* Page-locked host memory, for batches that go up asynchronously. */
+CNN4J_API int32_t cnn4j_cuda_host_alloc(int64_t bytes, void **out);
+CNN4J_API int32_t cnn4j_cuda_host_free(void *p);
+/* kind: 0 host to device, 1 device to host, 2 device to device. Synchronous. */
+CNN4J_API int32_t cnn4j_cuda_memcpy(void *dst, const void *src, int64_t bytes, int32_t kind);
+/* Host (page-locked) to device, queued on the stream: returns before the copy is done. */
+CNN4J_API int32_t cnn4j_cuda_memcpy_async_h2d(void *dst, const void *src, int64_t bytes);
+/* Waits for everything queued on the device; reports a failed kernel. */
+CNN4J_API int32_t cnn4j_cuda_synchronize(void);
+
+/* ---- Element-wise, reductions, dense ---------------------------------------------------- */
+CNN4J_API int32_t cnn4j_cuda_fill(int32_t dtype, void *x, int64_t n, double value);
+CNN4J_API int32_t cnn4j_cuda_add(int32_t dtype, const void *a, const void *b, void *out, int64_t n);
+CNN4J_API int32_t cnn4j_cuda_multiply(int32_t dtype, const void *a, const void *b, void *out, int64_t n);
+CNN4J_API int32_t cnn4j_cuda_axpy(int32_t dtype, double alpha, const void *x, void *y, int64_t n);
+CNN4J_API int32_t cnn4j_cuda_scale(int32_t dtype, void *x, int64_t n, double alpha);
+CNN4J_API int32_t cnn4j_cuda_sum(int32_t dtype, const void *x, int64_t n, int32_t squares, double *out);
+CNN4J_API int32_t cnn4j_cuda_matmul(int32_t dtype, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n,
+                                    int64_t k, const void *a, const void *b, void *c, int32_t accumulate);
+CNN4J_API int32_t cnn4j_cuda_bias_add(int32_t dtype, void *y, const void *bias, int64_t outer, int64_t channels,
+                                      int64_t inner);
+CNN4J_API int32_t cnn4j_cuda_bias_grad(int32_t dtype, const void *dy, void *dbias, int64_t outer,
+                                       int64_t channels, int64_t inner);
+CNN4J_API int32_t cnn4j_cuda_activation_forward(int32_t dtype, int32_t act, double alpha, const void *x, void *y,
+                                                int64_t n);
+CNN4J_API int32_t cnn4j_cuda_activation_backward(int32_t dtype, int32_t act, double alpha, const void *x,
+                                                 const void *y, const void *dy, void *dx, int64_t n);
+
+/* ---- Convolution (implicit GEMM: no im2col buffer) -------------------------------------- */
+CNN4J_API int32_t cnn4j_cuda_conv2d_forward(int32_t dtype, const void *x, const void *weight, const void *bias,
+                                            void *y, int64_t n, int64_t c, int64_t h, int64_t w, int64_t k,
+                                            int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt, int64_t pl,
+                                            int64_t dh, int64_t dw, int64_t groups, int64_t oh, int64_t ow);
+CNN4J_API int32_t cnn4j_cuda_conv2d_backward_data(int32_t dtype, const void *dy, const void *weight, void *dx,
+                                                  int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t kh,
+                                                  int64_t kw, int64_t sh, int64_t sw, int64_t pt, int64_t pl,
+                                                  int64_t dh, int64_t dw, int64_t groups, int64_t oh, int64_t ow);
+CNN4J_API int32_t cnn4j_cuda_conv2d_backward_filter(int32_t dtype, const void *x, const void *dy, void *dweight,
+                                                    void *dbias, int64_t n, int64_t c, int64_t h, int64_t w,
+                                                    int64_t k, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                                                    int64_t pt, int64_t pl, int64_t dh, int64_t dw, int64_t groups,
+                                                    int64_t oh, int64_t ow);
+
+/* ---- Pooling ---------------------------------------------------------------------------- */
+CNN4J_API int32_t cnn4j_cuda_max_pool2d_forward(int32_t dtype, const void *x, void *y, int32_t *argmax,
+                                                int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow,
+                                                int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt,
+                                                int64_t pl, int64_t dh, int64_t dw);
+CNN4J_API int32_t cnn4j_cuda_max_pool2d_backward(int32_t dtype, const void *dy, const int32_t *argmax, void *dx,
+                                                 int64_t planes, int64_t hw, int64_t ohw);
+CNN4J_API int32_t cnn4j_cuda_avg_pool2d_forward(int32_t dtype, const void *x, void *y, int64_t planes, int64_t h,
+                                                int64_t w, int64_t oh, int64_t ow, int64_t kh, int64_t kw,
+                                                int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh,
+                                                int64_t dw, int32_t count_include_pad);
+CNN4J_API int32_t cnn4j_cuda_avg_pool2d_backward(int32_t dtype, const void *dy, void *dx, int64_t planes, int64_t h,
+                                                 int64_t w, int64_t oh, int64_t ow, int64_t kh, int64_t kw,
+                                                 int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh,
+                                                 int64_t dw, int32_t count_include_pad);
+
+/* ---- Loss, metrics, optimizers ---------------------------------------------------------- */
+/* result: host array of 3 doubles, as cnn4j_softmax_cross_entropy. */
+CNN4J_API int32_t cnn4j_cuda_softmax_cross_entropy(int32_t dtype, const void *logits, const int32_t *labels,
+                                                   void *dlogits, int64_t rows, int64_t classes, double grad_scale,
+                                                   double *result);
+CNN4J_API int32_t cnn4j_cuda_top_k(int32_t dtype, const void *logits, int64_t rows, int64_t classes, int64_t k,
+                                   int32_t *out);
+CNN4J_API int32_t cnn4j_cuda_sgd_update(int32_t dtype, void *param, const void *grad, void *velocity, int64_t n,
+                                        double lr, double momentum, double dampening, int32_t nesterov,
+                                        double weight_decay, int32_t first_step);
+CNN4J_API int32_t cnn4j_cuda_rmsprop_update(int32_t dtype, void *param, const void *grad, void *square_avg,
+                                            void *momentum_buffer, int64_t n, double lr, double alpha, double eps,
+                                            double weight_decay, double momentum);
+CNN4J_API int32_t cnn4j_cuda_adam_update(int32_t dtype, void *param, const void *grad, void *m, void *v, int64_t n,
+                                         double lr, double beta1, double beta2, double eps, double weight_decay,
+                                         int32_t decoupled, int64_t step);
+
+/* ---- Normalisation, dropout, maxout, channel copies ------------------------------------- */
+CNN4J_API int32_t cnn4j_cuda_batch_norm_forward(int32_t dtype, const void *x, const void *gamma, const void *beta,
+                                                void *running_mean, void *running_var, void *y, void *save_mean,
+                                                void *save_inv_std, int64_t outer, int64_t channels, int64_t inner,
+                                                int32_t batch_stats, double momentum, double eps);
+CNN4J_API int32_t cnn4j_cuda_batch_norm_backward(int32_t dtype, const void *x, const void *dy, const void *gamma,
+                                                 const void *save_mean, const void *save_inv_std, void *dx,
+                                                 void *dgamma, void *dbeta, int64_t outer, int64_t channels,
+                                                 int64_t inner, int32_t batch_stats);
+CNN4J_API int32_t cnn4j_cuda_dropout_forward(int32_t dtype, const void *x, void *y, void *mask, int64_t n, double p,
+                                             int64_t seed);
+CNN4J_API int32_t cnn4j_cuda_maxout_forward(int32_t dtype, const void *x, void *y, int32_t *argmax, int64_t outer,
+                                            int64_t channels, int64_t inner, int64_t pieces);
+CNN4J_API int32_t cnn4j_cuda_maxout_backward(int32_t dtype, const void *dy, const int32_t *argmax, void *dx,
+                                             int64_t outer, int64_t channels, int64_t inner, int64_t pieces);
+CNN4J_API int32_t cnn4j_cuda_copy_channels(const void *src, int64_t src_channels, int64_t src_off, void *dst,
+                                           int64_t dst_channels, int64_t dst_off, int64_t count, int64_t outer,
+                                           int64_t inner, int64_t elem_bytes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
