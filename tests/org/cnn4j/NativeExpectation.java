@@ -32,4 +32,21 @@ public final class NativeExpectation {
             Assumptions.abort("JNI-free build: the native CPU backend is checked to be absent in NativeAvailabilityTest");
         }
     }
+
+    /**
+     * For GPU tests: with {@code -Dcnn4j.expectGpu=true} (set on the GPU machine) a GPU that
+     * cannot be used fails the test; otherwise the test is skipped, and says why.
+     */
+    public static void requireGpu() {
+        requireNative();
+        boolean expected = Boolean.parseBoolean(System.getProperty("cnn4j.expectGpu", "false"));
+        try {
+            org.cnn4j.backend.CudaBackend.create(0).close();
+        } catch (org.cnn4j.backend.BackendUnavailableException e) {
+            if (expected) {
+                throw e;
+            }
+            Assumptions.abort("no usable GPU here (" + e.getMessage() + "); -Dcnn4j.expectGpu=true makes this a failure");
+        }
+    }
 }

@@ -40,17 +40,22 @@ public final class Backends {
             case "java" -> new Choice(new JavaBackend(t), "requested");
             case "cpu" -> new Choice(NativeCpuBackend.create(t), "requested");
             case "auto" -> auto(t);
-            case "cuda" -> throw new BackendUnavailableException("backend 'cuda' is not available: this build of"
-                    + " cnn4j has no CUDA kernels (use --backend cpu or java)");
+            case "cuda" -> new Choice(CudaBackend.create(0), "requested");
             default -> throw new IllegalArgumentException("unknown backend '" + name + "'; choose one of "
                     + String.join(", ", NAMES));
         };
     }
 
-    /** The best backend that loads: native CPU, else pure Java (saying why). */
+    /** The best backend that works here: CUDA, else native CPU, else pure Java (saying why). */
     private static Choice auto(int threads) {
+        String noGpu;
         try {
-            return new Choice(NativeCpuBackend.create(threads), "auto: native CPU library loaded");
+            return new Choice(CudaBackend.create(0), "auto: a usable GPU");
+        } catch (BackendUnavailableException e) {
+            noGpu = e.getMessage();
+        }
+        try {
+            return new Choice(NativeCpuBackend.create(threads), "auto: native CPU library loaded; " + noGpu);
         } catch (BackendUnavailableException e) {
             return new Choice(new JavaBackend(threads), "auto: " + e.getMessage());
         }

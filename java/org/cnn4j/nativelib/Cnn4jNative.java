@@ -16,7 +16,7 @@ import org.bytedeco.javacpp.annotation.Platform;
  * ({@code NativeCpuBackend}) check every size before a call. Small out-parameters are
  * one-element arrays.
  */
-@Platform(include = "cnn4j/cnn4j.h", link = "cnn4j")
+@Platform(include = {"cnn4j/cnn4j.h", "cnn4j/cuda.h"}, link = "cnn4j")
 public final class Cnn4jNative {
     static {
         Loader.load();
@@ -170,4 +170,64 @@ public final class Cnn4jNative {
     public static native int cnn4j_copy(@Cast("const void*") long src, @Cast("void*") double[] dst, long bytes);
     @CriticalRegion
     public static native int cnn4j_copy(@Cast("const void*") long src, @Cast("void*") int[] dst, long bytes);
+
+    // ---- CUDA (cnn4j/cuda.h; in a build without nvcc these report CNN4J_UNSUPPORTED) ----
+    public static native int cnn4j_cuda_device_count(int[] count);
+    public static native @Cast("const char*") String cnn4j_cuda_last_error();
+    public static native int cnn4j_cuda_set_device(int device);
+    public static native @Cast("const char*") String cnn4j_cuda_describe();
+    public static native int cnn4j_cuda_malloc(long bytes, @Cast("void**") long[] out);
+    public static native int cnn4j_cuda_free(@Cast("void*") long p);
+    public static native int cnn4j_cuda_host_alloc(long bytes, @Cast("void**") long[] out);
+    public static native int cnn4j_cuda_host_free(@Cast("void*") long p);
+    public static native int cnn4j_cuda_memcpy(@Cast("void*") long dst, @Cast("const void*") long src, long bytes, int kind);
+    public static native int cnn4j_cuda_memcpy_async_h2d(@Cast("void*") long dst, @Cast("const void*") long src, long bytes);
+    public static native int cnn4j_cuda_synchronize();
+    public static native int cnn4j_cuda_fill(int dtype, @Cast("void*") long x, long n, double value);
+    public static native int cnn4j_cuda_add(int dtype, @Cast("const void*") long a, @Cast("const void*") long b, @Cast("void*") long out, long n);
+    public static native int cnn4j_cuda_multiply(int dtype, @Cast("const void*") long a, @Cast("const void*") long b, @Cast("void*") long out, long n);
+    public static native int cnn4j_cuda_axpy(int dtype, double alpha, @Cast("const void*") long x, @Cast("void*") long y, long n);
+    public static native int cnn4j_cuda_scale(int dtype, @Cast("void*") long x, long n, double alpha);
+    public static native int cnn4j_cuda_sum(int dtype, @Cast("const void*") long x, long n, int squares, double[] out);
+    public static native int cnn4j_cuda_matmul(int dtype, int transA, int transB, long m, long n, long k, @Cast("const void*") long a, @Cast("const void*") long b, @Cast("void*") long c, int accumulate);
+    public static native int cnn4j_cuda_bias_add(int dtype, @Cast("void*") long y, @Cast("const void*") long bias, long outer, long channels, long inner);
+    public static native int cnn4j_cuda_bias_grad(int dtype, @Cast("const void*") long dy, @Cast("void*") long dbias, long outer, long channels, long inner);
+    public static native int cnn4j_cuda_activation_forward(int dtype, int act, double alpha, @Cast("const void*") long x, @Cast("void*") long y, long n);
+    public static native int cnn4j_cuda_activation_backward(int dtype, int act, double alpha, @Cast("const void*") long x, @Cast("const void*") long y, @Cast("const void*") long dy, @Cast("void*") long dx, long n);
+    public static native int cnn4j_cuda_conv2d_forward(int dtype, @Cast("const void*") long x, @Cast("const void*") long weight, @Cast("const void*") long bias, @Cast("void*") long y, long n, long c, long h, long w, long k, long kh, long kw, long sh, long sw, long pt, long pl, long dh, long dw, long groups, long oh, long ow);
+    public static native int cnn4j_cuda_conv2d_backward_data(int dtype, @Cast("const void*") long dy, @Cast("const void*") long weight, @Cast("void*") long dx, long n, long c, long h, long w, long k, long kh, long kw, long sh, long sw, long pt, long pl, long dh, long dw, long groups, long oh, long ow);
+    public static native int cnn4j_cuda_conv2d_backward_filter(int dtype, @Cast("const void*") long x, @Cast("const void*") long dy, @Cast("void*") long dweight, @Cast("void*") long dbias, long n, long c, long h, long w, long k, long kh, long kw, long sh, long sw, long pt, long pl, long dh, long dw, long groups, long oh, long ow);
+    public static native int cnn4j_cuda_max_pool2d_forward(int dtype, @Cast("const void*") long x, @Cast("void*") long y, @Cast("int32_t*") long argmax, long planes, long h, long w, long oh, long ow, long kh, long kw, long sh, long sw, long pt, long pl, long dh, long dw);
+    public static native int cnn4j_cuda_max_pool2d_backward(int dtype, @Cast("const void*") long dy, @Cast("const int32_t*") long argmax, @Cast("void*") long dx, long planes, long hw, long ohw);
+    public static native int cnn4j_cuda_avg_pool2d_forward(int dtype, @Cast("const void*") long x, @Cast("void*") long y, long planes, long h, long w, long oh, long ow, long kh, long kw, long sh, long sw, long pt, long pl, long dh, long dw, int countIncludePad);
+    public static native int cnn4j_cuda_avg_pool2d_backward(int dtype, @Cast("const void*") long dy, @Cast("void*") long dx, long planes, long h, long w, long oh, long ow, long kh, long kw, long sh, long sw, long pt, long pl, long dh, long dw, int countIncludePad);
+    public static native int cnn4j_cuda_softmax_cross_entropy(int dtype, @Cast("const void*") long logits, @Cast("const int32_t*") long labels, @Cast("void*") long dlogits, long rows, long classes, double gradScale, double[] result);
+    public static native int cnn4j_cuda_top_k(int dtype, @Cast("const void*") long logits, long rows, long classes, long k, @Cast("int32_t*") long out);
+    public static native int cnn4j_cuda_sgd_update(int dtype, @Cast("void*") long param, @Cast("const void*") long grad, @Cast("void*") long velocity, long n, double lr, double momentum, double dampening, int nesterov, double weightDecay, int firstStep);
+    public static native int cnn4j_cuda_rmsprop_update(int dtype, @Cast("void*") long param, @Cast("const void*") long grad, @Cast("void*") long squareAvg, @Cast("void*") long momentumBuffer, long n, double lr, double alpha, double eps, double weightDecay, double momentum);
+    public static native int cnn4j_cuda_adam_update(int dtype, @Cast("void*") long param, @Cast("const void*") long grad, @Cast("void*") long m, @Cast("void*") long v, long n, double lr, double beta1, double beta2, double eps, double weightDecay, int decoupled, long step);
+    public static native int cnn4j_cuda_batch_norm_forward(int dtype, @Cast("const void*") long x, @Cast("const void*") long gamma, @Cast("const void*") long beta, @Cast("void*") long runningMean, @Cast("void*") long runningVar, @Cast("void*") long y, @Cast("void*") long saveMean, @Cast("void*") long saveInvStd, long outer, long channels, long inner, int batchStats, double momentum, double eps);
+    public static native int cnn4j_cuda_batch_norm_backward(int dtype, @Cast("const void*") long x, @Cast("const void*") long dy, @Cast("const void*") long gamma, @Cast("const void*") long saveMean, @Cast("const void*") long saveInvStd, @Cast("void*") long dx, @Cast("void*") long dgamma, @Cast("void*") long dbeta, long outer, long channels, long inner, int batchStats);
+    public static native int cnn4j_cuda_dropout_forward(int dtype, @Cast("const void*") long x, @Cast("void*") long y, @Cast("void*") long mask, long n, double p, long seed);
+    public static native int cnn4j_cuda_maxout_forward(int dtype, @Cast("const void*") long x, @Cast("void*") long y, @Cast("int32_t*") long argmax, long outer, long channels, long inner, long pieces);
+    public static native int cnn4j_cuda_maxout_backward(int dtype, @Cast("const void*") long dy, @Cast("const int32_t*") long argmax, @Cast("void*") long dx, long outer, long channels, long inner, long pieces);
+    public static native int cnn4j_cuda_copy_channels(@Cast("const void*") long src, long srcChannels, long srcOff, @Cast("void*") long dst, long dstChannels, long dstOff, long count, long outer, long inner, long elemBytes);
+    @CriticalRegion
+    public static native int cnn4j_cuda_memcpy(@Cast("void*") long dst, @Cast("const void*") float[] src, long bytes,
+                                               int kind);
+    @CriticalRegion
+    public static native int cnn4j_cuda_memcpy(@Cast("void*") long dst, @Cast("const void*") double[] src,
+                                               long bytes, int kind);
+    @CriticalRegion
+    public static native int cnn4j_cuda_memcpy(@Cast("void*") long dst, @Cast("const void*") int[] src, long bytes,
+                                               int kind);
+    @CriticalRegion
+    public static native int cnn4j_cuda_memcpy(@Cast("void*") float[] dst, @Cast("const void*") long src, long bytes,
+                                               int kind);
+    @CriticalRegion
+    public static native int cnn4j_cuda_memcpy(@Cast("void*") double[] dst, @Cast("const void*") long src,
+                                               long bytes, int kind);
+    @CriticalRegion
+    public static native int cnn4j_cuda_memcpy(@Cast("void*") int[] dst, @Cast("const void*") long src, long bytes,
+                                               int kind);
 }

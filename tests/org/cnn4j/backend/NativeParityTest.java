@@ -215,11 +215,11 @@ class NativeParityTest {
         return out.stream();
     }
 
-    private static final String[] NEW_OPS = {"bn train y", "bn running stats", "bn train dx/dgamma/dbeta",
+    static final String[] NEW_OPS = {"bn train y", "bn running stats", "bn train dx/dgamma/dbeta",
         "bn eval y and dx", "dropout mask", "dropout y", "multiply", "maxout argmax", "maxout y", "maxout dx",
         "copyChannels"};
 
-    private static List<double[]> runNewOps(Backend b, DType dt, Shape s) {
+    static List<double[]> runNewOps(Backend b, DType dt, Shape s) {
         SplittableRandom rng = new SplittableRandom(s.numel());
         int c = s.dim(1);
         Shape cs = Shape.of(c);
@@ -351,11 +351,11 @@ class NativeParityTest {
         return Stream.of(DType.FLOAT32, DType.FLOAT64);
     }
 
-    private static final String[] REMAINING = {"loss/correct", "dlogits", "top-3", "biasAdd rank 4", "biasGrad rank 4",
+    static final String[] REMAINING = {"loss/correct", "dlogits", "top-3", "biasAdd rank 4", "biasGrad rank 4",
         "biasAdd rank 2", "biasGrad rank 2", "add", "axpy", "scale", "sum/sumOfSquares", "fill/copy",
         "sgd", "sgd momentum", "sgd nesterov+wd", "rmsprop", "rmsprop momentum+wd", "adam", "adamw"};
 
-    private static List<double[]> runRemaining(Backend b, DType dt) {
+    static List<double[]> runRemaining(Backend b, DType dt) {
         SplittableRandom rng = new SplittableRandom(17);
         List<double[]> out = new ArrayList<>();
         int rows = 7, classes = 10;

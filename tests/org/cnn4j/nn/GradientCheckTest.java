@@ -44,6 +44,18 @@ class GradientCheckTest {
         return new JavaBackend(threads);
     }
 
+    /**
+     * Called before each test: a subclass whose backend cannot run here aborts the test with the
+     * reason (reported as skipped, test by test) or fails it when the backend is expected.
+     */
+    protected void requireBackend() {
+    }
+
+    @org.junit.jupiter.api.BeforeEach
+    void checkBackend() {
+        requireBackend();
+    }
+
     @BeforeAll
     void start() {
         be = newBackend(1);
