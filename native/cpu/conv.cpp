@@ -27,9 +27,9 @@ inline i64 end_valid(i64 in, i64 pad, i64 tap, i64 stride, i64 lo, i64 out) {
 
 // col[(c*kh + a)*kw + b][i*ow + j] = x[c, i*sh - pt + a*dh, j*sw - pl + b*dw] (0 outside).
 template <class T>
-void im2col(const T *x, i64 channels, const ConvGeom &g, T *col) {
+void im2col(const T *x, i64 channels, const ConvGeom &g, T *col, i64 ld = -1) {
   const Window &v = g.win;
-  const i64 h = g.h, w = g.w, oh = g.oh, ow = g.ow, ohw = g.ohw();
+  const i64 h = g.h, w = g.w, oh = g.oh, ow = g.ow, ohw = ld < 0 ? g.ohw() : ld;
   T *r = col;
   for (i64 c = 0; c < channels; c++) {
     const T *xc = x + c * h * w;
@@ -63,9 +63,9 @@ void im2col(const T *x, i64 channels, const ConvGeom &g, T *col) {
 
 // The adjoint of im2col: dx[...] += col[...].
 template <class T>
-void col2im(const T *col, i64 channels, const ConvGeom &g, T *dx) {
+void col2im(const T *col, i64 channels, const ConvGeom &g, T *dx, i64 ld = -1) {
   const Window &v = g.win;
-  const i64 h = g.h, w = g.w, oh = g.oh, ow = g.ow, ohw = g.ohw();
+  const i64 h = g.h, w = g.w, oh = g.oh, ow = g.ow, ohw = ld < 0 ? g.ohw() : ld;
   const T *r = col;
   for (i64 c = 0; c < channels; c++) {
     T *xc = dx + c * h * w;
@@ -134,6 +134,7 @@ bool dot_filter(const ConvGeom &g, const Wide &wd) {
 struct Plan {
   int threads;        // threads the op uses
   bool per_image;     // images split across threads (else the GEMM is)
+  bool batched;       // small outputs: the whole batch is one GEMM (images side by side in N)
   i64 col;            // im2col / dcol buffer
   i64 gemm;           // GEMM packing scratch
   i64 slots;          // backward-filter: fixed groups of images, each summed into its own partial
@@ -151,7 +152,10 @@ Plan plan(int op, const ConvGeom &g) {
   Plan p{};
   double flops = 2.0 * g.n * g.k * g.ohw() * g.ckk();
   p.threads = threads_for(flops / 8);
-  p.per_image = g.n >= p.threads;
+  // Few output pixels per image (the late layers of a CIFAR-sized network) make per-image
+  // products too thin for the register tile: put the images side by side instead.
+  p.batched = g.ohw() < 64 && g.n > 1;
+  p.per_image = !p.batched && g.n >= p.threads;
   bool need_col = op == 1 || !g.pointwise();
   i64 col = need_col ? g.ckk() * g.ohw() : 0;
   Wide wd = wide_geom(g);
@@ -164,6 +168,10 @@ Plan plan(int op, const ConvGeom &g) {
   } else if (wd.use && op == 1) {
     // padded input gradient, wide dy, wide dcol
     col = wd.xp_elems() * g.cg() + g.kg() * wd.L + g.ckk() * wd.L;
+  }
+  if (p.batched) {
+    // patch matrix of the batch [ckk, n*ohw] and the batch's output or dy [kg, n*ohw]
+    col = g.ckk() * g.n * g.ohw() + g.kg() * g.n * g.ohw();
   }
   // Rounded to a cache line (16 floats) so that threads never share one.
   p.col = round_up(col, 16);
@@ -404,11 +412,84 @@ void backward_filter_image(const ConvGeom &g, const T *x, const T *dy, T *dw, T 
   }
 }
 
+// The batched forms (Plan::batched): one GEMM per group over all images, N = n * ohw.
+template <class T>
+void forward_batched(const ConvGeom &g, const Plan &p, const T *x, const T *wt, const T *bias, T *y, T *ws) {
+  const i64 cg = g.cg(), kg = g.kg(), ckk = g.ckk(), ohw = g.ohw(), nn = g.n * ohw;
+  T *col = ws, *out = ws + ckk * nn, *scratch = ws + p.col;
+  for (i64 grp = 0; grp < g.groups; grp++) {
+    for (i64 i = 0; i < g.n; i++) im2col(x + (i * g.c + grp * cg) * g.hw(), cg, g, col + i * ohw, nn);
+    GemmOperands<T> op{kg, nn, ckk, wt + grp * kg * ckk, ckk, 1, col, nn, 1, out, nn, false};
+    gemm_parallel(op, scratch, p.threads);
+    for (i64 i = 0; i < g.n; i++) {
+      for (i64 kk = 0; kk < kg; kk++) {
+        T b = bias ? bias[grp * kg + kk] : T(0);
+        const T *src = out + kk * nn + i * ohw;
+        T *d = y + (i * g.k + grp * kg + kk) * ohw;
+        for (i64 q = 0; q < ohw; q++) d[q] = src[q] + b;
+      }
+    }
+  }
+}
+
+template <class T>
+void backward_data_batched(const ConvGeom &g, const Plan &p, const T *dy, const T *wt, T *dx, T *ws) {
+  const i64 cg = g.cg(), kg = g.kg(), ckk = g.ckk(), ohw = g.ohw(), nn = g.n * ohw;
+  T *dcol = ws, *dyb = ws + ckk * nn, *scratch = ws + p.col;
+  for (i64 grp = 0; grp < g.groups; grp++) {
+    for (i64 i = 0; i < g.n; i++) {
+      for (i64 kk = 0; kk < kg; kk++) {
+        const T *src = dy + (i * g.k + grp * kg + kk) * ohw;
+        T *d = dyb + kk * nn + i * ohw;
+        for (i64 q = 0; q < ohw; q++) d[q] = src[q];
+      }
+    }
+    GemmOperands<T> op{ckk, nn, kg, wt + grp * kg * ckk, 1, ckk, dyb, nn, 1, dcol, nn, false};
+    gemm_parallel(op, scratch, p.threads);
+    for (i64 i = 0; i < g.n; i++) {
+      T *dxg = dx + (i * g.c + grp * cg) * g.hw();
+      std::memset(dxg, 0, sizeof(T) * cg * g.hw());
+      col2im(dcol + i * ohw, cg, g, dxg, nn);
+    }
+  }
+}
+
+template <class T>
+void backward_filter_batched(const ConvGeom &g, const Plan &p, const T *x, const T *dy, T *dw, T *dbias, T *ws) {
+  const i64 cg = g.cg(), kg = g.kg(), ckk = g.ckk(), ohw = g.ohw(), nn = g.n * ohw;
+  T *col = ws, *dyb = ws + ckk * nn, *scratch = ws + p.col;
+  for (i64 grp = 0; grp < g.groups; grp++) {
+    for (i64 i = 0; i < g.n; i++) {
+      im2col(x + (i * g.c + grp * cg) * g.hw(), cg, g, col + i * ohw, nn);
+      for (i64 kk = 0; kk < kg; kk++) {
+        const T *src = dy + (i * g.k + grp * kg + kk) * ohw;
+        T *d = dyb + kk * nn + i * ohw;
+        for (i64 q = 0; q < ohw; q++) d[q] = src[q];
+      }
+    }
+    // dW_g[kg, ckk] += dy_b [kg, nn] * col^T: B(j, q) = col[q * nn + j]
+    GemmOperands<T> op{kg, ckk, nn, dyb, nn, 1, col, 1, nn, dw + grp * kg * ckk, ckk, true};
+    gemm_parallel(op, scratch, p.threads);
+  }
+  if (dbias != nullptr) {
+    for (i64 i = 0; i < g.n; i++) {
+      for (i64 kk = 0; kk < g.k; kk++) {
+        const T *r = dy + (i * g.k + kk) * ohw;
+        T acc = 0;
+        for (i64 q = 0; q < ohw; q++) acc += r[q];
+        dbias[kk] += acc;
+      }
+    }
+  }
+}
+
 template <class T>
 void forward(const ConvGeom &g, const T *x, const T *wt, const T *bias, T *y, T *ws) {
   Plan p = plan<T>(0, g);
   const i64 xs = g.c * g.hw(), ys = g.k * g.ohw();
-  if (p.per_image) {
+  if (p.batched) {
+    forward_batched(g, p, x, wt, bias, y, ws);
+  } else if (p.per_image) {
 #pragma omp parallel for num_threads(p.threads) schedule(dynamic, 1)
     for (i64 n = 0; n < g.n; n++) {
       T *mine = ws + omp_get_thread_num() * p.per_thread();
@@ -425,7 +506,9 @@ template <class T>
 void backward_data(const ConvGeom &g, const T *dy, const T *wt, T *dx, T *ws) {
   Plan p = plan<T>(1, g);
   const i64 xs = g.c * g.hw(), ys = g.k * g.ohw();
-  if (p.per_image) {
+  if (p.batched) {
+    backward_data_batched(g, p, dy, wt, dx, ws);
+  } else if (p.per_image) {
 #pragma omp parallel for num_threads(p.threads) schedule(dynamic, 1)
     for (i64 n = 0; n < g.n; n++) {
       T *mine = ws + omp_get_thread_num() * p.per_thread();
@@ -442,7 +525,9 @@ template <class T>
 void backward_filter(const ConvGeom &g, const T *x, const T *dy, T *dw, T *dbias, T *ws) {
   Plan p = plan<T>(2, g);
   const i64 xs = g.c * g.hw(), ys = g.k * g.ohw(), wn = g.k * g.ckk();
-  if (p.slots > 0) {
+  if (p.batched) {
+    backward_filter_batched(g, p, x, dy, dw, dbias, ws);
+  } else if (p.slots > 0) {
     // Dynamic scheduling: a thread that the OS preempts delays one group, not half the batch.
     T *parts = ws + p.threads * p.per_thread();
 #pragma omp parallel for num_threads(p.threads) schedule(dynamic, 1)

@@ -29,6 +29,12 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "64", description = "Batch size (default: ${DEFAULT-VALUE}).")
     int batch;
 
+    @Option(names = "--input", description = "Input shape CxHxW, e.g. 3x32x32 (default: the model's own).")
+    String input;
+
+    @Option(names = "--classes", defaultValue = "0", description = "Classes (default: the model's own).")
+    int classes;
+
     @Option(names = "--backend", description = "Backends to compare, comma-separated (default: $CNN4J_BACKEND or auto).")
     String backends;
 
@@ -66,7 +72,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private double[] measure(Backend be) {
-        try (Sequential m = Models.create(model).initialize(be, 1);
+        try (Sequential m = net().initialize(be, 1);
              Adam opt = new Adam(m.parameters(), 1e-3);
              Tensor x = be.zeros(m.inputShape().withBatch(batch));
              Tensor y = be.zeros(Shape.of(batch), DType.INT32);
@@ -93,10 +99,30 @@ final class BenchCommand implements Callable<Integer> {
                 for (int i = 0; i < steps; i++) {
                     step(m, opt, x, y, dlogits);
                 }
+                if (be instanceof org.cnn4j.backend.CudaBackend gpu) {
+                    gpu.synchronize();
+                }
                 rates[r] = (double) steps * batch / ((System.nanoTime() - t0) / 1e9);
             }
             return rates;
         }
+    }
+
+    private Sequential net() {
+        Sequential natural = Models.create(model);
+        if (input == null && classes == 0) {
+            return natural;
+        }
+        Shape in = natural.inputShape();
+        if (input != null) {
+            String[] d = input.toLowerCase(java.util.Locale.ROOT).split("x");
+            try {
+                in = Shape.of(Integer.parseInt(d[0]), Integer.parseInt(d[1]), Integer.parseInt(d[2]));
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("--input must be CxHxW, e.g. 3x32x32, got " + input);
+            }
+        }
+        return Models.create(model, in, classes > 0 ? classes : natural.outputShape().dim(0));
     }
 
     private static void step(Sequential m, Adam opt, Tensor x, Tensor y, Tensor dlogits) {
