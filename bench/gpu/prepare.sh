@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Prepares what the GPU machine needs (it has nvcc, PyTorch and compute-sanitizer but no JDK
+# or Maven): the jar built with CUDA (nvcc here compiles sm_90), its libraries, the test
+# classes with JUnit's console launcher, and a small Java runtime made with jlink, all under
+# .device/ (ignored by git; carried to the device, 64 MiB at most).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+command -v nvcc >/dev/null || { echo "nvcc is needed to build the CUDA kernels" >&2; exit 1; }
+mvn -B -q -Dstyle.color=never -DskipTests clean package test-compile
+rm -rf .device && mkdir -p .device
+cp target/cnn4j.jar .device/
+cp -r target/lib .device/lib
+cp -r target/test-classes .device/test-classes
+mvn -B -q dependency:copy-dependencies -DincludeScope=test -DoutputDirectory="$PWD/.device/testlib" >/dev/null
+mvn -B -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.10.2 \
+    -DoutputDirectory="$PWD/.device" >/dev/null
+# the test classpath without what lib/ already holds
+for j in .device/lib/*.jar; do rm -f ".device/testlib/$(basename "$j")"; done
+jlink --add-modules java.base,java.logging,jdk.unsupported,java.management,java.desktop \
+      --strip-debug --no-header-files --no-man-pages --compress=2 --output .device/jre
+du -sh .device .device/* | sort -h
