@@ -412,6 +412,17 @@ void backward_filter_image(const ConvGeom &g, const T *x, const T *dy, T *dw, T 
   }
 }
 
+// Copies image i's dy rows of group grp into the batch matrix dyb [kg, n*ohw].
+template <class T>
+void gather_dy(const ConvGeom &g, const T *dy, i64 grp, i64 i, T *dyb) {
+  const i64 kg = g.kg(), ohw = g.ohw(), nn = g.n * ohw;
+  for (i64 kk = 0; kk < kg; kk++) {
+    const T *src = dy + (i * g.k + grp * kg + kk) * ohw;
+    T *d = dyb + kk * nn + i * ohw;
+    for (i64 q = 0; q < ohw; q++) d[q] = src[q];
+  }
+}
+
 // The batched forms (Plan::batched): one GEMM per group over all images, N = n * ohw.
 template <class T>
 void forward_batched(const ConvGeom &g, const Plan &p, const T *x, const T *wt, const T *bias, T *y, T *ws) {
@@ -437,13 +448,7 @@ void backward_data_batched(const ConvGeom &g, const Plan &p, const T *dy, const 
   const i64 cg = g.cg(), kg = g.kg(), ckk = g.ckk(), ohw = g.ohw(), nn = g.n * ohw;
   T *dcol = ws, *dyb = ws + ckk * nn, *scratch = ws + p.col;
   for (i64 grp = 0; grp < g.groups; grp++) {
-    for (i64 i = 0; i < g.n; i++) {
-      for (i64 kk = 0; kk < kg; kk++) {
-        const T *src = dy + (i * g.k + grp * kg + kk) * ohw;
-        T *d = dyb + kk * nn + i * ohw;
-        for (i64 q = 0; q < ohw; q++) d[q] = src[q];
-      }
-    }
+    for (i64 i = 0; i < g.n; i++) gather_dy(g, dy, grp, i, dyb);
     GemmOperands<T> op{ckk, nn, kg, wt + grp * kg * ckk, 1, ckk, dyb, nn, 1, dcol, nn, false};
     gemm_parallel(op, scratch, p.threads);
     for (i64 i = 0; i < g.n; i++) {
@@ -461,11 +466,7 @@ void backward_filter_batched(const ConvGeom &g, const Plan &p, const T *x, const
   for (i64 grp = 0; grp < g.groups; grp++) {
     for (i64 i = 0; i < g.n; i++) {
       im2col(x + (i * g.c + grp * cg) * g.hw(), cg, g, col + i * ohw, nn);
-      for (i64 kk = 0; kk < kg; kk++) {
-        const T *src = dy + (i * g.k + grp * kg + kk) * ohw;
-        T *d = dyb + kk * nn + i * ohw;
-        for (i64 q = 0; q < ohw; q++) d[q] = src[q];
-      }
+      gather_dy(g, dy, grp, i, dyb);
     }
     // dW_g[kg, ckk] += dy_b [kg, nn] * col^T: B(j, q) = col[q * nn + j]
     GemmOperands<T> op{kg, ckk, nn, dyb, nn, 1, col, 1, nn, dw + grp * kg * ckk, ckk, true};

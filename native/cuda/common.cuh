@@ -41,17 +41,7 @@ inline bool fits32(i64 v) { return v >= 0 && v < (i64(1) << 31); }
     if (e_ != cudaSuccess) return ::cnn4j_cuda::fail((what), e_);  \
   } while (0)
 
-#define CNN4J_CUDA_DISPATCH(dtype, ...)            \
-  do {                                             \
-    if ((dtype) == CNN4J_F32) {                    \
-      using T = float;                             \
-      __VA_ARGS__;                                 \
-    } else if ((dtype) == CNN4J_F64) {             \
-      using T = double;                            \
-      __VA_ARGS__;                                 \
-    } else {                                       \
-      return CNN4J_INVALID_ARGUMENT;               \
-    }                                              \
-  } while (0)
+// CNN4J_DISPATCH_FLOAT, the CPU kernels' dtype dispatch, serves the CUDA entry points too.
+#include "../cpu/common.h"
 
 #endif

@@ -264,7 +264,7 @@ int32_t cnn4j_cuda_matmul(int32_t dtype, int32_t trans_a, int32_t trans_b, int64
                           const void *a, const void *b, void *c, int32_t accumulate) {
   if (!fits32(m) || !fits32(n) || !fits32(k) || !a || !b || !c) return CNN4J_INVALID_ARGUMENT;
   int M = int(m), N = int(n), K = int(k);
-  CNN4J_CUDA_DISPATCH(dtype, return run_gemm<T>("matmul", M, N, K, 1, 1, 0,
+  CNN4J_DISPATCH_FLOAT(dtype, return run_gemm<T>("matmul", M, N, K, 1, 1, 0,
                                                 MatA<T>{static_cast<const T *>(a), M, K, trans_a != 0},
                                                 MatB<T>{static_cast<const T *>(b), K, N, trans_b != 0},
                                                 MatStore<T>{static_cast<T *>(c), N, accumulate != 0}));
@@ -276,7 +276,7 @@ int32_t cnn4j_cuda_conv2d_forward(int32_t dtype, const void *x, const void *weig
                                   int64_t groups, int64_t oh, int64_t ow) {
   CNN4J_CUDA_GEO
   if (!x || !weight || !y) return CNN4J_INVALID_ARGUMENT;
-  CNN4J_CUDA_DISPATCH(dtype, return run_gemm<T>("conv2d_forward", g.kg(), g.n * g.oh * g.ow, g.ckk(), g.groups, 1, 0,
+  CNN4J_DISPATCH_FLOAT(dtype, return run_gemm<T>("conv2d_forward", g.kg(), g.n * g.oh * g.ow, g.ckk(), g.groups, 1, 0,
                                                 FwdA<T>{static_cast<const T *>(weight), g},
                                                 FwdB<T>{static_cast<const T *>(x), g},
                                                 FwdStore<T>{static_cast<T *>(y), static_cast<const T *>(bias), g}));
@@ -288,7 +288,7 @@ int32_t cnn4j_cuda_conv2d_backward_data(int32_t dtype, const void *dy, const voi
                                         int64_t oh, int64_t ow) {
   CNN4J_CUDA_GEO
   if (!dy || !weight || !dx) return CNN4J_INVALID_ARGUMENT;
-  CNN4J_CUDA_DISPATCH(dtype, return run_gemm<T>("conv2d_backward_data", g.cg(), g.n * g.h * g.w,
+  CNN4J_DISPATCH_FLOAT(dtype, return run_gemm<T>("conv2d_backward_data", g.cg(), g.n * g.h * g.w,
                                                 g.kg() * g.kh * g.kw, g.groups, 1, 0,
                                                 BwdDataA<T>{static_cast<const T *>(weight), g},
                                                 BwdDataB<T>{static_cast<const T *>(dy), g},
@@ -308,7 +308,7 @@ int32_t cnn4j_cuda_conv2d_backward_filter(int32_t dtype, const void *x, const vo
   while (tiles * splits < 264 && K / (splits * 2) >= 4 * BK) splits *= 2;
   const int per = ((K + splits - 1) / splits + BK - 1) / BK * BK;
   int32_t st = CNN4J_OK;
-  CNN4J_CUDA_DISPATCH(dtype, {
+  CNN4J_DISPATCH_FLOAT(dtype, {
     FwdB<T> patch{static_cast<const T *>(x), g};
     st = run_gemm<T>("conv2d_backward_filter", g.kg(), g.ckk(), K, g.groups, splits, per,
                      BwdFilterA<T>{static_cast<const T *>(dy), g, splits}, BwdFilterB<T>{patch, splits},
