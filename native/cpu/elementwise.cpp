@@ -135,6 +135,7 @@ void bias_grad(const T *dy, T *dbias, i64 outer, i64 channels, i64 inner) {
     for (i64 c = 0; c < channels; c++) {
       const T *r = dy + (o * channels + c) * inner;
       T acc = 0;
+#pragma omp simd reduction(+ : acc)
       for (i64 i = 0; i < inner; i++) acc += r[i];
       dbias[c] += acc;
     }

@@ -19,12 +19,14 @@ void bn_forward(const T *x, const T *gamma, const T *beta, T *rmean, T *rvar, T 
       double sum = 0;
       for (i64 o = 0; o < outer; o++) {
         const T *r = x + (o * channels + c) * inner;
+#pragma omp simd reduction(+ : sum)
         for (i64 i = 0; i < inner; i++) sum += r[i];
       }
       mean = sum / double(m);
       double sq = 0;
       for (i64 o = 0; o < outer; o++) {
         const T *r = x + (o * channels + c) * inner;
+#pragma omp simd reduction(+ : sq)
         for (i64 i = 0; i < inner; i++) {
           double d = r[i] - mean;
           sq += d * d;
@@ -62,6 +64,7 @@ void bn_backward(const T *x, const T *dy, const T *gamma, const T *smean, const 
     for (i64 o = 0; o < outer; o++) {
       const T *r = x + (o * channels + c) * inner;
       const T *g = dy + (o * channels + c) * inner;
+#pragma omp simd reduction(+ : sum_dy, sum_dy_xhat)
       for (i64 i = 0; i < inner; i++) {
         sum_dy += g[i];
         sum_dy_xhat += g[i] * ((r[i] - mean) * inv_std);
