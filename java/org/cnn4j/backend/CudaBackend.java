@@ -28,7 +28,7 @@ public final class CudaBackend extends AbstractNativeBackend {
      * @throws BackendUnavailableException naming why the GPU cannot be used
      */
     public static CudaBackend create(int device) {
-        NativeCpuBackend.ensureLoaded();
+        NativeCpuBackend.ensureLoaded("cuda");
         int[] count = new int[1];
         int st = cnn4j_cuda_device_count(count);
         if (st != 0) {

@@ -54,6 +54,11 @@ public final class NativeCpuBackend extends AbstractNativeBackend {
 
     /** Loads the library, or throws {@link BackendUnavailableException} with the reason. */
     public static void ensureLoaded() {
+        ensureLoaded("cpu");
+    }
+
+    /** The same, naming the backend that needs the library in the message. */
+    static void ensureLoaded(String backend) {
         try {
             Cnn4jNative.load();
             int abi = cnn4j_abi_version();
@@ -62,7 +67,7 @@ public final class NativeCpuBackend extends AbstractNativeBackend {
             }
         } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
-            throw new BackendUnavailableException("backend 'cpu' is not available: the native library did not load ("
+            throw new BackendUnavailableException("backend '" + backend + "' is not available: the native library did not load ("
                     + cause + "); this may be a JNI-free build of cnn4j (use --backend java)", e);
         }
     }
