@@ -8,7 +8,9 @@
  * - A build without CUDA has the same functions; they return CNN4J_UNSUPPORTED and say so.
  * - Ops are asynchronous on the current device's default stream; the copies to the host and
  *   the functions that return scalars (sum, softmax_cross_entropy) synchronise.
- * - Global state: the current device (cnn4j_cuda_set_device) and, per thread, the last error.
+ * - Global state: the current device (cnn4j_cuda_set_device), per thread the last error, and
+ *   one device scratch buffer for reductions (loss, sums), grown as needed and kept for the
+ *   life of the process.
  */
 #ifndef CNN4J_CUDA_H
 #define CNN4J_CUDA_H
