@@ -19,12 +19,16 @@ final class BenchSupport {
     private BenchSupport() {
     }
 
-    /** {@code java}: the pure-Java backend; {@code cpu}: the native CPU backend. */
+    /**
+     * {@code java}: the pure-Java backend; {@code cpu}: the native CPU backend; {@code cuda}:
+     * GPU 0 (pass {@code -p backend=cuda} on a GPU machine).
+     */
     static Backend backend(String name) {
         return switch (name) {
             case "java" -> new JavaBackend(THREADS);
             case "cpu" -> NativeCpuBackend.create(THREADS);
-            default -> throw new IllegalArgumentException("unknown backend '" + name + "' (java or cpu)");
+            case "cuda" -> org.cnn4j.backend.CudaBackend.create(0);
+            default -> throw new IllegalArgumentException("unknown backend '" + name + "' (java, cpu or cuda)");
         };
     }
 
