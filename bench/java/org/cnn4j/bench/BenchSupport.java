@@ -68,4 +68,11 @@ final class BenchSupport {
             }
         }
     }
+
+    /** Waits for the GPU (its ops are queued asynchronously), so that an op is timed, not its launch. */
+    static void sync(Backend be) {
+        if (be instanceof org.cnn4j.backend.CudaBackend gpu) {
+            gpu.synchronize();
+        }
+    }
 }

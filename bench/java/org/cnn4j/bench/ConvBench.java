@@ -90,6 +90,7 @@ public class ConvBench {
     @Benchmark
     public Tensor forward(FlopCounter flops) {
         be.conv2dForward(x, w, bias, y, win, 1);
+        BenchSupport.sync(be);
         flops.gflop += gflopPerOp;
         return y;
     }
@@ -97,6 +98,7 @@ public class ConvBench {
     @Benchmark
     public Tensor backwardData(FlopCounter flops) {
         be.conv2dBackwardData(dy, w, dx, win, 1);
+        BenchSupport.sync(be);
         flops.gflop += gflopPerOp;
         return dx;
     }
@@ -104,6 +106,7 @@ public class ConvBench {
     @Benchmark
     public Tensor backwardFilter(FlopCounter flops) {
         be.conv2dBackwardFilter(x, dy, dw, dbias, win, 1);
+        BenchSupport.sync(be);
         flops.gflop += gflopPerOp;
         return dw;
     }

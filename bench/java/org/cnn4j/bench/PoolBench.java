@@ -60,12 +60,14 @@ public class PoolBench {
     @Benchmark
     public Tensor forward() {
         be.maxPool2dForward(x, y, argmax, win);
+        BenchSupport.sync(be);
         return y;
     }
 
     @Benchmark
     public Tensor backward() {
         be.maxPool2dBackward(dy, argmax, dx);
+        BenchSupport.sync(be);
         return dx;
     }
 }

@@ -67,12 +67,14 @@ public class ReluBench {
     @Benchmark
     public Tensor forward() {
         be.activationForward(Activation.RELU, 0, x, y);
+        BenchSupport.sync(be);
         return y;
     }
 
     @Benchmark
     public Tensor backward() {
         be.activationBackward(Activation.RELU, 0, x, y, dy, dx);
+        BenchSupport.sync(be);
         return dx;
     }
 }
