@@ -115,12 +115,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         Shape in = natural.inputShape();
         if (input != null) {
-            String[] d = input.toLowerCase(java.util.Locale.ROOT).split("x");
-            try {
-                in = Shape.of(Integer.parseInt(d[0]), Integer.parseInt(d[1]), Integer.parseInt(d[2]));
-            } catch (RuntimeException e) {
-                throw new IllegalArgumentException("--input must be CxHxW, e.g. 3x32x32, got " + input);
-            }
+            in = Shape.of(ShapeArg.parse(input, 3, "--input", "3x32x32"));
         }
         return Models.create(model, in, classes > 0 ? classes : natural.outputShape().dim(0));
     }

@@ -109,12 +109,8 @@ final class TrainCommand implements Callable<Integer> {
         Shape natural = Models.create(model).inputShape();
         Shape imageShape = Shape.of(3, natural.dim(1), natural.dim(2));
         if (imageSize != null) {
-            String[] hw = imageSize.toLowerCase(java.util.Locale.ROOT).split("x");
-            try {
-                imageShape = Shape.of(3, Integer.parseInt(hw[0]), Integer.parseInt(hw[hw.length - 1]));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("--image-size must be HxW, e.g. 64x64, got " + imageSize);
-            }
+            int[] hw = ShapeArg.parse(imageSize, 2, "--image-size", "64x64");
+            imageShape = Shape.of(3, hw[0], hw[1]);
         }
         Backends.Choice choice = backendOptions.create();
         try (var be = choice.backend()) {

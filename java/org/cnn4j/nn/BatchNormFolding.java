@@ -48,11 +48,16 @@ public final class BatchNormFolding {
         List<Copy> copies = new ArrayList<>();
         List<Layer> layers = foldList(model.layers(), copies);
         Sequential out = new Sequential(model.inputShape(), model.isStrict(), layers);
-        out.initialize(model.backend(), model.dtype(), 0);
-        for (Copy c : copies) {
-            c.run();
+        try {
+            out.initialize(model.backend(), model.dtype(), 0);
+            for (Copy c : copies) {
+                c.run();
+            }
+            return out;
+        } catch (RuntimeException | Error e) {
+            out.close(); // the new model's tensors, also when initialising or copying fails
+            throw e;
         }
-        return out;
     }
 
     private static List<Layer> foldList(List<Layer> in, List<Copy> copies) {

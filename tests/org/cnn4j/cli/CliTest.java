@@ -100,6 +100,10 @@ class CliTest {
         assertTrue(r.err().contains("Invalid value for option '--epochs'"), r.err());
         assertTrue(!r.err().contains("at org.cnn4j"), "no stack trace: " + r.err());
 
+        r = run("bench", "--input", "3x32", "--backend", "java");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--input must be 3 positive sizes"), r.err());
+
         r = run("train", "--model", "resnet999", "--data-dir", dir.toString());
         assertEquals(2, r.code());
         assertTrue(r.err().contains("unknown model 'resnet999'"), r.err());
