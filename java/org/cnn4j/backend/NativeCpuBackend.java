@@ -3,9 +3,6 @@ package org.cnn4j.backend;
 import static org.cnn4j.nativelib.Cnn4jNative.*;
 
 import org.cnn4j.nativelib.Cnn4jNative;
-import org.cnn4j.tensor.DType;
-import org.cnn4j.tensor.Shape;
-import org.cnn4j.tensor.Tensor;
 import org.cnn4j.tensor.Window2d;
 
 /**
