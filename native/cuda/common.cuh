@@ -21,8 +21,18 @@ int32_t fail_msg(int32_t status, const std::string &msg);
 // Checks the launch of kernel `name` (launch errors only; execution errors surface at the
 // next synchronising call, named by that call).
 int32_t launched(const char *name);
-// A device scratch buffer of at least `bytes`, reused across calls (grown as needed).
-int32_t scratch(i64 bytes, void **out);
+// The stream every op is queued on (created by cnn4j_cuda_set_device).
+cudaStream_t stream();
+// CNN4J_CUDA_FP32 or CNN4J_CUDA_TF32: how float32 convolutions and matmuls multiply.
+int precision();
+// Temporary device memory, stream-ordered: valid for the ops queued after it until
+// temp_free, which may be called right after the last of them is queued. Both come from
+// the caching pool, so they cost no driver call in a steady state, and both may be
+// recorded into a CUDA graph.
+int32_t temp_alloc(i64 bytes, void **out);
+void temp_free(void *p);
+// Copies `bytes` of device memory to the host after the queued ops, and waits for it.
+int32_t copy_back(void *dst, const void *src, i64 bytes, const char *what);
 
 inline unsigned blocks_for(i64 n, int threads = 256) {
   i64 b = (n + threads - 1) / threads;

@@ -1,9 +1,15 @@
-// One shared-memory tiled GEMM kernel (64x64 tile per block, 16-deep slices, a 4x4
-// register tile per thread) that reads its operands through "loader" functors: plain
-// matrices for the dense matmul, and the implicit im2col views of a convolution, so no
+// Shared-memory tiled GEMM kernels that read their operands through "loader" functors:
+// plain matrices for the dense matmul, and the implicit im2col views of a convolution, so no
 // patch matrix is ever written to memory. Convolution forward, backward-data (as a GEMM over
-// input pixels) and backward-filter (split over the pixel axis, partial sums added with
-// atomics) are the three loader/store combinations.
+// input pixels) and backward-filter (split over the pixel axis into partial sums that a
+// second kernel adds in a fixed order, so results do not depend on block scheduling) are the
+// three loader/store combinations.
+//
+// Two kernels take the same loaders: gemm_kernel (FP32 or FP64 FMA, a 4x4 register tile per
+// thread) and, for float32 under CNN4J_CUDA_TF32, gemm_tf32_kernel (tensor cores through
+// mma.sync.m16n8k8 with TF32 inputs and FP32 accumulators).
+#include <type_traits>
+
 #include "common.cuh"
 
 namespace cnn4j_cuda {
@@ -70,11 +76,132 @@ __global__ void __launch_bounds__(THREADS) gemm_kernel(int M, int N, int K, int 
   }
 }
 
+// ---- tensor cores (TF32) ----
+// A 64x64 block tile, 16-deep slices in two shared-memory stages (the next slice is loaded
+// into registers while the current one is multiplied), four warps each owning a 32x32 piece
+// as 2x4 mma tiles of 16x8. Shared rows are padded by 8 floats so that the fragment reads of
+// a warp hit 32 different banks.
+constexpr int TC_THREADS = 128, TC_PAD = 8;
+constexpr int TC_A_PER_THREAD = BM * BK / TC_THREADS, TC_B_PER_THREAD = BK * BN / TC_THREADS;  // 8 and 8
+
+__device__ __forceinline__ uint32_t to_tf32(float v) {
+  uint32_t r;
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(v));
+  return r;
+}
+
+__device__ __forceinline__ void mma_tf32(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+template <class LA, class LB, class ST>
+__global__ void __launch_bounds__(TC_THREADS) gemm_tf32_kernel(int M, int N, int K, int splits, int k_per_split,
+                                                                LA la, LB lb, ST st) {
+  __shared__ uint32_t As[2][BK][BM + TC_PAD];
+  __shared__ uint32_t Bs[2][BK][BN + TC_PAD];
+  const int z = blockIdx.z;
+  const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
+  const int k_begin = splits > 1 ? (z % splits) * k_per_split : 0;
+  const int k_end = splits > 1 ? min(K, k_begin + k_per_split) : K;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int wm = warp >> 1, wn = warp & 1;  // the warp's 32x32 piece
+  const int g = lane >> 2, t4 = lane & 3;   // mma fragment coordinates
+  float acc[2][4][4];
+#pragma unroll
+  for (int i = 0; i < 2; i++)
+#pragma unroll
+    for (int j = 0; j < 4; j++)
+#pragma unroll
+      for (int q = 0; q < 4; q++) acc[i][j][q] = 0.f;
+  float ra[TC_A_PER_THREAD], rb[TC_B_PER_THREAD];
+  auto load = [&](int k0) {
+#pragma unroll
+    for (int r = 0; r < TC_A_PER_THREAD; r++) {
+      int e = tid + r * TC_THREADS;
+      int gm = m0 + e / BK, gk = k0 + e % BK;
+      ra[r] = (gm < M && gk < k_end) ? la(gm, gk, z) : 0.f;
+    }
+#pragma unroll
+    for (int r = 0; r < TC_B_PER_THREAD; r++) {
+      int e = tid + r * TC_THREADS;
+      int gk = k0 + e / BN, gn = n0 + e % BN;
+      rb[r] = (gn < N && gk < k_end) ? lb(gk, gn, z) : 0.f;
+    }
+  };
+  auto stash = [&](int stage) {
+#pragma unroll
+    for (int r = 0; r < TC_A_PER_THREAD; r++) {
+      int e = tid + r * TC_THREADS;
+      As[stage][e % BK][e / BK] = to_tf32(ra[r]);
+    }
+#pragma unroll
+    for (int r = 0; r < TC_B_PER_THREAD; r++) {
+      int e = tid + r * TC_THREADS;
+      Bs[stage][e / BN][e % BN] = to_tf32(rb[r]);
+    }
+  };
+  int stage = 0;
+  if (k_begin < k_end) {
+    load(k_begin);
+    stash(0);
+  }
+  __syncthreads();
+  for (int k0 = k_begin; k0 < k_end; k0 += BK) {
+    const bool more = k0 + BK < k_end;
+    if (more) load(k0 + BK);  // global reads in flight while the tensor cores work
+#pragma unroll
+    for (int ks = 0; ks < BK; ks += 8) {
+      uint32_t a[2][4], b[4][2];
+#pragma unroll
+      for (int mi = 0; mi < 2; mi++) {
+        int row = wm * 32 + mi * 16 + g;
+        a[mi][0] = As[stage][ks + t4][row];
+        a[mi][1] = As[stage][ks + t4][row + 8];
+        a[mi][2] = As[stage][ks + t4 + 4][row];
+        a[mi][3] = As[stage][ks + t4 + 4][row + 8];
+      }
+#pragma unroll
+      for (int ni = 0; ni < 4; ni++) {
+        int col = wn * 32 + ni * 8 + g;
+        b[ni][0] = Bs[stage][ks + t4][col];
+        b[ni][1] = Bs[stage][ks + t4 + 4][col];
+      }
+#pragma unroll
+      for (int mi = 0; mi < 2; mi++)
+#pragma unroll
+        for (int ni = 0; ni < 4; ni++) mma_tf32(acc[mi][ni], a[mi], b[ni]);
+    }
+    if (more) stash(stage ^ 1);
+    __syncthreads();
+    stage ^= 1;
+  }
+#pragma unroll
+  for (int mi = 0; mi < 2; mi++)
+#pragma unroll
+    for (int ni = 0; ni < 4; ni++)
+#pragma unroll
+      for (int q = 0; q < 4; q++) {
+        int gm = m0 + wm * 32 + mi * 16 + g + (q >> 1) * 8;
+        int gn = n0 + wn * 32 + ni * 8 + t4 * 2 + (q & 1);
+        if (gm < M && gn < N) st(gm, gn, z, acc[mi][ni][q]);
+      }
+}
+
 template <class T, class LA, class LB, class ST>
 int32_t run_gemm(const char *name, int M, int N, int K, int groups, int splits, int k_per_split, LA la, LB lb, ST st) {
   if (M == 0 || N == 0 || groups == 0) return CNN4J_OK;
   dim3 grid((N + BN - 1) / BN, (M + BM - 1) / BM, groups * splits);
-  gemm_kernel<T><<<grid, THREADS>>>(M, N, K, splits, k_per_split, la, lb, st);
+  if constexpr (std::is_same_v<T, float>) {
+    if (precision() == CNN4J_CUDA_TF32) {
+      gemm_tf32_kernel<<<grid, TC_THREADS, 0, stream()>>>(M, N, K, splits, k_per_split, la, lb, st);
+      return launched(name);
+    }
+  }
+  gemm_kernel<T><<<grid, THREADS, 0, stream()>>>(M, N, K, splits, k_per_split, la, lb, st);
   return launched(name);
 }
 
@@ -203,15 +330,34 @@ struct BwdFilterB {
   int splits;
   __device__ T operator()(int col, int kk, int z) const { return patch(kk, col, z / splits); }
 };
+// With one split, adds into dW; with several, writes split z's partial sums to
+// part[z][m][kk] for split_sum_kernel.
 template <class T>
 struct BwdFilterStore {
   T *dw;
+  T *part;
   Geo g;
   int splits;
   __device__ void operator()(int m, int kk, int z, T v) const {
-    atomicAdd(&dw[(size_t)((z / splits) * g.kg() + m) * g.ckk() + kk], v);
+    if (part != nullptr) {
+      part[((size_t)z * g.kg() + m) * g.ckk() + kk] = v;
+    } else {
+      dw[(size_t)(z * g.kg() + m) * g.ckk() + kk] += v;
+    }
   }
 };
+
+// dW[grp*kg + m][kk] += sum over s in order of part[grp*splits + s][m][kk].
+template <class T>
+__global__ void split_sum_kernel(const T *part, T *dw, int groups, int splits, int per_group) {
+  int n = groups * per_group;
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+    int grp = i / per_group, r = i % per_group;
+    T s = T(0);
+    for (int k = 0; k < splits; k++) s += part[((size_t)grp * splits + k) * per_group + r];
+    dw[i] += s;
+  }
+}
 
 template <class T>
 __global__ void bias_grad_kernel(const T *dy, T *db, int n, int k, int ohw) {
@@ -310,11 +456,22 @@ int32_t cnn4j_cuda_conv2d_backward_filter(int32_t dtype, const void *x, const vo
   int32_t st = CNN4J_OK;
   CNN4J_DISPATCH_FLOAT(dtype, {
     FwdB<T> patch{static_cast<const T *>(x), g};
-    st = run_gemm<T>("conv2d_backward_filter", g.kg(), g.ckk(), K, g.groups, splits, per,
-                     BwdFilterA<T>{static_cast<const T *>(dy), g, splits}, BwdFilterB<T>{patch, splits},
-                     BwdFilterStore<T>{static_cast<T *>(dweight), g, splits});
+    const int per_group = g.kg() * g.ckk();
+    void *part = nullptr;
+    if (splits > 1) st = temp_alloc(i64(g.groups) * splits * per_group * sizeof(T), &part);
+    if (st == CNN4J_OK) {
+      st = run_gemm<T>("conv2d_backward_filter", g.kg(), g.ckk(), K, g.groups, splits, per,
+                       BwdFilterA<T>{static_cast<const T *>(dy), g, splits}, BwdFilterB<T>{patch, splits},
+                       BwdFilterStore<T>{static_cast<T *>(dweight), static_cast<T *>(part), g, splits});
+    }
+    if (st == CNN4J_OK && part != nullptr) {
+      split_sum_kernel<T><<<blocks_for(i64(g.groups) * per_group), 256, 0, stream()>>>(
+          static_cast<const T *>(part), static_cast<T *>(dweight), g.groups, splits, per_group);
+      st = launched("conv2d_backward_filter (split sums)");
+    }
+    temp_free(part);
     if (st == CNN4J_OK && dbias != nullptr) {
-      bias_grad_kernel<T><<<g.k, 256>>>(static_cast<const T *>(dy), static_cast<T *>(dbias), g.n, g.k,
+      bias_grad_kernel<T><<<g.k, 256, 0, stream()>>>(static_cast<const T *>(dy), static_cast<T *>(dbias), g.n, g.k,
                                          g.oh * g.ow);
       st = launched("conv2d_backward_filter bias_grad");
     }

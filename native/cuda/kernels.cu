@@ -227,6 +227,41 @@ __global__ void softmax_ce_k(const T *logits, const int32_t *labels, T *dl, int 
   }
 }
 
+// Totals of softmax_ce_k's per-row results, in a fixed order (one block): out[0] = loss sum,
+// out[1] = correct count, out[2] = the first row whose label is out of range, or -1.
+__global__ void softmax_ce_total_k(const double *loss, const int *correct, int rows, double *out) {
+  __shared__ double sl[256];
+  __shared__ double sc[256];
+  __shared__ int bad[256];
+  double l = 0, c = 0;
+  int b = rows;
+  for (int r = threadIdx.x; r < rows; r += blockDim.x) {
+    l += loss[r];
+    if (correct[r] < 0) {
+      b = min(b, r);
+    } else {
+      c += correct[r];
+    }
+  }
+  sl[threadIdx.x] = l;
+  sc[threadIdx.x] = c;
+  bad[threadIdx.x] = b;
+  __syncthreads();
+  for (int o = blockDim.x / 2; o > 0; o >>= 1) {
+    if (threadIdx.x < o) {
+      sl[threadIdx.x] += sl[threadIdx.x + o];
+      sc[threadIdx.x] += sc[threadIdx.x + o];
+      bad[threadIdx.x] = min(bad[threadIdx.x], bad[threadIdx.x + o]);
+    }
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) {
+    out[0] = sl[0];
+    out[1] = sc[0];
+    out[2] = bad[0] < rows ? double(bad[0]) : -1.0;
+  }
+}
+
 template <class T>
 __global__ void top_k_k(const T *logits, i64 rows, int classes, int k, int32_t *out) {
   GRID_STRIDE(r, rows) {
@@ -447,14 +482,14 @@ extern "C" {
 int32_t cnn4j_cuda_fill(int32_t dtype, void *x, int64_t n, double value) {
   if (n < 0 || (n > 0 && !x)) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
-  if (dtype == CNN4J_I32) LAUNCH("fill", n, fill_k<int32_t><<<blocks_for(n), 256>>>(static_cast<int32_t *>(x), n, int32_t(value)));
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("fill", n, fill_k<T><<<blocks_for(n), 256>>>(static_cast<T *>(x), n, T(value))));
+  if (dtype == CNN4J_I32) LAUNCH("fill", n, fill_k<int32_t><<<blocks_for(n), 256, 0, stream()>>>(static_cast<int32_t *>(x), n, int32_t(value)));
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("fill", n, fill_k<T><<<blocks_for(n), 256, 0, stream()>>>(static_cast<T *>(x), n, T(value))));
 }
 
 int32_t cnn4j_cuda_add(int32_t dtype, const void *a, const void *b, void *out, int64_t n) {
   if (n < 0 || (n > 0 && (!a || !b || !out))) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("add", n, add_k<T><<<blocks_for(n), 256>>>(static_cast<const T *>(a),
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("add", n, add_k<T><<<blocks_for(n), 256, 0, stream()>>>(static_cast<const T *>(a),
                                                                              static_cast<const T *>(b),
                                                                              static_cast<T *>(out), n)));
 }
@@ -462,7 +497,7 @@ int32_t cnn4j_cuda_add(int32_t dtype, const void *a, const void *b, void *out, i
 int32_t cnn4j_cuda_multiply(int32_t dtype, const void *a, const void *b, void *out, int64_t n) {
   if (n < 0 || (n > 0 && (!a || !b || !out))) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("multiply", n, mul_k<T><<<blocks_for(n), 256>>>(static_cast<const T *>(a),
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("multiply", n, mul_k<T><<<blocks_for(n), 256, 0, stream()>>>(static_cast<const T *>(a),
                                                                                   static_cast<const T *>(b),
                                                                                   static_cast<T *>(out), n)));
 }
@@ -470,14 +505,14 @@ int32_t cnn4j_cuda_multiply(int32_t dtype, const void *a, const void *b, void *o
 int32_t cnn4j_cuda_axpy(int32_t dtype, double alpha, const void *x, void *y, int64_t n) {
   if (n < 0 || (n > 0 && (!x || !y))) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("axpy", n, axpy_k<T><<<blocks_for(n), 256>>>(T(alpha), static_cast<const T *>(x),
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("axpy", n, axpy_k<T><<<blocks_for(n), 256, 0, stream()>>>(T(alpha), static_cast<const T *>(x),
                                                                                static_cast<T *>(y), n)));
 }
 
 int32_t cnn4j_cuda_scale(int32_t dtype, void *x, int64_t n, double alpha) {
   if (n < 0 || (n > 0 && !x)) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("scale", n, scale_k<T><<<blocks_for(n), 256>>>(static_cast<T *>(x), n, T(alpha))));
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("scale", n, scale_k<T><<<blocks_for(n), 256, 0, stream()>>>(static_cast<T *>(x), n, T(alpha))));
 }
 
 int32_t cnn4j_cuda_sum(int32_t dtype, const void *x, int64_t n, int32_t squares, double *out) {
@@ -486,11 +521,13 @@ int32_t cnn4j_cuda_sum(int32_t dtype, const void *x, int64_t n, int32_t squares,
   if (n == 0) return CNN4J_OK;
   unsigned blocks = blocks_for(n) < 1024 ? blocks_for(n) : 1024;
   void *part = nullptr;
-  if (int32_t st = scratch(blocks * sizeof(double), &part); st != CNN4J_OK) return st;
-  CNN4J_DISPATCH_FLOAT(dtype, sum_k<T><<<blocks, 256>>>(static_cast<const T *>(x), n, squares, static_cast<double *>(part)));
-  if (int32_t st = launched("sum"); st != CNN4J_OK) return st;
+  if (int32_t st = temp_alloc(blocks * sizeof(double), &part); st != CNN4J_OK) return st;
+  CNN4J_DISPATCH_FLOAT(dtype, sum_k<T><<<blocks, 256, 0, stream()>>>(static_cast<const T *>(x), n, squares, static_cast<double *>(part)));
+  int32_t st = launched("sum");
   double host[1024];
-  CNN4J_CUDA_TRY("sum (copy back)", cudaMemcpy(host, part, blocks * sizeof(double), cudaMemcpyDeviceToHost));
+  if (st == CNN4J_OK) st = copy_back(host, part, blocks * sizeof(double), "sum (copy back)");
+  temp_free(part);
+  if (st != CNN4J_OK) return st;
   double s = 0;
   for (unsigned b = 0; b < blocks; b++) s += host[b];
   *out = s;
@@ -501,7 +538,7 @@ int32_t cnn4j_cuda_bias_add(int32_t dtype, void *y, const void *bias, int64_t ou
   if (outer < 0 || channels < 1 || inner < 0 || !y || !bias) return CNN4J_INVALID_ARGUMENT;
   i64 n = outer * channels * inner;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("bias_add", n, bias_add_k<T><<<blocks_for(n), 256>>>(static_cast<T *>(y),
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("bias_add", n, bias_add_k<T><<<blocks_for(n), 256, 0, stream()>>>(static_cast<T *>(y),
                                                                                        static_cast<const T *>(bias), n,
                                                                                        channels, inner)));
 }
@@ -509,7 +546,7 @@ int32_t cnn4j_cuda_bias_add(int32_t dtype, void *y, const void *bias, int64_t ou
 int32_t cnn4j_cuda_bias_grad(int32_t dtype, const void *dy, void *dbias, int64_t outer, int64_t channels,
                              int64_t inner) {
   if (outer < 0 || channels < 1 || inner < 0 || !dy || !dbias) return CNN4J_INVALID_ARGUMENT;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("bias_grad", channels, bias_grad_k<T><<<unsigned(channels), 256>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("bias_grad", channels, bias_grad_k<T><<<unsigned(channels), 256, 0, stream()>>>(
                                                                static_cast<const T *>(dy), static_cast<T *>(dbias),
                                                                outer, channels, inner)));
 }
@@ -517,7 +554,7 @@ int32_t cnn4j_cuda_bias_grad(int32_t dtype, const void *dy, void *dbias, int64_t
 int32_t cnn4j_cuda_activation_forward(int32_t dtype, int32_t act, double alpha, const void *x, void *y, int64_t n) {
   if (act < 0 || act > 3 || n < 0 || !x || !y) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("activation_forward", n, act_fwd_k<T><<<blocks_for(n), 256>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("activation_forward", n, act_fwd_k<T><<<blocks_for(n), 256, 0, stream()>>>(
                                                                   act, T(alpha), static_cast<const T *>(x),
                                                                   static_cast<T *>(y), n)));
 }
@@ -527,7 +564,7 @@ int32_t cnn4j_cuda_activation_backward(int32_t dtype, int32_t act, double alpha,
   if (act < 0 || act > 3 || n < 0 || !dy || !dx) return CNN4J_INVALID_ARGUMENT;
   if ((act <= 1 && !x) || (act >= 2 && !y)) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("activation_backward", n, act_bwd_k<T><<<blocks_for(n), 256>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("activation_backward", n, act_bwd_k<T><<<blocks_for(n), 256, 0, stream()>>>(
                                                                    act, T(alpha), static_cast<const T *>(x),
                                                                    static_cast<const T *>(y),
                                                                    static_cast<const T *>(dy), static_cast<T *>(dx), n)));
@@ -541,7 +578,7 @@ int32_t cnn4j_cuda_max_pool2d_forward(int32_t dtype, const void *x, void *y, int
   if (!x || !y) return CNN4J_INVALID_ARGUMENT;
   i64 n = planes * oh * ow;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("max_pool2d_forward", n, max_fwd_k<T><<<blocks_for(n), 256>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("max_pool2d_forward", n, max_fwd_k<T><<<blocks_for(n), 256, 0, stream()>>>(
                                                                   static_cast<const T *>(x), static_cast<T *>(y),
                                                                   argmax, g)));
 }
@@ -552,7 +589,7 @@ int32_t cnn4j_cuda_max_pool2d_backward(int32_t dtype, const void *dy, const int3
   if (int32_t st = cnn4j_cuda_fill(dtype, dx, planes * hw, 0); st != CNN4J_OK) return st;
   i64 n = planes * ohw;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("max_pool2d_backward", n, max_bwd_k<T><<<blocks_for(n), 256>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("max_pool2d_backward", n, max_bwd_k<T><<<blocks_for(n), 256, 0, stream()>>>(
                                                                    static_cast<const T *>(dy), argmax,
                                                                    static_cast<T *>(dx), planes, hw, ohw)));
 }
@@ -565,7 +602,7 @@ int32_t cnn4j_cuda_avg_pool2d_forward(int32_t dtype, const void *x, void *y, int
   if (!x || !y) return CNN4J_INVALID_ARGUMENT;
   i64 n = planes * oh * ow;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("avg_pool2d_forward", n, avg_fwd_k<T><<<blocks_for(n), 256>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("avg_pool2d_forward", n, avg_fwd_k<T><<<blocks_for(n), 256, 0, stream()>>>(
                                                                   static_cast<const T *>(x), static_cast<T *>(y), g,
                                                                   count_include_pad)));
 }
@@ -579,9 +616,34 @@ int32_t cnn4j_cuda_avg_pool2d_backward(int32_t dtype, const void *dy, void *dx, 
   if (int32_t st = cnn4j_cuda_fill(dtype, dx, planes * h * w, 0); st != CNN4J_OK) return st;
   i64 n = planes * oh * ow;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("avg_pool2d_backward", n, avg_bwd_k<T><<<blocks_for(n), 256>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("avg_pool2d_backward", n, avg_bwd_k<T><<<blocks_for(n), 256, 0, stream()>>>(
                                                                    static_cast<const T *>(dy), static_cast<T *>(dx), g,
                                                                    count_include_pad)));
+}
+
+int32_t cnn4j_cuda_softmax_cross_entropy_device(int32_t dtype, const void *logits, const int32_t *labels,
+                                                void *dlogits, int64_t rows, int64_t classes, double grad_scale,
+                                                double *result) {
+  if (rows < 0 || !fits32(rows) || classes < 1 || !fits32(classes) || !logits || !labels || !result) {
+    return CNN4J_INVALID_ARGUMENT;
+  }
+  void *buf = nullptr;
+  if (int32_t st = temp_alloc(rows * (sizeof(double) + sizeof(int)), &buf); st != CNN4J_OK) return st;
+  double *loss = static_cast<double *>(buf);
+  int *correct = reinterpret_cast<int *>(loss + rows);
+  int32_t st = CNN4J_OK;
+  if (rows > 0) {
+    CNN4J_DISPATCH_FLOAT(dtype, softmax_ce_k<T><<<unsigned(rows), 256, 0, stream()>>>(
+                                    static_cast<const T *>(logits), labels, static_cast<T *>(dlogits), int(classes),
+                                    grad_scale, loss, correct));
+    st = launched("softmax_cross_entropy");
+  }
+  if (st == CNN4J_OK) {
+    softmax_ce_total_k<<<1, 256, 0, stream()>>>(loss, correct, int(rows), result);
+    st = launched("softmax_cross_entropy (totals)");
+  }
+  temp_free(buf);
+  return st;
 }
 
 int32_t cnn4j_cuda_softmax_cross_entropy(int32_t dtype, const void *logits, const int32_t *labels, void *dlogits,
@@ -590,35 +652,28 @@ int32_t cnn4j_cuda_softmax_cross_entropy(int32_t dtype, const void *logits, cons
   result[0] = result[1] = 0;
   result[2] = -1;
   if (rows == 0) return CNN4J_OK;
-  void *buf = nullptr;
-  i64 bytes = rows * (sizeof(double) + sizeof(int));
-  if (int32_t st = scratch(bytes, &buf); st != CNN4J_OK) return st;
-  double *loss = static_cast<double *>(buf);
-  int *correct = reinterpret_cast<int *>(loss + rows);
-  CNN4J_DISPATCH_FLOAT(dtype, softmax_ce_k<T><<<unsigned(rows), 256>>>(static_cast<const T *>(logits), labels,
-                                                                      static_cast<T *>(dlogits), int(classes),
-                                                                      grad_scale, loss, correct));
-  if (int32_t st = launched("softmax_cross_entropy"); st != CNN4J_OK) return st;
-  std::string host(static_cast<size_t>(bytes), '\0');
-  CNN4J_CUDA_TRY("softmax_cross_entropy (copy back)", cudaMemcpy(host.data(), buf, bytes, cudaMemcpyDeviceToHost));
-  const double *hl = reinterpret_cast<const double *>(host.data());
-  const int *hc = reinterpret_cast<const int *>(hl + rows);
-  for (i64 r = 0; r < rows; r++) {
-    if (hc[r] < 0) {
-      result[0] = result[1] = 0;
-      result[2] = double(r);
-      return CNN4J_INVALID_ARGUMENT;
-    }
-    result[0] += hl[r];
-    result[1] += hc[r];
+  void *dev = nullptr;
+  if (int32_t st = temp_alloc(3 * sizeof(double), &dev); st != CNN4J_OK) return st;
+  double *totals = static_cast<double *>(dev);
+  int32_t st = cnn4j_cuda_softmax_cross_entropy_device(dtype, logits, labels, dlogits, rows, classes, grad_scale,
+                                                       totals);
+  double host[3] = {0, 0, -1};
+  if (st == CNN4J_OK) st = copy_back(host, totals, sizeof host, "softmax_cross_entropy (copy back)");
+  temp_free(dev);
+  if (st != CNN4J_OK) return st;
+  if (host[2] >= 0) {
+    result[2] = host[2];
+    return CNN4J_INVALID_ARGUMENT;
   }
+  result[0] = host[0];
+  result[1] = host[1];
   return CNN4J_OK;
 }
 
 int32_t cnn4j_cuda_top_k(int32_t dtype, const void *logits, int64_t rows, int64_t classes, int64_t k, int32_t *out) {
   if (rows < 0 || classes < 1 || k < 1 || k > classes || !logits || !out) return CNN4J_INVALID_ARGUMENT;
   if (rows == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("top_k", rows, top_k_k<T><<<blocks_for(rows), 256>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("top_k", rows, top_k_k<T><<<blocks_for(rows), 256, 0, stream()>>>(
                                                       static_cast<const T *>(logits), rows, int(classes), int(k), out)));
 }
 
@@ -627,7 +682,7 @@ int32_t cnn4j_cuda_sgd_update(int32_t dtype, void *param, const void *grad, void
                               int32_t first_step) {
   if (n < 0 || !param || !grad || (momentum != 0 && !velocity)) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("sgd_update", n, sgd_k<T><<<blocks_for(n), 256>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("sgd_update", n, sgd_k<T><<<blocks_for(n), 256, 0, stream()>>>(
                                                         static_cast<T *>(param), static_cast<const T *>(grad),
                                                         static_cast<T *>(velocity), n, T(lr), T(momentum),
                                                         T(1 - dampening), nesterov, T(weight_decay), first_step)));
@@ -638,7 +693,7 @@ int32_t cnn4j_cuda_rmsprop_update(int32_t dtype, void *param, const void *grad, 
                                   double weight_decay, double momentum) {
   if (n < 0 || !param || !grad || !square_avg || (momentum != 0 && !momentum_buffer)) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("rmsprop_update", n, rmsprop_k<T><<<blocks_for(n), 256>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("rmsprop_update", n, rmsprop_k<T><<<blocks_for(n), 256, 0, stream()>>>(
                                                             static_cast<T *>(param), static_cast<const T *>(grad),
                                                             static_cast<T *>(square_avg),
                                                             static_cast<T *>(momentum_buffer), n, T(lr), T(alpha),
@@ -651,7 +706,7 @@ int32_t cnn4j_cuda_adam_update(int32_t dtype, void *param, const void *grad, voi
   if (n < 0 || step < 1 || !param || !grad || !m || !v) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
   const double bc1 = 1 - std::pow(beta1, double(step)), bc2 = 1 - std::pow(beta2, double(step));
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("adam_update", n, adam_k<T><<<blocks_for(n), 256>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("adam_update", n, adam_k<T><<<blocks_for(n), 256, 0, stream()>>>(
                                                          static_cast<T *>(param), static_cast<const T *>(grad),
                                                          static_cast<T *>(m), static_cast<T *>(v), n, T(lr / bc1),
                                                          T(1 / std::sqrt(bc2)), T(beta1), T(beta2), T(eps),
@@ -667,7 +722,7 @@ int32_t cnn4j_cuda_batch_norm_forward(int32_t dtype, const void *x, const void *
       !save_mean || !save_inv_std || !(eps > 0)) {
     return CNN4J_INVALID_ARGUMENT;
   }
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("batch_norm_forward", channels, bn_fwd_k<T><<<unsigned(channels), 256>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("batch_norm_forward", channels, bn_fwd_k<T><<<unsigned(channels), 256, 0, stream()>>>(
                                                                        static_cast<const T *>(x),
                                                                        static_cast<const T *>(gamma),
                                                                        static_cast<const T *>(beta),
@@ -686,7 +741,7 @@ int32_t cnn4j_cuda_batch_norm_backward(int32_t dtype, const void *x, const void 
       !dbeta) {
     return CNN4J_INVALID_ARGUMENT;
   }
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("batch_norm_backward", channels, bn_bwd_k<T><<<unsigned(channels), 256>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("batch_norm_backward", channels, bn_bwd_k<T><<<unsigned(channels), 256, 0, stream()>>>(
                                                                         static_cast<const T *>(x),
                                                                         static_cast<const T *>(dy),
                                                                         static_cast<const T *>(gamma),
@@ -702,7 +757,7 @@ int32_t cnn4j_cuda_dropout_forward(int32_t dtype, const void *x, void *y, void *
   if (n < 0 || !x || !y || !mask || !(p >= 0 && p < 1)) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
   const unsigned long long threshold = static_cast<unsigned long long>(std::llround(p * 16777216.0));
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("dropout_forward", n, dropout_k<T><<<blocks_for(n), 256>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("dropout_forward", n, dropout_k<T><<<blocks_for(n), 256, 0, stream()>>>(
                                                              static_cast<const T *>(x), static_cast<T *>(y),
                                                              static_cast<T *>(mask), n, threshold, T(1 / (1 - p)),
                                                              static_cast<long long>(seed))));
@@ -713,7 +768,7 @@ int32_t cnn4j_cuda_maxout_forward(int32_t dtype, const void *x, void *y, int32_t
   if (outer < 0 || channels < 0 || inner < 0 || pieces < 1 || !x || !y || !argmax) return CNN4J_INVALID_ARGUMENT;
   i64 n = outer * channels * inner;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("maxout_forward", n, maxout_fwd_k<T><<<blocks_for(n), 256>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("maxout_forward", n, maxout_fwd_k<T><<<blocks_for(n), 256, 0, stream()>>>(
                                                             static_cast<const T *>(x), static_cast<T *>(y), argmax,
                                                             outer, channels, inner, pieces)));
 }
@@ -723,7 +778,7 @@ int32_t cnn4j_cuda_maxout_backward(int32_t dtype, const void *dy, const int32_t 
   if (outer < 0 || channels < 0 || inner < 0 || pieces < 1 || !dy || !argmax || !dx) return CNN4J_INVALID_ARGUMENT;
   i64 n = outer * channels * inner;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("maxout_backward", n, maxout_bwd_k<T><<<blocks_for(n), 256>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("maxout_backward", n, maxout_bwd_k<T><<<blocks_for(n), 256, 0, stream()>>>(
                                                              static_cast<const T *>(dy), argmax, static_cast<T *>(dx),
                                                              outer, channels, inner, pieces)));
 }
@@ -742,7 +797,7 @@ int32_t cnn4j_cuda_copy_channels(const void *src, int64_t src_channels, int64_t 
                                    static_cast<const char *>(src) + src_off * inner * elem_bytes,
                                    static_cast<size_t>(src_channels * inner * elem_bytes),
                                    static_cast<size_t>(count * inner * elem_bytes), static_cast<size_t>(outer),
-                                   cudaMemcpyDeviceToDevice, 0));
+                                   cudaMemcpyDeviceToDevice, stream()));
   return CNN4J_OK;
 }
 

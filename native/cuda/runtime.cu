@@ -1,5 +1,6 @@
 // Device selection, memory, copies and error messages.
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "common.cuh"
@@ -8,8 +9,14 @@ namespace cnn4j_cuda {
 namespace {
 thread_local std::string g_last_error;
 thread_local std::string g_description;
-void *g_scratch = nullptr;  // documented global: the reduction scratch buffer of the current device
-i64 g_scratch_bytes = 0;
+// Documented globals: the stream every op is queued on, the copy stream of the uploaders,
+// and the precision of float32 convolutions and matmuls.
+cudaStream_t g_stream = nullptr;
+cudaStream_t g_copy_stream = nullptr;
+int g_precision = CNN4J_CUDA_FP32;
+// A page-locked landing area for the small results that synchronous calls copy back.
+void *g_host_small = nullptr;
+constexpr i64 HOST_SMALL_BYTES = 8192;
 
 __global__ void probe_kernel(int *p) { *p = 42; }
 }  // namespace
@@ -29,15 +36,34 @@ int32_t launched(const char *name) {
   return e == cudaSuccess ? CNN4J_OK : fail(name, e);
 }
 
-int32_t scratch(i64 bytes, void **out) {
-  if (bytes > g_scratch_bytes) {
-    if (g_scratch != nullptr) cudaFree(g_scratch);
-    g_scratch = nullptr;
-    g_scratch_bytes = 0;
-    CNN4J_CUDA_TRY("cudaMalloc(scratch)", cudaMalloc(&g_scratch, bytes));
-    g_scratch_bytes = bytes;
+cudaStream_t stream() { return g_stream; }
+
+int precision() { return g_precision; }
+
+int32_t temp_alloc(i64 bytes, void **out) {
+  *out = nullptr;
+  cudaError_t e = cudaMallocAsync(out, static_cast<size_t>(bytes < 256 ? 256 : bytes), g_stream);
+  if (e == cudaErrorMemoryAllocation) {
+    fail("cudaMallocAsync (temporary)", e);
+    return CNN4J_OUT_OF_MEMORY;
   }
-  *out = g_scratch;
+  return e == cudaSuccess ? CNN4J_OK : fail("cudaMallocAsync (temporary)", e);
+}
+
+void temp_free(void *p) {
+  if (p != nullptr) cudaFreeAsync(p, g_stream);
+}
+
+int32_t copy_back(void *dst, const void *src, i64 bytes, const char *what) {
+  if (bytes <= HOST_SMALL_BYTES && g_host_small != nullptr) {
+    CNN4J_CUDA_TRY(what, cudaMemcpyAsync(g_host_small, src, static_cast<size_t>(bytes), cudaMemcpyDeviceToHost,
+                                         g_stream));
+    CNN4J_CUDA_TRY(what, cudaStreamSynchronize(g_stream));
+    std::memcpy(dst, g_host_small, static_cast<size_t>(bytes));
+    return CNN4J_OK;
+  }
+  CNN4J_CUDA_TRY(what, cudaMemcpyAsync(dst, src, static_cast<size_t>(bytes), cudaMemcpyDeviceToHost, g_stream));
+  CNN4J_CUDA_TRY(what, cudaStreamSynchronize(g_stream));
   return CNN4J_OK;
 }
 
@@ -73,12 +99,32 @@ const char *cnn4j_cuda_last_error(void) { return g_last_error.c_str(); }
 
 int32_t cnn4j_cuda_set_device(int32_t device) {
   CNN4J_CUDA_TRY("cudaSetDevice", cudaSetDevice(device));
+  int current = -1;
+  static int streams_device = -1;
+  cudaGetDevice(&current);
+  if (streams_device != current) {
+    // Streams belong to a device: new ones for a newly selected device (the old ones are
+    // left to the driver, as switching devices is rare).
+    CNN4J_CUDA_TRY("cudaStreamCreate", cudaStreamCreateWithFlags(&g_stream, cudaStreamNonBlocking));
+    CNN4J_CUDA_TRY("cudaStreamCreate (copies)", cudaStreamCreateWithFlags(&g_copy_stream, cudaStreamNonBlocking));
+    if (g_host_small == nullptr) {
+      CNN4J_CUDA_TRY("cudaMallocHost (results)", cudaMallocHost(&g_host_small, HOST_SMALL_BYTES));
+    }
+    // Freed device memory stays in the pool for the next allocation (a caching allocator):
+    // a training step that frees and allocates the same sizes costs no driver call.
+    cudaMemPool_t pool;
+    CNN4J_CUDA_TRY("cudaDeviceGetDefaultMemPool", cudaDeviceGetDefaultMemPool(&pool, current));
+    uint64_t keep = UINT64_MAX;
+    CNN4J_CUDA_TRY("cudaMemPoolSetAttribute", cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep));
+    streams_device = current;
+  }
   int *p = nullptr;
   CNN4J_CUDA_TRY("cudaMalloc(probe)", cudaMalloc(&p, sizeof(int)));
-  probe_kernel<<<1, 1>>>(p);
+  probe_kernel<<<1, 1, 0, g_stream>>>(p);
   int v = 0;
   cudaError_t e = cudaGetLastError();
-  if (e == cudaSuccess) e = cudaMemcpy(&v, p, sizeof v, cudaMemcpyDeviceToHost);
+  if (e == cudaSuccess) e = cudaMemcpyAsync(&v, p, sizeof v, cudaMemcpyDeviceToHost, g_stream);
+  if (e == cudaSuccess) e = cudaStreamSynchronize(g_stream);
   cudaFree(p);
   if (e != cudaSuccess) {
     return fail("probe kernel (this build has code for compute capability 9.0 and PTX for newer)", e);
@@ -104,19 +150,51 @@ const char *cnn4j_cuda_describe(void) {
 int32_t cnn4j_cuda_malloc(int64_t bytes, void **out) {
   if (out == nullptr || bytes < 0) return CNN4J_INVALID_ARGUMENT;
   *out = nullptr;
-  cudaError_t e = cudaMalloc(out, bytes == 0 ? 256 : static_cast<size_t>(bytes));
+  cudaError_t e = cudaMallocAsync(out, bytes == 0 ? 256 : static_cast<size_t>(bytes), g_stream);
   if (e == cudaErrorMemoryAllocation) {
-    fail("cudaMalloc", e);
+    fail("cudaMallocAsync", e);
     return CNN4J_OUT_OF_MEMORY;
   }
-  if (e != cudaSuccess) return fail("cudaMalloc", e);
+  if (e != cudaSuccess) return fail("cudaMallocAsync", e);
   return CNN4J_OK;
 }
 
 int32_t cnn4j_cuda_free(void *p) {
-  if (p != nullptr) CNN4J_CUDA_TRY("cudaFree", cudaFree(p));
+  if (p != nullptr) CNN4J_CUDA_TRY("cudaFreeAsync", cudaFreeAsync(p, g_stream));
   return CNN4J_OK;
 }
+
+int32_t cnn4j_cuda_release_cached(void) {
+  int d = 0;
+  CNN4J_CUDA_TRY("cudaGetDevice", cudaGetDevice(&d));
+  CNN4J_CUDA_TRY("cudaDeviceSynchronize", cudaDeviceSynchronize());
+  cudaMemPool_t pool;
+  CNN4J_CUDA_TRY("cudaDeviceGetDefaultMemPool", cudaDeviceGetDefaultMemPool(&pool, d));
+  CNN4J_CUDA_TRY("cudaMemPoolTrimTo", cudaMemPoolTrimTo(pool, 0));
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_cuda_pool_stats(int64_t *reserved, int64_t *used) {
+  if (reserved == nullptr || used == nullptr) return CNN4J_INVALID_ARGUMENT;
+  int d = 0;
+  CNN4J_CUDA_TRY("cudaGetDevice", cudaGetDevice(&d));
+  cudaMemPool_t pool;
+  CNN4J_CUDA_TRY("cudaDeviceGetDefaultMemPool", cudaDeviceGetDefaultMemPool(&pool, d));
+  uint64_t r = 0, u = 0;
+  CNN4J_CUDA_TRY("cudaMemPoolGetAttribute", cudaMemPoolGetAttribute(pool, cudaMemPoolAttrReservedMemCurrent, &r));
+  CNN4J_CUDA_TRY("cudaMemPoolGetAttribute", cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemCurrent, &u));
+  *reserved = static_cast<int64_t>(r);
+  *used = static_cast<int64_t>(u);
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_cuda_set_precision(int32_t precision) {
+  if (precision != CNN4J_CUDA_FP32 && precision != CNN4J_CUDA_TF32) return CNN4J_INVALID_ARGUMENT;
+  g_precision = precision;
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_cuda_get_precision(void) { return g_precision; }
 
 int32_t cnn4j_cuda_host_alloc(int64_t bytes, void **out) {
   if (out == nullptr || bytes < 0) return CNN4J_INVALID_ARGUMENT;
@@ -136,19 +214,220 @@ int32_t cnn4j_cuda_memcpy(void *dst, const void *src, int64_t bytes, int32_t kin
   }
   if (bytes == 0) return CNN4J_OK;
   const cudaMemcpyKind kinds[3] = {cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice};
-  CNN4J_CUDA_TRY("cudaMemcpy", cudaMemcpy(dst, src, static_cast<size_t>(bytes), kinds[kind]));
+  // Ordered after every op queued before it; the host waits only for copies that touch host memory.
+  CNN4J_CUDA_TRY("cudaMemcpy", cudaMemcpyAsync(dst, src, static_cast<size_t>(bytes), kinds[kind], g_stream));
+  if (kind != 2) CNN4J_CUDA_TRY("cudaMemcpy (waiting for the copy)", cudaStreamSynchronize(g_stream));
   return CNN4J_OK;
 }
 
 int32_t cnn4j_cuda_memcpy_async_h2d(void *dst, const void *src, int64_t bytes) {
   if (bytes < 0 || (bytes > 0 && (dst == nullptr || src == nullptr))) return CNN4J_INVALID_ARGUMENT;
   if (bytes == 0) return CNN4J_OK;
-  CNN4J_CUDA_TRY("cudaMemcpyAsync", cudaMemcpyAsync(dst, src, static_cast<size_t>(bytes), cudaMemcpyHostToDevice, 0));
+  CNN4J_CUDA_TRY("cudaMemcpyAsync", cudaMemcpyAsync(dst, src, static_cast<size_t>(bytes), cudaMemcpyHostToDevice, g_stream));
   return CNN4J_OK;
 }
 
 int32_t cnn4j_cuda_synchronize(void) {
   CNN4J_CUDA_TRY("cudaDeviceSynchronize (a queued kernel failed)", cudaDeviceSynchronize());
+  return CNN4J_OK;
+}
+
+}  // extern "C"
+
+// ---- Uploaders, deferred reads, graphs ------------------------------------------------------
+
+namespace {
+
+// A ring of page-locked host buffers and device staging buffers. put() copies the caller's
+// data into a page-locked slot, queues its copy to the device slot on the copy stream (which
+// runs beside the compute stream), and queues on the compute stream a wait for it followed by
+// a device-to-device copy into the destination. The copy stream never writes a device slot
+// that the compute stream has not finished reading.
+struct Uploader {
+  static constexpr int SLOTS = 2;
+  i64 capacity = 0;
+  int next = 0;
+  void *host[SLOTS] = {};
+  void *dev[SLOTS] = {};
+  cudaEvent_t uploaded[SLOTS] = {};
+  cudaEvent_t consumed[SLOTS] = {};
+  bool used[SLOTS] = {};
+};
+
+void destroy_uploader(Uploader *u) {
+  cudaStreamSynchronize(g_copy_stream);
+  cudaStreamSynchronize(g_stream);
+  for (int s = 0; s < Uploader::SLOTS; s++) {
+    if (u->host[s]) cudaFreeHost(u->host[s]);
+    if (u->dev[s]) cudaFree(u->dev[s]);
+    if (u->uploaded[s]) cudaEventDestroy(u->uploaded[s]);
+    if (u->consumed[s]) cudaEventDestroy(u->consumed[s]);
+  }
+  delete u;
+}
+
+struct Fetch {
+  i64 capacity = 0;
+  void *host = nullptr;
+  cudaEvent_t done = nullptr;
+  bool started = false;
+};
+
+void destroy_fetch(Fetch *f) {
+  if (f->done) {
+    cudaEventSynchronize(f->done);
+    cudaEventDestroy(f->done);
+  }
+  if (f->host) cudaFreeHost(f->host);
+  delete f;
+}
+
+}  // namespace
+
+extern "C" {
+
+int32_t cnn4j_cuda_uploader_create(int64_t bytes, void **out) {
+  if (out == nullptr || bytes < 0) return CNN4J_INVALID_ARGUMENT;
+  *out = nullptr;
+  Uploader *u = new Uploader();
+  u->capacity = bytes;
+  size_t b = static_cast<size_t>(bytes < 64 ? 64 : bytes);
+  for (int s = 0; s < Uploader::SLOTS; s++) {
+    cudaError_t e = cudaMallocHost(&u->host[s], b);
+    if (e == cudaSuccess) e = cudaMalloc(&u->dev[s], b);
+    if (e == cudaSuccess) e = cudaEventCreateWithFlags(&u->uploaded[s], cudaEventDisableTiming);
+    if (e == cudaSuccess) e = cudaEventCreateWithFlags(&u->consumed[s], cudaEventDisableTiming);
+    if (e != cudaSuccess) {
+      destroy_uploader(u);
+      return fail("uploader_create", e);
+    }
+  }
+  *out = u;
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_cuda_uploader_reserve(void *uploader) {
+  Uploader *u = static_cast<Uploader *>(uploader);
+  if (u == nullptr) return CNN4J_INVALID_ARGUMENT;
+  if (u->used[u->next]) CNN4J_CUDA_TRY("uploader (waiting for a slot)", cudaEventSynchronize(u->uploaded[u->next]));
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_cuda_uploader_put(void *uploader, void *dst, const void *src, int64_t bytes) {
+  Uploader *u = static_cast<Uploader *>(uploader);
+  if (u == nullptr || bytes < 0 || bytes > u->capacity || (bytes > 0 && (dst == nullptr || src == nullptr))) {
+    return CNN4J_INVALID_ARGUMENT;
+  }
+  if (bytes == 0) return CNN4J_OK;
+  const int s = u->next;
+  u->next = (s + 1) % Uploader::SLOTS;
+  size_t b = static_cast<size_t>(bytes);
+  // The page-locked slot is free once its previous copy to the device is done.
+  if (u->used[s]) CNN4J_CUDA_TRY("uploader (waiting for a slot)", cudaEventSynchronize(u->uploaded[s]));
+  std::memcpy(u->host[s], src, b);
+  // The device slot is free once the compute stream has read it.
+  if (u->used[s]) CNN4J_CUDA_TRY("uploader", cudaStreamWaitEvent(g_copy_stream, u->consumed[s], 0));
+  CNN4J_CUDA_TRY("uploader (host to device)",
+                 cudaMemcpyAsync(u->dev[s], u->host[s], b, cudaMemcpyHostToDevice, g_copy_stream));
+  CNN4J_CUDA_TRY("uploader", cudaEventRecord(u->uploaded[s], g_copy_stream));
+  CNN4J_CUDA_TRY("uploader", cudaStreamWaitEvent(g_stream, u->uploaded[s], 0));
+  CNN4J_CUDA_TRY("uploader (device copy)", cudaMemcpyAsync(dst, u->dev[s], b, cudaMemcpyDeviceToDevice, g_stream));
+  CNN4J_CUDA_TRY("uploader", cudaEventRecord(u->consumed[s], g_stream));
+  u->used[s] = true;
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_cuda_uploader_destroy(void *uploader) {
+  if (uploader != nullptr) destroy_uploader(static_cast<Uploader *>(uploader));
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_cuda_fetch_create(int64_t bytes, void **out) {
+  if (out == nullptr || bytes < 0) return CNN4J_INVALID_ARGUMENT;
+  *out = nullptr;
+  Fetch *f = new Fetch();
+  f->capacity = bytes;
+  cudaError_t e = cudaMallocHost(&f->host, static_cast<size_t>(bytes < 64 ? 64 : bytes));
+  if (e == cudaSuccess) e = cudaEventCreateWithFlags(&f->done, cudaEventDisableTiming);
+  if (e != cudaSuccess) {
+    destroy_fetch(f);
+    return fail("fetch_create", e);
+  }
+  *out = f;
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_cuda_fetch_start(void *fetch, const void *src, int64_t bytes) {
+  Fetch *f = static_cast<Fetch *>(fetch);
+  if (f == nullptr || bytes < 0 || bytes > f->capacity || (bytes > 0 && src == nullptr)) return CNN4J_INVALID_ARGUMENT;
+  if (f->started) CNN4J_CUDA_TRY("fetch (previous read)", cudaEventSynchronize(f->done));
+  if (bytes > 0) {
+    CNN4J_CUDA_TRY("fetch (device to host)",
+                   cudaMemcpyAsync(f->host, src, static_cast<size_t>(bytes), cudaMemcpyDeviceToHost, g_stream));
+  }
+  CNN4J_CUDA_TRY("fetch", cudaEventRecord(f->done, g_stream));
+  f->started = true;
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_cuda_fetch_wait(void *fetch) {
+  Fetch *f = static_cast<Fetch *>(fetch);
+  if (f == nullptr) return CNN4J_INVALID_ARGUMENT;
+  if (!f->started) return fail_msg(CNN4J_INVALID_ARGUMENT, "fetch_wait without fetch_start");
+  CNN4J_CUDA_TRY("fetch (waiting for the device; a queued kernel failed)", cudaEventSynchronize(f->done));
+  f->started = false;
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_cuda_fetch_read(void *fetch, void *dst, int64_t bytes) {
+  Fetch *f = static_cast<Fetch *>(fetch);
+  if (f == nullptr || bytes < 0 || bytes > f->capacity || (bytes > 0 && dst == nullptr)) return CNN4J_INVALID_ARGUMENT;
+  if (f->started) return fail_msg(CNN4J_INVALID_ARGUMENT, "fetch_read before fetch_wait");
+  std::memcpy(dst, f->host, static_cast<size_t>(bytes));
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_cuda_fetch_destroy(void *fetch) {
+  if (fetch != nullptr) destroy_fetch(static_cast<Fetch *>(fetch));
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_cuda_graph_begin(void) {
+  if (g_stream == nullptr) return fail_msg(CNN4J_INVALID_ARGUMENT, "graph_begin before cnn4j_cuda_set_device");
+  CNN4J_CUDA_TRY("cudaStreamBeginCapture",
+                 cudaStreamBeginCapture(g_stream, cudaStreamCaptureModeThreadLocal));
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_cuda_graph_end(void **exec) {
+  if (exec == nullptr) return CNN4J_INVALID_ARGUMENT;
+  *exec = nullptr;
+  cudaGraph_t graph = nullptr;
+  cudaError_t e = cudaStreamEndCapture(g_stream, &graph);
+  if (e != cudaSuccess) {
+    if (graph != nullptr) cudaGraphDestroy(graph);
+    cudaGetLastError();  // a failed capture leaves a sticky launch error behind: clear it
+    return fail("cudaStreamEndCapture (an op of the step cannot be captured)", e);
+  }
+  cudaGraphExec_t ge = nullptr;
+  e = cudaGraphInstantiate(&ge, graph, 0);
+  cudaGraphDestroy(graph);
+  if (e != cudaSuccess) return fail("cudaGraphInstantiate", e);
+  *exec = ge;
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_cuda_graph_launch(void *exec) {
+  if (exec == nullptr) return CNN4J_INVALID_ARGUMENT;
+  CNN4J_CUDA_TRY("cudaGraphLaunch", cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec), g_stream));
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_cuda_graph_destroy(void *exec) {
+  if (exec != nullptr) {
+    cudaStreamSynchronize(g_stream);
+    CNN4J_CUDA_TRY("cudaGraphExecDestroy", cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec)));
+  }
   return CNN4J_OK;
 }
 

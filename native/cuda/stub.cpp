@@ -31,7 +31,7 @@ int32_t cnn4j_cuda_malloc(int64_t, void **) {
 }
 
 int32_t cnn4j_cuda_free(void *) {
-  return CNN4J_OK;  // nothing was allocated
+  return CNN4J_UNSUPPORTED;
 }
 
 int32_t cnn4j_cuda_host_alloc(int64_t, void **) {
@@ -39,7 +39,7 @@ int32_t cnn4j_cuda_host_alloc(int64_t, void **) {
 }
 
 int32_t cnn4j_cuda_host_free(void *) {
-  return CNN4J_OK;  // nothing was allocated
+  return CNN4J_UNSUPPORTED;
 }
 
 int32_t cnn4j_cuda_memcpy(void *, const void *, int64_t, int32_t) {
@@ -51,6 +51,74 @@ int32_t cnn4j_cuda_memcpy_async_h2d(void *, const void *, int64_t) {
 }
 
 int32_t cnn4j_cuda_synchronize(void) {
+  return CNN4J_UNSUPPORTED;
+}
+
+int32_t cnn4j_cuda_release_cached(void) {
+  return CNN4J_UNSUPPORTED;
+}
+
+int32_t cnn4j_cuda_pool_stats(int64_t *, int64_t *) {
+  return CNN4J_UNSUPPORTED;
+}
+
+int32_t cnn4j_cuda_set_precision(int32_t) {
+  return CNN4J_UNSUPPORTED;
+}
+
+int32_t cnn4j_cuda_get_precision(void) {
+  return CNN4J_CUDA_FP32;
+}
+
+int32_t cnn4j_cuda_uploader_create(int64_t, void **) {
+  return CNN4J_UNSUPPORTED;
+}
+
+int32_t cnn4j_cuda_uploader_reserve(void *) {
+  return CNN4J_UNSUPPORTED;
+}
+
+int32_t cnn4j_cuda_uploader_put(void *, void *, const void *, int64_t) {
+  return CNN4J_UNSUPPORTED;
+}
+
+int32_t cnn4j_cuda_uploader_destroy(void *) {
+  return CNN4J_UNSUPPORTED;
+}
+
+int32_t cnn4j_cuda_fetch_create(int64_t, void **) {
+  return CNN4J_UNSUPPORTED;
+}
+
+int32_t cnn4j_cuda_fetch_start(void *, const void *, int64_t) {
+  return CNN4J_UNSUPPORTED;
+}
+
+int32_t cnn4j_cuda_fetch_wait(void *) {
+  return CNN4J_UNSUPPORTED;
+}
+
+int32_t cnn4j_cuda_fetch_read(void *, void *, int64_t) {
+  return CNN4J_UNSUPPORTED;
+}
+
+int32_t cnn4j_cuda_fetch_destroy(void *) {
+  return CNN4J_UNSUPPORTED;
+}
+
+int32_t cnn4j_cuda_graph_begin(void) {
+  return CNN4J_UNSUPPORTED;
+}
+
+int32_t cnn4j_cuda_graph_end(void **) {
+  return CNN4J_UNSUPPORTED;
+}
+
+int32_t cnn4j_cuda_graph_launch(void *) {
+  return CNN4J_UNSUPPORTED;
+}
+
+int32_t cnn4j_cuda_graph_destroy(void *) {
   return CNN4J_UNSUPPORTED;
 }
 
@@ -127,6 +195,10 @@ int32_t cnn4j_cuda_avg_pool2d_backward(int32_t, const void *, void *, int64_t, i
 }
 
 int32_t cnn4j_cuda_softmax_cross_entropy(int32_t, const void *, const int32_t *, void *, int64_t, int64_t, double, double *) {
+  return CNN4J_UNSUPPORTED;
+}
+
+int32_t cnn4j_cuda_softmax_cross_entropy_device(int32_t, const void *, const int32_t *, void *, int64_t, int64_t, double, double *) {
   return CNN4J_UNSUPPORTED;
 }
 

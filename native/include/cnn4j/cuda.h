@@ -6,11 +6,15 @@
  *   cnn4j_cuda_last_error() tells what failed on this thread: the CUDA call or kernel name
  *   and CUDA's message.
  * - A build without CUDA has the same functions; they return CNN4J_UNSUPPORTED and say so.
- * - Ops are asynchronous on the current device's default stream; the copies to the host and
- *   the functions that return scalars (sum, softmax_cross_entropy) synchronise.
- * - Global state: the current device (cnn4j_cuda_set_device), per thread the last error, and
- *   one device scratch buffer for reductions (loss, sums), grown as needed and kept for the
- *   life of the process.
+ * - Ops are queued, in call order, on one stream that cnn4j_cuda_set_device creates (not the
+ *   legacy default stream, so a step can be captured as a CUDA graph); the copies to the host
+ *   and the functions that return scalars to the host (sum, softmax_cross_entropy) wait for it.
+ * - Device memory (cnn4j_cuda_malloc, and the temporaries of reductions and split
+ *   convolutions) comes from CUDA's stream-ordered pool, which keeps freed blocks for reuse:
+ *   a steady-state training step calls no allocator of the driver.
+ * - Global state: the current device and its two streams (compute, uploads), the precision
+ *   (cnn4j_cuda_set_precision), per thread the last error, and a small page-locked buffer for
+ *   the scalars that come back.
  */
 #ifndef CNN4J_CUDA_H
 #define CNN4J_CUDA_H
@@ -46,6 +50,52 @@ CNN4J_API int32_t cnn4j_cuda_memcpy(void *dst, const void *src, int64_t bytes, i
 CNN4J_API int32_t cnn4j_cuda_memcpy_async_h2d(void *dst, const void *src, int64_t bytes);
 /* Waits for everything queued on the device; reports a failed kernel. */
 CNN4J_API int32_t cnn4j_cuda_synchronize(void);
+/* Waits for the device, then gives the pool's cached free memory back to the driver. */
+CNN4J_API int32_t cnn4j_cuda_release_cached(void);
+/* Bytes the pool holds from the driver (*reserved) and of those handed out (*used). */
+CNN4J_API int32_t cnn4j_cuda_pool_stats(int64_t *reserved, int64_t *used);
+
+/* ---- Precision of float32 convolutions and matmuls -------------------------------------- */
+#define CNN4J_CUDA_FP32 0 /* FP32 FMA, the default: the same arithmetic as the CPU backend */
+#define CNN4J_CUDA_TF32 1 /* tensor cores (mma.sync m16n8k8): inputs rounded to TF32 (10-bit mantissa), FP32 sums */
+/* Applies to the calls that follow (float64 always runs in FP64). */
+CNN4J_API int32_t cnn4j_cuda_set_precision(int32_t precision);
+CNN4J_API int32_t cnn4j_cuda_get_precision(void);
+
+/* ---- Batch uploads through page-locked memory ------------------------------------------- */
+/* An uploader for up to `bytes` per put: two page-locked host slots, two device slots. */
+CNN4J_API int32_t cnn4j_cuda_uploader_create(int64_t bytes, void **out);
+/* Copies src (any host memory) into a page-locked slot and returns; the copy to the device
+ * runs on a second stream beside the kernels already queued, and the ops queued after this
+ * call see its data in dst. Waits only when both slots are still in flight. */
+/* Waits until the next put will not have to (its page-locked slot is free): lets a caller
+ * that holds the source pinned, such as a JNI critical region, do its waiting first. */
+CNN4J_API int32_t cnn4j_cuda_uploader_reserve(void *uploader);
+CNN4J_API int32_t cnn4j_cuda_uploader_put(void *uploader, void *dst, const void *src, int64_t bytes);
+CNN4J_API int32_t cnn4j_cuda_uploader_destroy(void *uploader);
+
+/* ---- Deferred reads --------------------------------------------------------------------- */
+/* A page-locked buffer of `bytes` and an event, for reading small results a step later. */
+CNN4J_API int32_t cnn4j_cuda_fetch_create(int64_t bytes, void **out);
+/* Queues a copy of src (device) after the ops queued so far; returns at once. */
+CNN4J_API int32_t cnn4j_cuda_fetch_start(void *fetch, const void *src, int64_t bytes);
+/* Waits for the copy started last. */
+CNN4J_API int32_t cnn4j_cuda_fetch_wait(void *fetch);
+/* Copies the waited-for data to dst (host memory); never waits. */
+CNN4J_API int32_t cnn4j_cuda_fetch_read(void *fetch, void *dst, int64_t bytes);
+CNN4J_API int32_t cnn4j_cuda_fetch_destroy(void *fetch);
+
+/* ---- CUDA graphs ------------------------------------------------------------------------ */
+/* Starts recording: the ops called on this thread until graph_end are recorded, not run.
+ * Calls that wait for the device (copies to the host, sum, softmax_cross_entropy) fail while
+ * recording; softmax_cross_entropy_device does not wait. */
+CNN4J_API int32_t cnn4j_cuda_graph_begin(void);
+/* Ends recording and makes the recorded ops launchable as one graph (*exec). If an op could
+ * not be recorded, ends the recording, returns an error and *exec is NULL. */
+CNN4J_API int32_t cnn4j_cuda_graph_end(void **exec);
+/* Queues the recorded ops again, with the same arguments (addresses and scalars). */
+CNN4J_API int32_t cnn4j_cuda_graph_launch(void *exec);
+CNN4J_API int32_t cnn4j_cuda_graph_destroy(void *exec);
 
 /* ---- Element-wise, reductions, dense ---------------------------------------------------- */
 CNN4J_API int32_t cnn4j_cuda_fill(int32_t dtype, void *x, int64_t n, double value);
@@ -97,10 +147,15 @@ CNN4J_API int32_t cnn4j_cuda_avg_pool2d_backward(int32_t dtype, const void *dy, 
                                                  int64_t dw, int32_t count_include_pad);
 
 /* ---- Loss, metrics, optimizers ---------------------------------------------------------- */
-/* result: host array of 3 doubles, as cnn4j_softmax_cross_entropy. */
+/* result: host array of 3 doubles, as cnn4j_softmax_cross_entropy. Waits for the device. */
 CNN4J_API int32_t cnn4j_cuda_softmax_cross_entropy(int32_t dtype, const void *logits, const int32_t *labels,
                                                    void *dlogits, int64_t rows, int64_t classes, double grad_scale,
                                                    double *result);
+/* The same, leaving the result on the device (3 doubles: loss sum, correct count, the first
+ * row whose label is out of range or -1); does not wait, and can be recorded in a graph. */
+CNN4J_API int32_t cnn4j_cuda_softmax_cross_entropy_device(int32_t dtype, const void *logits, const int32_t *labels,
+                                                          void *dlogits, int64_t rows, int64_t classes,
+                                                          double grad_scale, double *result);
 CNN4J_API int32_t cnn4j_cuda_top_k(int32_t dtype, const void *logits, int64_t rows, int64_t classes, int64_t k,
                                    int32_t *out);
 CNN4J_API int32_t cnn4j_cuda_sgd_update(int32_t dtype, void *param, const void *grad, void *velocity, int64_t n,

@@ -41,7 +41,7 @@ abstract class AbstractNativeBackend implements Backend {
         throw new IllegalStateException(msg);
     }
 
-    private NativeTensor t(String op, Tensor t) {
+    final NativeTensor t(String op, Tensor t) {
         if (t == null) {
             return null;
         }
@@ -53,7 +53,7 @@ abstract class AbstractNativeBackend implements Backend {
         return nt;
     }
 
-    private static long a(NativeTensor t) {
+    static long a(NativeTensor t) {
         return t == null ? 0 : t.address();
     }
 

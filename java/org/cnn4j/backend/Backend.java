@@ -203,6 +203,22 @@ public interface Backend extends AutoCloseable {
      */
     LossResult softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits);
 
+    /**
+     * The same loss, leaving its totals in {@code totals} (FLOAT64 [3]: the sum of the per-row
+     * losses, the correct count, and -1 or the first row whose label is out of range) instead
+     * of returning them: a device backend does not wait for the device, so the step can go
+     * on being queued (and recorded in a {@link StepGraph}); read the totals with a
+     * {@link Fetch}. The other backends compute at once (and throw for a bad label).
+     */
+    default void softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits, Tensor totals) {
+        OpChecks.shape("softmaxCrossEntropy", "totals", totals, Shape.of(3));
+        if (totals.dtype() != DType.FLOAT64) {
+            throw OpChecks.error("softmaxCrossEntropy", "totals must be FLOAT64, got " + totals.dtype());
+        }
+        LossResult r = softmaxCrossEntropy(logits, labels, dlogits);
+        totals.copyFrom(new double[] {r.meanLoss() * logits.shape().dim(0), r.correct(), -1});
+    }
+
     /** For logits [N, classes] writes the k best class indices per row, best first, into out [N, k] (INT32). */
     void topK(Tensor logits, int k, Tensor out);
 
@@ -223,4 +239,27 @@ public interface Backend extends AutoCloseable {
     /** Frees what the backend holds (threads, device context). Tensors are closed by their owners. */
     @Override
     void close();
+
+    // ---- queued execution: device backends overlap host and device work through these ----
+
+    /** An uploader of host batches into {@code dst} (a tensor of this backend). */
+    default Uploader uploader(Tensor dst) {
+        return Uploader.direct(dst);
+    }
+
+    /** A deferred reader of {@code src}, a small tensor of this backend. */
+    default Fetch fetch(Tensor src) {
+        return Fetch.direct(src);
+    }
+
+    /**
+     * Records the ops that {@code step} calls for replay. On CUDA this captures a CUDA graph:
+     * the ops are recorded, not run (replay to run them), every tensor they touch must exist
+     * before recording and stay open while the graph is used, and an op that waits for the
+     * device (a read back to the host) makes recording fail with an exception that names it.
+     * The default replays by running {@code step} again.
+     */
+    default StepGraph record(Runnable step) {
+        return StepGraph.rerun(step);
+    }
 }

@@ -2,6 +2,9 @@ package org.cnn4j.backend;
 
 import static org.cnn4j.nativelib.Cnn4jNative.*;
 
+import org.cnn4j.tensor.DType;
+import org.cnn4j.tensor.Shape;
+import org.cnn4j.tensor.Tensor;
 import org.cnn4j.tensor.Window2d;
 
 /**
@@ -10,6 +13,12 @@ import org.cnn4j.tensor.Window2d;
  * on the device's stream; only scalars (loss, correct count, sums) and explicit copies come
  * back to the host. A GPU that cannot be used is an error naming the reason (no driver, a
  * driver too old, no device, a build without CUDA), never a silent fallback.
+ *
+ * <p>Device memory comes from CUDA's caching pool (freed tensors are reused without a driver
+ * call); {@link #close()} waits for the device and gives the cached memory back. Batches go
+ * up through page-locked memory on a second stream ({@link #uploader}), results come back a
+ * step late ({@link #fetch}), and a training step can be recorded as a CUDA graph
+ * ({@link #record}).
  */
 public final class CudaBackend extends AbstractNativeBackend {
     private final int device;
@@ -82,11 +91,226 @@ public final class CudaBackend extends AbstractNativeBackend {
         return device;
     }
 
+    /**
+     * Sets how float32 convolutions and matmuls multiply (default {@link Precision#FP32}). The
+     * setting belongs to the process: it applies to every CUDA backend from the next op on.
+     */
+    public static void setPrecision(Precision p) {
+        NativeCpuBackend.ensureLoaded("cuda");
+        int st = cnn4j_cuda_set_precision(p == Precision.TF32 ? 1 : 0);
+        if (st != 0) {
+            throw new IllegalStateException("cuda: cannot set precision " + p + ": " + cnn4j_status_string(st));
+        }
+    }
+
+    public static Precision precision() {
+        NativeCpuBackend.ensureLoaded("cuda");
+        return cnn4j_cuda_get_precision() == 1 ? Precision.TF32 : Precision.FP32;
+    }
+
+    /** Bytes the caching pool holds from the driver, and of those the bytes in use. */
+    public long[] poolBytes() {
+        long[] reserved = new long[1], used = new long[1];
+        check("cuda_pool_stats", cnn4j_cuda_pool_stats(reserved, used));
+        return new long[] {reserved[0], used[0]};
+    }
+
+    @Override
+    public void softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits, Tensor totals) {
+        prepare();
+        String op = "softmaxCrossEntropy";
+        NativeTensor nl = t(op, logits), nlab = t(op, labels), nd = t(op, dlogits), nt = t(op, totals);
+        int[] nc = OpChecks.classification(op, logits, labels);
+        if (dlogits != null) {
+            OpChecks.shape(op, "dlogits", dlogits, logits.shape());
+        }
+        OpChecks.shape(op, "totals", totals, Shape.of(3));
+        if (totals.dtype() != DType.FLOAT64) {
+            throw OpChecks.error(op, "totals must be FLOAT64, got " + totals.dtype());
+        }
+        int dt = code(OpChecks.floating(op, logits, dlogits));
+        check("softmax_cross_entropy_device", cnn4j_cuda_softmax_cross_entropy_device(dt, nl.address(),
+                nlab.address(), a(nd), nc[0], nc[1], 1.0 / nc[0], nt.address()));
+    }
+
+    @Override
+    public Uploader uploader(Tensor dst) {
+        prepare();
+        NativeTensor nd = t("uploader", dst);
+        long[] out = new long[1];
+        check("cuda_uploader_create", cnn4j_cuda_uploader_create(nd.bytes(), out));
+        return new CudaUploader(nd, out[0]);
+    }
+
+    @Override
+    public Fetch fetch(Tensor src) {
+        prepare();
+        NativeTensor ns = t("fetch", src);
+        if (src.dtype() != DType.FLOAT64) {
+            throw OpChecks.error("fetch", "reads FLOAT64 tensors, got " + src.dtype());
+        }
+        long[] out = new long[1];
+        check("cuda_fetch_create", cnn4j_cuda_fetch_create(ns.bytes(), out));
+        return new CudaFetch(ns, out[0]);
+    }
+
+    @Override
+    public StepGraph record(Runnable step) {
+        prepare();
+        check("cuda_graph_begin", cnn4j_cuda_graph_begin());
+        long[] exec = new long[1];
+        try {
+            step.run();
+        } catch (RuntimeException | Error e) {
+            cnn4j_cuda_graph_end(exec);  // ends the recording; the partial graph is dropped
+            if (exec[0] != 0) {
+                cnn4j_cuda_graph_destroy(exec[0]);
+            }
+            throw new IllegalStateException("cuda: the step could not be recorded as a CUDA graph: " + e.getMessage(),
+                    e);
+        }
+        check("cuda_graph_end", cnn4j_cuda_graph_end(exec));
+        return new CudaGraph(exec[0]);
+    }
+
     @Override
     public void close() {
         if (!closed) {
             closed = true;
             cnn4j_cuda_synchronize();
+            cnn4j_cuda_release_cached();
+        }
+    }
+
+    private final class CudaUploader implements Uploader {
+        private final NativeTensor dst;
+        private long handle;
+
+        CudaUploader(NativeTensor dst, long handle) {
+            this.dst = dst;
+            this.handle = handle;
+        }
+
+        private long prepareUpload(int count, int available, int elemBytes) {
+            if (handle == 0) {
+                throw new IllegalStateException("uploader used after close()");
+            }
+            if (count < 0 || count > dst.numel() || count > available) {
+                throw new IllegalArgumentException("upload of " + count + " values into a tensor of " + dst.numel()
+                        + " from an array of " + available);
+            }
+            if (dst.dtype().bytes() != elemBytes) {
+                throw new IllegalArgumentException("upload of " + elemBytes + "-byte values into a " + dst.dtype()
+                        + " tensor");
+            }
+            // Waits for a free page-locked slot outside the JNI critical region of the copy.
+            check("cuda_uploader_reserve", cnn4j_cuda_uploader_reserve(handle));
+            return (long) count * elemBytes;
+        }
+
+        @Override
+        public void upload(float[] src, int count) {
+            long bytes = prepareUpload(count, src.length, 4);
+            if (dst.dtype() != DType.FLOAT32) {
+                throw new IllegalArgumentException("upload of float values into a " + dst.dtype() + " tensor");
+            }
+            check("cuda_uploader_put", cnn4j_cuda_uploader_put(handle, dst.address(), src, bytes));
+        }
+
+        @Override
+        public void upload(double[] src, int count) {
+            long bytes = prepareUpload(count, src.length, 8);
+            check("cuda_uploader_put", cnn4j_cuda_uploader_put(handle, dst.address(), src, bytes));
+        }
+
+        @Override
+        public void upload(int[] src, int count) {
+            long bytes = prepareUpload(count, src.length, 4);
+            if (dst.dtype() != DType.INT32) {
+                throw new IllegalArgumentException("upload of int values into a " + dst.dtype() + " tensor");
+            }
+            check("cuda_uploader_put", cnn4j_cuda_uploader_put(handle, dst.address(), src, bytes));
+        }
+
+        @Override
+        public void close() {
+            if (handle != 0) {
+                long h = handle;
+                handle = 0;
+                check("cuda_uploader_destroy", cnn4j_cuda_uploader_destroy(h));
+            }
+        }
+    }
+
+    private final class CudaFetch implements Fetch {
+        private final NativeTensor src;
+        private long handle;
+        private boolean started;
+
+        CudaFetch(NativeTensor src, long handle) {
+            this.src = src;
+            this.handle = handle;
+        }
+
+        @Override
+        public void start() {
+            if (handle == 0) {
+                throw new IllegalStateException("fetch used after close()");
+            }
+            check("cuda_fetch_start", cnn4j_cuda_fetch_start(handle, src.address(), src.bytes()));
+            started = true;
+        }
+
+        @Override
+        public double[] await() {
+            if (!started) {
+                throw new IllegalStateException("await() without start()");
+            }
+            started = false;
+            check("cuda_fetch_wait", cnn4j_cuda_fetch_wait(handle));
+            double[] out = new double[src.numel()];
+            check("cuda_fetch_read", cnn4j_cuda_fetch_read(handle, out, src.bytes()));
+            return out;
+        }
+
+        @Override
+        public void close() {
+            if (handle != 0) {
+                long h = handle;
+                handle = 0;
+                check("cuda_fetch_destroy", cnn4j_cuda_fetch_destroy(h));
+            }
+        }
+    }
+
+    private final class CudaGraph implements StepGraph {
+        private long exec;
+
+        CudaGraph(long exec) {
+            this.exec = exec;
+        }
+
+        @Override
+        public void replay() {
+            if (exec == 0) {
+                throw new IllegalStateException("CUDA graph replayed after close()");
+            }
+            prepare();
+            check("cuda_graph_launch", cnn4j_cuda_graph_launch(exec));
+        }
+
+        @Override
+        public boolean isDeviceGraph() {
+            return true;
+        }
+
+        @Override
+        public void close() {
+            if (exec != 0) {
+                long e = exec;
+                exec = 0;
+                check("cuda_graph_destroy", cnn4j_cuda_graph_destroy(e));
+            }
         }
     }
 

@@ -7,6 +7,7 @@ import org.cnn4j.backend.Backend;
 import org.cnn4j.backend.Backends;
 import org.cnn4j.nn.Models;
 import org.cnn4j.nn.Sequential;
+import org.cnn4j.train.StepRunner;
 import org.cnn4j.optim.Adam;
 import org.cnn4j.tensor.DType;
 import org.cnn4j.tensor.Shape;
@@ -50,6 +51,13 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repeats", defaultValue = "5", description = "Timed repeats; the median is reported (default: ${DEFAULT-VALUE}).")
     int repeats;
 
+    @Option(names = "--graphs", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Record the training step once and replay it (a CUDA graph on the GPU; default: on).")
+    boolean graphs;
+
+    @Option(names = "--precision", description = "cuda: fp32 or tf32 for float32 convolutions and matmuls (default: fp32).")
+    String precision;
+
     @Override
     public Integer call() {
         if (batch < 1 || steps < 1 || repeats < 1 || warmup < 0) {
@@ -57,6 +65,9 @@ final class BenchCommand implements Callable<Integer> {
         }
         String names = backends != null ? backends : Backends.defaultName();
         StringBuilder result = new StringBuilder("result: bench=train_step model=" + model + " batch=" + batch);
+        if (precision != null) {
+            result.append(" precision=").append(BackendOptions.applyPrecision(precision, names));
+        }
         for (String name : names.split(",")) {
             Backends.Choice choice = Backends.create(name.trim(), threads);
             try (Backend be = choice.backend()) {
@@ -74,12 +85,9 @@ final class BenchCommand implements Callable<Integer> {
     private double[] measure(Backend be) {
         try (Sequential m = net().initialize(be, 1);
              Adam opt = new Adam(m.parameters(), 1e-3);
-             Tensor x = be.zeros(m.inputShape().withBatch(batch));
-             Tensor y = be.zeros(Shape.of(batch), DType.INT32);
-             Tensor dlogits = be.zeros(m.outputShape().withBatch(batch))) {
-            m.setInputGradientRequired(false);
+             StepRunner runner = new StepRunner(m, opt).setGraphs(graphs)) {
             SplittableRandom rng = new SplittableRandom(7);
-            float[] xs = new float[x.numel()];
+            float[] xs = new float[m.inputShape().withBatch(batch).numel()];
             for (int i = 0; i < xs.length; i++) {
                 xs[i] = (float) (rng.nextDouble() * 2 - 1);
             }
@@ -88,20 +96,22 @@ final class BenchCommand implements Callable<Integer> {
             for (int i = 0; i < batch; i++) {
                 ys[i] = rng.nextInt(classes);
             }
-            x.copyFrom(xs);
-            y.copyFrom(ys);
+            // The training loop's own steps: the batch uploaded every step, the loss read a
+            // step late, a recorded step replayed where the backend records.
             for (int i = 0; i < warmup; i++) {
-                step(m, opt, x, y, dlogits);
+                runner.queue(xs, ys, batch, 1e-3);
+            }
+            runner.drain();
+            if (runner.graphNote() != null) {
+                System.out.println(be.name() + ": " + runner.graphNote());
             }
             double[] rates = new double[repeats];
             for (int r = 0; r < repeats; r++) {
                 long t0 = System.nanoTime();
                 for (int i = 0; i < steps; i++) {
-                    step(m, opt, x, y, dlogits);
+                    runner.queue(xs, ys, batch, 1e-3);
                 }
-                if (be instanceof org.cnn4j.backend.CudaBackend gpu) {
-                    gpu.synchronize();
-                }
+                runner.drain();
                 rates[r] = (double) steps * batch / ((System.nanoTime() - t0) / 1e9);
             }
             return rates;
@@ -118,14 +128,6 @@ final class BenchCommand implements Callable<Integer> {
             in = Shape.of(ShapeArg.parse(input, 3, "--input", "3x32x32"));
         }
         return Models.create(model, in, classes > 0 ? classes : natural.outputShape().dim(0));
-    }
-
-    private static void step(Sequential m, Adam opt, Tensor x, Tensor y, Tensor dlogits) {
-        opt.zeroGrad();
-        Tensor logits = m.forward(x, true);
-        m.backend().softmaxCrossEntropy(logits, y, dlogits);
-        m.backward(dlogits);
-        opt.step();
     }
 
     static double median(double[] v) {

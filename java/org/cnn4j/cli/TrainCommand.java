@@ -92,6 +92,10 @@ final class TrainCommand implements Callable<Integer> {
             + "zero-padded image (H/8 pixels), horizontal flip, and colour jitter for colour images.")
     boolean augment;
 
+    @Option(names = "--graphs", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Record the training step once and replay it (a CUDA graph on the GPU; default: on).")
+    boolean graphs;
+
     @Option(names = "--image-size", description = "folder data: resize images to HxW (default: the model's own input size).")
     String imageSize;
 
@@ -150,6 +154,7 @@ final class TrainCommand implements Callable<Integer> {
             if (augment) {
                 trainLoader.augment(Augmentation.standard(train.sampleShape()));
             }
+            trainer.setGraphs(graphs);
             System.out.printf("cnn4j train: model=%s (%,d parameters) data=%s train=%d test=%d backend=%s (%s; %s)%n",
                     model, m.parameterCount(), data.data, train.size(), test.size(), be.name(), be.description(),
                     reason);
@@ -160,6 +165,9 @@ final class TrainCommand implements Callable<Integer> {
                 try (Progress bar = new Progress("epoch " + (e + 1) + "/" + epochs, trainLoader.batchesPerEpoch(),
                         showProgress)) {
                     last = trainer.trainEpoch(trainLoader, e, (step, steps, loss, images) -> bar.step(step, loss, images));
+                }
+                if (e == 0 && graphs && trainer.graphNote() != null && be.name().equals("cuda")) {
+                    System.out.println("note: " + trainer.graphNote());
                 }
                 eval = trainer.evaluate(testLoader);
                 System.out.printf("epoch %d/%d train_loss=%.4f train_accuracy=%.4f test_loss=%.4f test_accuracy=%.4f%s"

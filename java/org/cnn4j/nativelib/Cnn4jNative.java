@@ -183,6 +183,33 @@ public final class Cnn4jNative {
     public static native int cnn4j_cuda_memcpy(@Cast("void*") long dst, @Cast("const void*") long src, long bytes, int kind);
     public static native int cnn4j_cuda_memcpy_async_h2d(@Cast("void*") long dst, @Cast("const void*") long src, long bytes);
     public static native int cnn4j_cuda_synchronize();
+    public static native int cnn4j_cuda_release_cached();
+    public static native int cnn4j_cuda_pool_stats(@Cast("int64_t*") long[] reserved, @Cast("int64_t*") long[] used);
+    public static native int cnn4j_cuda_set_precision(int precision);
+    public static native int cnn4j_cuda_get_precision();
+    public static native int cnn4j_cuda_uploader_create(long bytes, @Cast("void**") long[] out);
+    public static native int cnn4j_cuda_uploader_reserve(@Cast("void*") long uploader);
+    @CriticalRegion
+    public static native int cnn4j_cuda_uploader_put(@Cast("void*") long uploader, @Cast("void*") long dst,
+                                                     @Cast("const void*") float[] src, long bytes);
+    @CriticalRegion
+    public static native int cnn4j_cuda_uploader_put(@Cast("void*") long uploader, @Cast("void*") long dst,
+                                                     @Cast("const void*") double[] src, long bytes);
+    @CriticalRegion
+    public static native int cnn4j_cuda_uploader_put(@Cast("void*") long uploader, @Cast("void*") long dst,
+                                                     @Cast("const void*") int[] src, long bytes);
+    public static native int cnn4j_cuda_uploader_destroy(@Cast("void*") long uploader);
+    public static native int cnn4j_cuda_fetch_create(long bytes, @Cast("void**") long[] out);
+    public static native int cnn4j_cuda_fetch_start(@Cast("void*") long fetch, @Cast("const void*") long src, long bytes);
+    public static native int cnn4j_cuda_fetch_wait(@Cast("void*") long fetch);
+    @CriticalRegion
+    public static native int cnn4j_cuda_fetch_read(@Cast("void*") long fetch, @Cast("void*") double[] dst, long bytes);
+    public static native int cnn4j_cuda_fetch_destroy(@Cast("void*") long fetch);
+    public static native int cnn4j_cuda_graph_begin();
+    public static native int cnn4j_cuda_graph_end(@Cast("void**") long[] exec);
+    public static native int cnn4j_cuda_graph_launch(@Cast("void*") long exec);
+    public static native int cnn4j_cuda_graph_destroy(@Cast("void*") long exec);
+    public static native int cnn4j_cuda_softmax_cross_entropy_device(int dtype, @Cast("const void*") long logits, @Cast("const int32_t*") long labels, @Cast("void*") long dlogits, long rows, long classes, double gradScale, @Cast("double*") long result);
     public static native int cnn4j_cuda_fill(int dtype, @Cast("void*") long x, long n, double value);
     public static native int cnn4j_cuda_add(int dtype, @Cast("const void*") long a, @Cast("const void*") long b, @Cast("void*") long out, long n);
     public static native int cnn4j_cuda_multiply(int dtype, @Cast("const void*") long a, @Cast("const void*") long b, @Cast("void*") long out, long n);

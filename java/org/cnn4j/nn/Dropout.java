@@ -72,6 +72,12 @@ public final class Dropout extends Layer {
         return "p=" + p;
     }
 
+    /** A new mask every step is a new kernel argument every step: replayable only with a fixed mask. */
+    @Override
+    public boolean replayable() {
+        return p == 0 || fixed;
+    }
+
     @Override
     public Tensor forward(Tensor x, boolean training) {
         checkInput(x);

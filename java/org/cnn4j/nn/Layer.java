@@ -132,6 +132,20 @@ public abstract class Layer implements AutoCloseable {
         return List.of();
     }
 
+    /**
+     * Whether a training step through this layer can be recorded once and replayed (see
+     * {@code Backend.record}): false for a layer whose ops take new arguments every step, such
+     * as dropout's mask seed. A composite is replayable when all its children are.
+     */
+    public boolean replayable() {
+        for (Layer c : children()) {
+            if (!c.replayable()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** For a composite child: which branch of its parent it is on (for the summary), else empty. */
     public String branch() {
         return branch;

@@ -164,6 +164,16 @@ public final class Sequential implements AutoCloseable {
         return n;
     }
 
+    /** Whether a training step can be recorded once and replayed (every layer {@link Layer#replayable()}). */
+    public boolean replayable() {
+        for (Layer l : layers()) {
+            if (!l.replayable()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     public void zeroGrad() {
         for (Parameter p : parameters()) {
             backend.fill(p.grad(), 0);

@@ -12,10 +12,11 @@ import org.cnn4j.tensor.Shape;
 import org.cnn4j.tensor.Tensor;
 
 /**
- * The training loop: per batch, copy the batch into the model's input tensors, forward,
- * fused softmax-cross-entropy (loss and dlogits in one op), backward, optimizer step. Only
- * two scalars (mean loss, correct count) come back per step. Input, label and gradient
- * tensors are planned per batch shape and reused.
+ * The training loop: per batch, a {@link StepRunner} step (upload, forward, fused
+ * softmax-cross-entropy, backward, optimizer update, all queued without waiting for the
+ * device), the learning rate from the schedule, and the step's loss and correct count
+ * summed once they come back. Listeners hear of a step one step late, when its two scalars
+ * arrive; a non-finite loss stops training then, naming the step.
  */
 public final class Trainer implements AutoCloseable {
 
@@ -37,85 +38,81 @@ public final class Trainer implements AutoCloseable {
     }
 
     private final Sequential model;
-    private final Optimizer optimizer;
     private final LrSchedule schedule;
-    private final Backend backend;
-    private Tensor x, labels, dlogits;
-    /** Input, label and dlogits tensors per batch size: planned once, reused every epoch. */
-    private final java.util.Map<Integer, Tensor[]> planned = new java.util.HashMap<>();
+    private final Optimizer optimizer;
+    private final StepRunner runner;
     private long globalStep;
 
     public Trainer(Sequential model, Optimizer optimizer, LrSchedule schedule) {
-        if (model.backend() == null) {
-            throw new IllegalArgumentException("initialize the model on a backend before training it");
-        }
+        this.runner = new StepRunner(model, optimizer);
         this.model = model;
         this.optimizer = optimizer;
         this.schedule = schedule;
-        this.backend = model.backend();
-        model.setInputGradientRequired(false);
     }
 
     public long globalStep() {
         return globalStep;
     }
 
-    private void ensureBuffers(int n) {
-        Tensor[] t = planned.computeIfAbsent(n, k -> new Tensor[] {
-            backend.zeros(model.inputShape().withBatch(k), model.dtype()),
-            backend.zeros(Shape.of(k), DType.INT32),
-            backend.zeros(model.outputShape().withBatch(k), model.dtype())});
-        x = t[0];
-        labels = t[1];
-        dlogits = t[2];
+    /** Turns recording and replaying of training steps on or off (default on). */
+    public Trainer setGraphs(boolean on) {
+        runner.setGraphs(on);
+        return this;
     }
 
-    private void load(Batch b) {
-        ensureBuffers(b.size());
-        x.copyFrom(b.images(), x.numel());
-        labels.copyFrom(b.labels(), b.size());
+    /** Why steps are not replayed from a recording, or null when they are (or may be). */
+    public String graphNote() {
+        return runner.graphNote();
+    }
+
+    /** Whether steps of batch size {@code n} are replayed from a device graph. */
+    public boolean replaysDeviceGraph(int n) {
+        return runner.replaysDeviceGraph(n);
     }
 
     /** One epoch of training (epoch counts from 0 and selects the shuffle order). */
     public Result trainEpoch(DataLoader loader, int epoch, StepListener listener) {
         long t0 = System.nanoTime();
-        double lossSum = 0;
-        long correct = 0;
-        int images = 0;
+        double[] sums = new double[3];  // loss sum, correct, images
         int steps = loader.batchesPerEpoch();
-        int step = 0;
+        long firstStep = globalStep;
         try (DataLoader.Epoch it = loader.epoch(epoch)) {
             while (it.hasNext()) {
                 Batch b = it.next();
-                int n = b.size();
+                double lr = schedule.lr(globalStep);
+                StepRunner.Totals done;
                 try {
-                    load(b);
+                    done = runner.queue(b.images(), b.labels(), b.size(), lr);
                 } finally {
                     b.release();
                 }
-                optimizer.setLearningRate(schedule.lr(globalStep));
-                optimizer.zeroGrad();
-                Tensor logits = model.forward(x, true);
-                LossResult r = backend.softmaxCrossEntropy(logits, labels, dlogits);
-                if (!Double.isFinite(r.meanLoss())) {
-                    throw new ArithmeticException("the training loss became " + r.meanLoss() + " at epoch "
-                            + (epoch + 1) + ", step " + (step + 1) + " (learning rate " + optimizer.learningRate()
-                            + "): lower the learning rate");
-                }
-                model.backward(dlogits);
-                optimizer.step();
                 globalStep++;
-                step++;
-                lossSum += r.meanLoss() * n;
-                correct += r.correct();
-                images += n;
-                if (listener != null) {
-                    listener.onStep(step, steps, r.meanLoss(), images);
-                }
+                report(done, sums, epoch, firstStep, steps, listener);
             }
+            report(runner.drain(), sums, epoch, firstStep, steps, listener);
         }
         double secs = (System.nanoTime() - t0) / 1e9;
-        return new Result(lossSum / images, (double) correct / images, images, secs);
+        int images = (int) sums[2];
+        return new Result(sums[0] / images, sums[1] / images, images, secs);
+    }
+
+    private void report(StepRunner.Totals t, double[] sums, int epoch, long firstStep, int steps,
+                        StepListener listener) {
+        if (t == null) {
+            return;
+        }
+        int stepInEpoch = (int) (t.step() - firstStep) + 1;
+        double mean = t.meanLoss();
+        if (!Double.isFinite(mean)) {
+            throw new ArithmeticException("the training loss became " + mean + " at epoch " + (epoch + 1)
+                    + ", step " + stepInEpoch + " (learning rate " + t.lr() + "): lower the learning rate");
+        }
+        sums[0] += t.lossSum();
+        sums[1] += t.correct();
+        sums[2] += t.n();
+        if (listener != null) {
+            listener.onStep(stepInEpoch, steps, mean, (int) sums[2]);
+        }
     }
 
     /** Loss and top-1 accuracy over a loader, in inference mode. */
@@ -192,18 +189,8 @@ public final class Trainer implements AutoCloseable {
                 classes >= 5 ? (double) correct5 / images : Double.NaN);
     }
 
-    private void closeBuffers() {
-        for (Tensor[] t : planned.values()) {
-            for (Tensor u : t) {
-                u.close();
-            }
-        }
-        planned.clear();
-        x = labels = dlogits = null;
-    }
-
     @Override
     public void close() {
-        closeBuffers();
+        runner.close();
     }
 }
