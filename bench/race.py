@@ -1,16 +1,30 @@
 #!/usr/bin/env python3
 """Races cnn4j's CUDA backend against PyTorch on the same GPU, one after the other in one run.
 
-Networks (training steps on synthetic data, Adam 1e-3, softmax cross-entropy):
-  lenet5   Fashion-MNIST shape 1x28x28, batch 256
-  vgg11    plain VGG-11 (no batch norm) on 3x32x32, batch 128
-  resnet20 He et al.'s CIFAR ResNet-20 (option-A shortcuts) on 3x32x32, batch 128
-PyTorch runs eager and, where it works, torch.compile; both in FP32 with TF32 off and in
-PyTorch's default precision (cuDNN convolutions on TF32, matmuls in FP32). cnn4j's kernels are
-FP32. Prints a markdown table of images/s and the cnn4j/PyTorch ratios.
+Training steps (synthetic data, Adam 1e-3, softmax cross-entropy, one scalar back per step):
+  lenet5       Fashion-MNIST shape 1x28x28, batch 256
+  vgg11-plain  VGG-11 without batch norm or dropout on 3x32x32, batch 128 (convolutions,
+               pooling, ReLU and dense layers only)
+  resnet20     He et al.'s CIFAR ResNet-20 (option-A shortcuts) on 3x32x32, batch 128
+Precision, both ways:
+  fp32     cnn4j --precision fp32 against PyTorch with TF32 off (convolutions and matmuls)
+  default  each side's default: cnn4j fp32; PyTorch TF32 convolutions (cudnn.allow_tf32) and
+           FP32 matmuls; and cnn4j --precision tf32 (TF32 convolutions and matmuls) beside it
+PyTorch runs eager and, where it works, torch.compile; cudnn.benchmark is on (cuDNN picks its
+fastest algorithm per shape). cnn4j runs with CUDA graphs (the default) and without.
+
+Kernel level (--kernels): every convolution of lenet5 and vgg11-plain at the race's batch,
+forward, backward-data and backward-filter, in TFLOP/s against PyTorch's own convolution
+(aten.convolution_backward for the two backward passes) at equal precision; the
+memory-bound kernels in GB/s against a device-to-device copy.
+
+With --device cpu the same race runs on the processor: cnn4j's native CPU backend against
+PyTorch on the CPU (FP32 only; precision and graph settings do not apply).
 
 Usage: bench/race.py --cnn4j "JAVA -cp CLASSPATH org.cnn4j.cli.Main" [--repeats 5] [--steps 50]
+                     [--kernels] [--device cuda|cpu]
 """
+import json
 import argparse
 import re
 import statistics
@@ -22,7 +36,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-NETS = {"lenet5": ((1, 28, 28), 256), "vgg11": ((3, 32, 32), 128), "resnet20": ((3, 32, 32), 128)}
+DEV = "cuda"  # --device: where both sides run
+
+NETS = {"lenet5": ((1, 28, 28), 256), "vgg11-plain": ((3, 32, 32), 128), "resnet20": ((3, 32, 32), 128)}
 
 
 def lenet5():
@@ -40,8 +56,8 @@ def vgg11():
         else:
             layers += [nn.Conv2d(c, v, 3, padding=1), nn.ReLU()]
             c = v
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(512, 4096), nn.ReLU(), nn.Dropout(0.5),
-                         nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(0.5), nn.Linear(4096, 10))
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(512, 4096), nn.ReLU(),
+                         nn.Linear(4096, 4096), nn.ReLU(), nn.Linear(4096, 10))
 
 
 class Block(nn.Module):
@@ -74,10 +90,10 @@ def resnet20():
 
 def torch_rate(name, compiled, repeats, steps):
     shape, batch = NETS[name]
-    model = {"lenet5": lenet5, "vgg11": vgg11, "resnet20": resnet20}[name]().cuda()
+    model = {"lenet5": lenet5, "vgg11-plain": vgg11, "resnet20": resnet20}[name]().to(DEV)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
-    x = torch.randn(batch, *shape, device="cuda")
-    y = torch.randint(0, 10, (batch,), device="cuda")
+    x = torch.randn(batch, *shape, device=DEV)
+    y = torch.randint(0, 10, (batch,), device=DEV)
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -89,27 +105,163 @@ def torch_rate(name, compiled, repeats, steps):
     fn = torch.compile(step) if compiled else step
     for _ in range(20):
         fn()
-    torch.cuda.synchronize()
+    sync()
     rates = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         for _ in range(steps):
             loss = fn()
             loss.item()  # one scalar back per step, as cnn4j reads loss and correct count
-        torch.cuda.synchronize()
+        sync()
         rates.append(steps * batch / (time.perf_counter() - t0))
     return statistics.median(rates)
 
 
-def cnn4j_rate(cmd, name, repeats, steps):
+def sync():
+    if DEV == "cuda":
+        torch.cuda.synchronize()
+
+
+def precision_args(precision):
+    return ["--precision", precision] if DEV == "cuda" else []
+
+
+def run_cnn4j(cmd, args):
+    out = subprocess.run(cmd.split() + args, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError("cnn4j " + " ".join(args) + " failed: " + out.stdout + out.stderr)
+    return out.stdout
+
+
+def cnn4j_rate(cmd, name, repeats, steps, precision, graphs=True):
     shape, batch = NETS[name]
-    args = cmd.split() + ["bench", "--backend", "cuda", "--model", name, "--input", "x".join(map(str, shape)),
-                          "--classes", "10", "--batch", str(batch), "--repeats", str(repeats), "--steps", str(steps)]
-    out = subprocess.run(args, capture_output=True, text=True)
-    m = re.search(r"cuda_images_per_s=(\d+)", out.stdout)
+    out = run_cnn4j(cmd, ["bench", "--backend", DEV, "--model", name, "--input", "x".join(map(str, shape)),
+                          "--classes", "10", "--batch", str(batch), "--repeats", str(repeats), "--steps",
+                          str(steps)] + precision_args(precision) + ([] if graphs else ["--no-graphs"]))
+    m = re.search(DEV + r"_images_per_s=(\d+)", out)
     if not m:
-        raise RuntimeError("cnn4j bench failed: " + out.stdout + out.stderr)
+        raise RuntimeError("cnn4j bench printed no result: " + out)
     return float(m.group(1))
+
+
+class Clock:
+    """Elapsed milliseconds: CUDA events on the GPU, the wall clock on the CPU."""
+
+    def __init__(self):
+        if DEV == "cuda":
+            self.a, self.b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+
+    def start(self):
+        if DEV == "cuda":
+            self.a.record()
+        else:
+            self.t = time.perf_counter()
+
+    def stop(self):
+        if DEV == "cuda":
+            self.b.record()
+            self.b.synchronize()
+            return self.a.elapsed_time(self.b)
+        return (time.perf_counter() - self.t) * 1e3
+
+
+def timed(fn, repeats):
+    """Median milliseconds per call of fn (calls batched to >= ~20 ms per repeat)."""
+    for _ in range(3):
+        fn()
+    sync()
+    clock = Clock()
+    clock.start()
+    fn()
+    calls = max(1, min(1000, int(20 / max(clock.stop(), 1e-3))))
+    per = []
+    for _ in range(repeats):
+        clock.start()
+        for _ in range(calls):
+            fn()
+        per.append(clock.stop() / calls)
+    return statistics.median(per)
+
+
+def torch_conv(op, repeats):
+    n, c, h, w, k = op["n"], op["c"], op["h"], op["w"], op["k"]
+    g, stride, pad, dil = op["groups"], (op["sh"], op["sw"]), (op["ph"], op["pw"]), (op["dh"], op["dw"])
+    x = torch.randn(n, c, h, w, device=DEV)
+    wt = torch.randn(k, c // g, op["kh"], op["kw"], device=DEV)
+    y = F.conv2d(x, wt, None, stride, pad, dil, g)
+    dy = torch.randn_like(y)
+    oh, ow = y.shape[2], y.shape[3]
+    flops = 2.0 * n * k * oh * ow * (c // g) * op["kh"] * op["kw"]
+    aten = torch.ops.aten.convolution_backward
+    fns = {
+        "conv_forward": lambda: F.conv2d(x, wt, None, stride, pad, dil, g),
+        "conv_backward_data": lambda: aten(dy, x, wt, None, stride, pad, dil, False, [0, 0], g, [True, False, False]),
+        "conv_backward_filter": lambda: aten(dy, x, wt, None, stride, pad, dil, False, [0, 0], g,
+                                             [False, True, False]),
+    }
+    return flops / 1e9 / timed(fns[op["op"]], repeats)  # TFLOP/s
+
+
+def torch_memory(op, repeats):
+    shape = op["shape"]
+    a, b = torch.randn(*shape, device=DEV), torch.randn(*shape, device=DEV)
+    c = torch.empty_like(a)
+    nbytes = 4.0 * a.numel()
+    fns = {
+        "copy": (lambda: c.copy_(a), 2 * nbytes),
+        "relu_forward": (lambda: torch.clamp_min(a, 0, out=c), 2 * nbytes),
+        "relu_backward": (lambda: torch.ops.aten.threshold_backward(b, a, 0), 3 * nbytes),
+        "add": (lambda: torch.add(a, b, out=c), 3 * nbytes),
+        "max_pool_forward": (lambda: F.max_pool2d(a, 2, return_indices=True),
+                             nbytes + 8.0 * a.numel() / 4),
+    }
+    if op["op"] not in fns:
+        return None
+    fn, moved = fns[op["op"]]
+    return moved / 1e6 / timed(fn, repeats)  # GB/s
+
+
+def kernels(cmd, repeats):
+    print()
+    print("## Kernels")
+    print()
+    print("| precision | network | pass | input NxCxHxW | filters, window | cnn4j TFLOP/s | PyTorch TFLOP/s | ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    memory = []
+    for precision in ["fp32", "tf32"] if DEV == "cuda" else ["fp32"]:
+        torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+        torch.backends.cudnn.allow_tf32 = precision == "tf32"
+        for name in ["lenet5", "vgg11-plain"]:
+            shape, batch = NETS[name]
+            out = run_cnn4j(cmd, ["bench", "--ops", "--backend", DEV, "--model", name, "--input",
+                                  "x".join(map(str, shape)), "--classes", "10", "--batch", str(batch),
+                                  "--repeats", str(repeats)] + precision_args(precision))
+            for line in out.splitlines():
+                if not line.startswith("{"):
+                    continue
+                op = json.loads(line)
+                if "tflops" in op:
+                    theirs = torch_conv(op, repeats)
+                    print(f"| {precision} | {name} | {op['op'][5:]} | {op['n']}x{op['c']}x{op['h']}x{op['w']} "
+                          f"| {op['k']}, {op['kh']}x{op['kw']} s{op['sh']} p{op['ph']} g{op['groups']} "
+                          f"| {op['tflops']:.2f} | {theirs:.2f} | {op['tflops'] / theirs:.2f} |")
+                elif precision == "fp32":
+                    memory.append((name, op))
+            sys.stdout.flush()
+    print()
+    print("| network | kernel | tensor | cnn4j GB/s | / cnn4j copy | PyTorch GB/s | / PyTorch copy |")
+    print("|---|---|---|---|---|---|---|")
+    copies = {(name, tuple(op["shape"])): op["gbps"] for name, op in memory if op["op"] == "copy"}
+    for name, op in memory:
+        key = (name, tuple(op["shape"]))
+        theirs = torch_memory(op, repeats)
+        torch_copy = torch_memory(dict(op, op="copy"), repeats)
+        print(f"| {name} | {op['op']} | {'x'.join(map(str, op['shape']))} | {op['gbps']:.0f} "
+              f"| {op['gbps'] / copies[key]:.2f} | {theirs:.0f} | {theirs / torch_copy:.2f} |"
+              if theirs else
+              f"| {name} | {op['op']} | {'x'.join(map(str, op['shape']))} | {op['gbps']:.0f} "
+              f"| {op['gbps'] / copies[key]:.2f} | - | - |")
+        sys.stdout.flush()
 
 
 def main():
@@ -117,26 +269,51 @@ def main():
     ap.add_argument("--cnn4j", required=True, help="command that runs the cnn4j CLI")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--steps", type=int, default=50)
-    ap.add_argument("--nets", default="lenet5,vgg11,resnet20")
+    ap.add_argument("--nets", default="lenet5,vgg11-plain,resnet20")
+    ap.add_argument("--kernels", action="store_true", help="also race the kernels one by one")
+    ap.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
+    ap.add_argument("--batch-scale", type=float, default=1.0, help="scale the batch sizes (quick trials)")
     a = ap.parse_args()
-    print(f"device: {torch.cuda.get_device_name(0)}, torch {torch.__version__}, CUDA {torch.version.cuda}, "
-          f"cuDNN {torch.backends.cudnn.version()}")
-    print("| network | batch | cnn4j FP32 | torch eager FP32 (TF32 off) | ratio | torch.compile FP32 | ratio "
-          "| torch eager default (TF32 convs) | ratio |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    global DEV
+    DEV = a.device
+    for k, (shape, batch) in NETS.items():
+        NETS[k] = (shape, max(1, int(batch * a.batch_scale)))
+    torch.backends.cudnn.benchmark = True
+    if DEV == "cuda":
+        print(f"device: {torch.cuda.get_device_name(0)}, torch {torch.__version__}, CUDA {torch.version.cuda}, "
+              f"cuDNN {torch.backends.cudnn.version()}")
+    else:
+        print(f"device: CPU ({torch.get_num_threads()} PyTorch threads), torch {torch.__version__}")
+    print()
+    print("## Training steps, images/s (median of the repeats)")
+    print()
+    print("| network | batch | cnn4j FP32 | cnn4j FP32, no graphs | torch eager FP32 (TF32 off) | ratio "
+          "| torch.compile FP32 | ratio | cnn4j TF32 | torch eager default (TF32 convs) | ratio "
+          "| ratio cnn4j FP32 / torch default |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in a.nets.split(","):
-        ours = cnn4j_rate(a.cnn4j, name, a.repeats, a.steps)
-        row = [name, str(NETS[name][1]), f"{ours:,.0f}"]
-        for tf32, compiled in [(False, False), (False, True), (True, False)]:
+        ours = cnn4j_rate(a.cnn4j, name, a.repeats, a.steps, "fp32")
+        ours_eager = cnn4j_rate(a.cnn4j, name, a.repeats, a.steps, "fp32", graphs=False)
+        ours_tf32 = cnn4j_rate(a.cnn4j, name, a.repeats, a.steps, "tf32") if DEV == "cuda" else float("nan")
+        row = [name, str(NETS[name][1]), f"{ours:,.0f}", f"{ours_eager:,.0f}"]
+        for tf32, compiled in [(False, False), (False, True)] + ([(True, False)] if DEV == "cuda" else []):
             torch.backends.cuda.matmul.allow_tf32 = False
             torch.backends.cudnn.allow_tf32 = tf32
+            if tf32:
+                row.append(f"{ours_tf32:,.0f}")
             try:
                 r = torch_rate(name, compiled, a.repeats, a.steps)
-                row += [f"{r:,.0f}", f"{ours / r:.2f}"]
+                row += [f"{r:,.0f}", f"{(ours_tf32 if tf32 else ours) / r:.2f}"]
+                if tf32:
+                    row.append(f"{ours / r:.2f}")
             except Exception as e:  # torch.compile may be missing its toolchain
-                row += [f"n/a ({type(e).__name__})", "-"]
+                row += [f"n/a ({type(e).__name__})", "-"] + (["-"] if tf32 else [])
+        if DEV != "cuda":
+            row += ["-", "-", "-", "-"]
         print("| " + " | ".join(row) + " |")
         sys.stdout.flush()
+    if a.kernels:
+        kernels(a.cnn4j, a.repeats)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code cnn4j bench}: training-step throughput on synthetic data (forward, fused loss,
- * backward, Adam step), repeated, median reported. Data loading is not included; the
- * {@code train_images_per_s} of {@code train} includes it.
+ * {@code cnn4j bench}: training-step throughput on synthetic data, with the training loop's own
+ * steps (the batch uploaded every step, forward, fused loss, backward, Adam update, the loss
+ * read a step late, recorded steps replayed), repeated, median reported. Reading and
+ * decoding data are not included; the {@code train_images_per_s} of {@code train} includes
+ * them. With {@code --ops}, the kernels one by one ({@link OpBench}).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure training steps per second on synthetic data; the last line is 'result: ...'.")
@@ -55,6 +57,10 @@ final class BenchCommand implements Callable<Integer> {
             description = "Record the training step once and replay it (a CUDA graph on the GPU; default: on).")
     boolean graphs;
 
+    @Option(names = "--ops", description = "Time the kernels one by one instead of training steps: every "
+            + "convolution of the model (TFLOP/s) and the memory-bound kernels (GB/s), one JSON line each.")
+    boolean ops;
+
     @Option(names = "--precision", description = "cuda: fp32 or tf32 for float32 convolutions and matmuls (default: fp32).")
     String precision;
 
@@ -71,6 +77,12 @@ final class BenchCommand implements Callable<Integer> {
         for (String name : names.split(",")) {
             Backends.Choice choice = Backends.create(name.trim(), threads);
             try (Backend be = choice.backend()) {
+                if (ops) {
+                    try (Sequential m = net()) {
+                        new OpBench(be, repeats).run(m, batch);
+                    }
+                    continue;
+                }
                 double[] rates = measure(be);
                 double median = median(rates);
                 System.out.printf("%s (%s): images/s per repeat %s, median %.0f%n", be.name(), be.description(),
@@ -78,7 +90,9 @@ final class BenchCommand implements Callable<Integer> {
                 result.append(' ').append(be.name()).append("_images_per_s=").append(Math.round(median));
             }
         }
-        System.out.println(result);
+        if (!ops) {
+            System.out.println(result);
+        }
         return 0;
     }
 

@@ -38,6 +38,7 @@ public final class Models {
             ZOO.put("vgg" + depth, new Entry((in, k) -> vgg(depth, false, in, k), IMAGENET, 1000));
             ZOO.put("vgg" + depth + "-bn", new Entry((in, k) -> vgg(depth, true, in, k), IMAGENET, 1000));
         }
+        ZOO.put("vgg11-plain", new Entry((in, k) -> vgg(11, false, 0, in, k), IMAGENET, 1000));
         for (int depth : new int[] {20, 32, 56}) {
             ZOO.put("resnet" + depth, new Entry((in, k) -> cifarResNet(depth, in, k), CIFAR, 10));
         }
@@ -129,17 +130,17 @@ public final class Models {
         return new Sequential(input, l.toArray(new Layer[0]));
     }
 
-    /** Flatten, then (dropout, dense, ReLU) twice, then the output layer. */
+    /** Flatten, then (dropout, dense, ReLU) twice, then the output layer; no dropout layers at probability 0. */
     private static List<Layer> classifier(int width, double dropout, int classes, boolean dropoutFirst) {
         List<Layer> l = new ArrayList<>();
         l.add(new Flatten());
         for (int i = 0; i < 2; i++) {
-            if (dropoutFirst) {
+            if (dropoutFirst && dropout > 0) {
                 l.add(new Dropout(dropout));
             }
             l.add(new Linear(width));
             l.add(new ReLU());
-            if (!dropoutFirst) {
+            if (!dropoutFirst && dropout > 0) {
                 l.add(new Dropout(dropout));
             }
         }
@@ -165,6 +166,15 @@ public final class Models {
      * At 224x224: VGG-11 132,863,336 parameters, VGG-16 138,357,544 (torchvision).
      */
     public static Sequential vgg(int depth, boolean batchNorm, Shape input, int classes) {
+        return vgg(depth, batchNorm, 0.5, input, classes);
+    }
+
+    /**
+     * VGG with the classifier's dropout probability given; at 0 there are no dropout layers,
+     * and VGG-11 without batch norm is then convolutions, pooling, ReLU and dense layers only
+     * ({@code vgg11-plain}, the plain network of the PyTorch race).
+     */
+    public static Sequential vgg(int depth, boolean batchNorm, double dropout, Shape input, int classes) {
         List<Layer> l = new ArrayList<>();
         for (int f : vggConfig(depth)) {
             if (f == 0) {
@@ -177,7 +187,7 @@ public final class Models {
                 l.add(new ReLU());
             }
         }
-        l.addAll(classifier(4096, 0.5, classes, false));
+        l.addAll(classifier(4096, dropout, classes, false));
         return new Sequential(input, l.toArray(new Layer[0]));
     }
 

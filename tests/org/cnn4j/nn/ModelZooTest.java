@@ -1,6 +1,7 @@
 package org.cnn4j.nn;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -32,6 +33,7 @@ class ModelZooTest {
                 Arguments.of("alexnet-2group", 60_965_224L),
                 Arguments.of("vgg11", 132_863_336L),
                 Arguments.of("vgg11-bn", 132_868_840L),
+                Arguments.of("vgg11-plain", 132_863_336L),
                 Arguments.of("vgg13", 133_047_848L),
                 Arguments.of("vgg13-bn", 133_053_736L),
                 Arguments.of("vgg16", 138_357_544L),
@@ -93,6 +95,14 @@ class ModelZooTest {
         }
         try (Sequential v = Models.create("vgg11-bn", Shape.of(3, 32, 32), 10)) {
             assertEquals(Shape.of(10), v.outputShape());
+        }
+        // the race's plain network: no dropout (so its steps can be recorded), the same weights as vgg11
+        try (Sequential p = Models.create("vgg11-plain", Shape.of(3, 32, 32), 10);
+             Sequential v = Models.create("vgg11", Shape.of(3, 32, 32), 10)) {
+            assertTrue(p.replayable());
+            assertFalse(v.replayable());
+            assertEquals(v.parameterCount(), p.parameterCount());
+            assertTrue(p.layers().stream().noneMatch(l -> l instanceof Dropout));
         }
         assertThrows(IllegalArgumentException.class, () -> Models.create("resnet21"));
         assertThrows(IllegalArgumentException.class, () -> Models.create("resnet20", Shape.of(3, 32, 32), 1));
