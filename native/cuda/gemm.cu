@@ -447,6 +447,7 @@ int32_t cnn4j_cuda_conv2d_backward_filter(int32_t dtype, const void *x, const vo
                                           int64_t dw, int64_t groups, int64_t oh, int64_t ow) {
   CNN4J_CUDA_GEO
   if (!x || !dy || !dweight) return CNN4J_INVALID_ARGUMENT;
+  if (g.k == 0) return CNN4J_OK;
   const int K = g.n * g.oh * g.ow;
   const int tiles = ((g.kg() + BM - 1) / BM) * ((g.ckk() + BN - 1) / BN) * g.groups;
   // Split the long pixel axis so that there are at least ~264 blocks (two per SM of an H100).

@@ -111,7 +111,10 @@ __global__ void max_fwd_k(const T *x, T *y, int32_t *am, PoolGeo g) {
   }
 }
 
-// dx = 0 first (a fill), then every output adds its gradient to its winner (atomics: windows overlap).
+// dx = 0 first (a fill), then every output adds its gradient to its winner with an atomic add.
+// Where windows do not overlap each input has at most one winner, so the result is exact and
+// reproducible; where they overlap (say 3x3 windows at stride 2), the gradients of one input
+// are added in the order the threads run.
 template <class T>
 __global__ void max_bwd_k(const T *dy, const int32_t *am, T *dx, i64 planes, i64 hw, i64 ohw) {
   GRID_STRIDE(idx, planes * ohw) {
@@ -153,21 +156,27 @@ __global__ void avg_fwd_k(const T *x, T *y, PoolGeo g, int include_pad) {
   }
 }
 
+// One thread per input pixel, summing the outputs whose windows hold it in a fixed order: no
+// atomics, so results do not depend on scheduling even where windows overlap; writes dx.
 template <class T>
 __global__ void avg_bwd_k(const T *dy, T *dx, PoolGeo g, int include_pad) {
-  i64 total = (i64)g.planes * g.oh * g.ow;
+  i64 total = (i64)g.planes * g.h * g.w;
   GRID_STRIDE(idx, total) {
-    int j = idx % g.ow, i = (idx / g.ow) % g.oh;
-    T *dp = dx + (idx / ((i64)g.oh * g.ow)) * g.h * g.w;
-    T v = dy[idx] / T(avg_div(g, i, j, include_pad));
+    int x = idx % g.w, y = (idx / g.w) % g.h;
+    const T *dp = dy + (idx / ((i64)g.h * g.w)) * g.oh * g.ow;
+    T s = T(0);
     for (int a = 0; a < g.kh; a++) {
-      int ih = i * g.sh - g.pt + a * g.dh;
-      if (ih < 0 || ih >= g.h) continue;
+      int t = y + g.pt - a * g.dh;
+      if (t < 0 || t % g.sh != 0 || t / g.sh >= g.oh) continue;
+      int i = t / g.sh;
       for (int b = 0; b < g.kw; b++) {
-        int iw = j * g.sw - g.pl + b * g.dw;
-        if (iw >= 0 && iw < g.w) atomicAdd(&dp[ih * g.w + iw], v);
+        int u = x + g.pl - b * g.dw;
+        if (u < 0 || u % g.sw != 0 || u / g.sw >= g.ow) continue;
+        int j = u / g.sw;
+        s += dp[i * g.ow + j] / T(avg_div(g, i, j, include_pad));
       }
     }
+    dx[idx] = s;
   }
 }
 
@@ -179,22 +188,23 @@ __global__ void softmax_ce_k(const T *logits, const int32_t *labels, T *dl, int 
   const T *l = logits + (i64)r * classes;
   __shared__ double smax[256];
   __shared__ int sarg[256];
+  // each thread starts from its first element (a row of -inf still has an arg-max, as on the CPU)
   double best = -INFINITY;
-  int arg = 0;
+  int arg = classes;
   for (int c = threadIdx.x; c < classes; c += blockDim.x) {
-    if (l[c] > best || (l[c] == best && c < arg)) {
+    if (arg == classes || l[c] > best) {
       best = l[c];
       arg = c;
     }
   }
   smax[threadIdx.x] = best;
-  sarg[threadIdx.x] = best == -INFINITY ? classes : arg;
+  sarg[threadIdx.x] = arg;
   __syncthreads();
   for (int o = blockDim.x / 2; o > 0; o >>= 1) {
     if (threadIdx.x < o) {
       double a = smax[threadIdx.x], b = smax[threadIdx.x + o];
       int ia = sarg[threadIdx.x], ib = sarg[threadIdx.x + o];
-      if (b > a || (b == a && ib < ia)) {
+      if (ib < classes && (ia == classes || b > a || (b == a && ib < ia))) {
         smax[threadIdx.x] = b;
         sarg[threadIdx.x] = ib;
       }
@@ -219,10 +229,11 @@ __global__ void softmax_ce_k(const T *logits, const int32_t *labels, T *dl, int 
     loss[r] = ok ? log(denom) - (double(l[label]) - mx) : 0;
     correct[r] = ok ? (am == label) : -1;
   }
-  if (dl != nullptr && ok) {
+  if (dl != nullptr) {
+    // a row whose label is out of range gets a zero gradient (the step is reported as failed)
     for (int c = threadIdx.x; c < classes; c += blockDim.x) {
-      T p = T(exp(double(l[c]) - mx) / denom);
-      dl[(i64)r * classes + c] = (c == label ? p - T(1) : p) * T(scale);
+      T p = ok ? T(exp(double(l[c]) - mx) / denom) : T(0);
+      dl[(i64)r * classes + c] = ok ? (c == label ? p - T(1) : p) * T(scale) : T(0);
     }
   }
 }
@@ -519,6 +530,7 @@ int32_t cnn4j_cuda_sum(int32_t dtype, const void *x, int64_t n, int32_t squares,
   if (n < 0 || !out || (n > 0 && !x)) return CNN4J_INVALID_ARGUMENT;
   *out = 0;
   if (n == 0) return CNN4J_OK;
+  if (dtype != CNN4J_F32 && dtype != CNN4J_F64) return CNN4J_INVALID_ARGUMENT;
   unsigned blocks = blocks_for(n) < 1024 ? blocks_for(n) : 1024;
   void *part = nullptr;
   if (int32_t st = temp_alloc(blocks * sizeof(double), &part); st != CNN4J_OK) return st;
@@ -613,8 +625,7 @@ int32_t cnn4j_cuda_avg_pool2d_backward(int32_t dtype, const void *dy, void *dx, 
   PoolGeo g;
   if (int32_t st = pool_geo(planes, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, &g); st != CNN4J_OK) return st;
   if (!dy || !dx) return CNN4J_INVALID_ARGUMENT;
-  if (int32_t st = cnn4j_cuda_fill(dtype, dx, planes * h * w, 0); st != CNN4J_OK) return st;
-  i64 n = planes * oh * ow;
+  i64 n = planes * h * w;
   if (n == 0) return CNN4J_OK;
   CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("avg_pool2d_backward", n, avg_bwd_k<T><<<blocks_for(n), 256, 0, stream()>>>(
                                                                    static_cast<const T *>(dy), static_cast<T *>(dx), g,
@@ -627,6 +638,7 @@ int32_t cnn4j_cuda_softmax_cross_entropy_device(int32_t dtype, const void *logit
   if (rows < 0 || !fits32(rows) || classes < 1 || !fits32(classes) || !logits || !labels || !result) {
     return CNN4J_INVALID_ARGUMENT;
   }
+  if (dtype != CNN4J_F32 && dtype != CNN4J_F64) return CNN4J_INVALID_ARGUMENT;
   void *buf = nullptr;
   if (int32_t st = temp_alloc(rows * (sizeof(double) + sizeof(int)), &buf); st != CNN4J_OK) return st;
   double *loss = static_cast<double *>(buf);

@@ -13,9 +13,10 @@ thread_local std::string g_description;
 // and the precision of float32 convolutions and matmuls.
 cudaStream_t g_stream = nullptr;
 cudaStream_t g_copy_stream = nullptr;
+int g_device = -1;
 int g_precision = CNN4J_CUDA_FP32;
-// A page-locked landing area for the small results that synchronous calls copy back.
-void *g_host_small = nullptr;
+// Per thread, a page-locked landing area for the small results that synchronous calls copy back.
+thread_local void *g_host_small = nullptr;
 constexpr i64 HOST_SMALL_BYTES = 8192;
 
 __global__ void probe_kernel(int *p) { *p = 42; }
@@ -23,6 +24,9 @@ __global__ void probe_kernel(int *p) { *p = 42; }
 
 int32_t fail(const char *what, cudaError_t e) {
   g_last_error = std::string(what) + ": " + cudaGetErrorString(e);
+  // The runtime keeps the last error for cudaGetLastError: clear it, so that the next
+  // kernel launch is not blamed for a failure already reported.
+  (void)cudaGetLastError();
   return CNN4J_DEVICE_ERROR;
 }
 
@@ -36,13 +40,35 @@ int32_t launched(const char *name) {
   return e == cudaSuccess ? CNN4J_OK : fail(name, e);
 }
 
-cudaStream_t stream() { return g_stream; }
+// The current device is a per-thread setting of the CUDA runtime: a thread other than the one
+// that called cnn4j_cuda_set_device is switched to cnn4j's device before it uses its stream.
+static void ensure_device() {
+  if (g_device < 0) return;
+  int d = -1;
+  if (cudaGetDevice(&d) == cudaSuccess && d != g_device) cudaSetDevice(g_device);
+}
+
+cudaStream_t stream() {
+  ensure_device();
+  return g_stream;
+}
+
+// Tensors must exist before a step is recorded: an allocation inside a recording would only
+// exist while the graph runs.
+static int32_t refuse_while_recording(const char *what) {
+  if (g_stream == nullptr) return CNN4J_OK;
+  cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(g_stream, &cs) == cudaSuccess && cs != cudaStreamCaptureStatusNone) {
+    return fail_msg(CNN4J_INVALID_ARGUMENT, std::string(what) + " while a graph is being recorded (tensors must exist before recording)");
+  }
+  return CNN4J_OK;
+}
 
 int precision() { return g_precision; }
 
 int32_t temp_alloc(i64 bytes, void **out) {
   *out = nullptr;
-  cudaError_t e = cudaMallocAsync(out, static_cast<size_t>(bytes < 256 ? 256 : bytes), g_stream);
+  cudaError_t e = cudaMallocAsync(out, static_cast<size_t>(bytes < 256 ? 256 : bytes), stream());
   if (e == cudaErrorMemoryAllocation) {
     fail("cudaMallocAsync (temporary)", e);
     return CNN4J_OUT_OF_MEMORY;
@@ -51,10 +77,14 @@ int32_t temp_alloc(i64 bytes, void **out) {
 }
 
 void temp_free(void *p) {
-  if (p != nullptr) cudaFreeAsync(p, g_stream);
+  if (p != nullptr && cudaFreeAsync(p, stream()) != cudaSuccess) (void)cudaGetLastError();
 }
 
 int32_t copy_back(void *dst, const void *src, i64 bytes, const char *what) {
+  if (g_host_small == nullptr && cudaMallocHost(&g_host_small, HOST_SMALL_BYTES) != cudaSuccess) {
+    g_host_small = nullptr;
+    (void)cudaGetLastError();
+  }
   if (bytes <= HOST_SMALL_BYTES && g_host_small != nullptr) {
     CNN4J_CUDA_TRY(what, cudaMemcpyAsync(g_host_small, src, static_cast<size_t>(bytes), cudaMemcpyDeviceToHost,
                                          g_stream));
@@ -107,9 +137,6 @@ int32_t cnn4j_cuda_set_device(int32_t device) {
     // left to the driver, as switching devices is rare).
     CNN4J_CUDA_TRY("cudaStreamCreate", cudaStreamCreateWithFlags(&g_stream, cudaStreamNonBlocking));
     CNN4J_CUDA_TRY("cudaStreamCreate (copies)", cudaStreamCreateWithFlags(&g_copy_stream, cudaStreamNonBlocking));
-    if (g_host_small == nullptr) {
-      CNN4J_CUDA_TRY("cudaMallocHost (results)", cudaMallocHost(&g_host_small, HOST_SMALL_BYTES));
-    }
     // Freed device memory stays in the pool for the next allocation (a caching allocator):
     // a training step that frees and allocates the same sizes costs no driver call.
     cudaMemPool_t pool;
@@ -118,6 +145,7 @@ int32_t cnn4j_cuda_set_device(int32_t device) {
     CNN4J_CUDA_TRY("cudaMemPoolSetAttribute", cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep));
     streams_device = current;
   }
+  g_device = current;
   int *p = nullptr;
   CNN4J_CUDA_TRY("cudaMalloc(probe)", cudaMalloc(&p, sizeof(int)));
   probe_kernel<<<1, 1, 0, g_stream>>>(p);
@@ -150,7 +178,8 @@ const char *cnn4j_cuda_describe(void) {
 int32_t cnn4j_cuda_malloc(int64_t bytes, void **out) {
   if (out == nullptr || bytes < 0) return CNN4J_INVALID_ARGUMENT;
   *out = nullptr;
-  cudaError_t e = cudaMallocAsync(out, bytes == 0 ? 256 : static_cast<size_t>(bytes), g_stream);
+  if (int32_t st = refuse_while_recording("cnn4j_cuda_malloc"); st != CNN4J_OK) return st;
+  cudaError_t e = cudaMallocAsync(out, bytes == 0 ? 256 : static_cast<size_t>(bytes), stream());
   if (e == cudaErrorMemoryAllocation) {
     fail("cudaMallocAsync", e);
     return CNN4J_OUT_OF_MEMORY;
@@ -160,22 +189,27 @@ int32_t cnn4j_cuda_malloc(int64_t bytes, void **out) {
 }
 
 int32_t cnn4j_cuda_free(void *p) {
-  if (p != nullptr) CNN4J_CUDA_TRY("cudaFreeAsync", cudaFreeAsync(p, g_stream));
+  if (p == nullptr) return CNN4J_OK;
+  if (int32_t st = refuse_while_recording("cnn4j_cuda_free"); st != CNN4J_OK) return st;
+  CNN4J_CUDA_TRY("cudaFreeAsync", cudaFreeAsync(p, stream()));
   return CNN4J_OK;
 }
 
 int32_t cnn4j_cuda_release_cached(void) {
+  ensure_device();
   int d = 0;
   CNN4J_CUDA_TRY("cudaGetDevice", cudaGetDevice(&d));
   CNN4J_CUDA_TRY("cudaDeviceSynchronize", cudaDeviceSynchronize());
   cudaMemPool_t pool;
   CNN4J_CUDA_TRY("cudaDeviceGetDefaultMemPool", cudaDeviceGetDefaultMemPool(&pool, d));
   CNN4J_CUDA_TRY("cudaMemPoolTrimTo", cudaMemPoolTrimTo(pool, 0));
+  CNN4J_CUDA_TRY("cudaDeviceGraphMemTrim", cudaDeviceGraphMemTrim(d));  // the graphs' own temporaries
   return CNN4J_OK;
 }
 
 int32_t cnn4j_cuda_pool_stats(int64_t *reserved, int64_t *used) {
   if (reserved == nullptr || used == nullptr) return CNN4J_INVALID_ARGUMENT;
+  ensure_device();
   int d = 0;
   CNN4J_CUDA_TRY("cudaGetDevice", cudaGetDevice(&d));
   cudaMemPool_t pool;
@@ -255,6 +289,7 @@ struct Uploader {
 };
 
 void destroy_uploader(Uploader *u) {
+  ensure_device();
   cudaStreamSynchronize(g_copy_stream);
   cudaStreamSynchronize(g_stream);
   for (int s = 0; s < Uploader::SLOTS; s++) {
@@ -264,6 +299,7 @@ void destroy_uploader(Uploader *u) {
     if (u->consumed[s]) cudaEventDestroy(u->consumed[s]);
   }
   delete u;
+  (void)cudaGetLastError();  // failures here are not the next kernel's
 }
 
 struct Fetch {
@@ -280,6 +316,7 @@ void destroy_fetch(Fetch *f) {
   }
   if (f->host) cudaFreeHost(f->host);
   delete f;
+  (void)cudaGetLastError();
 }
 
 }  // namespace
@@ -330,10 +367,10 @@ int32_t cnn4j_cuda_uploader_put(void *uploader, void *dst, const void *src, int6
   CNN4J_CUDA_TRY("uploader (host to device)",
                  cudaMemcpyAsync(u->dev[s], u->host[s], b, cudaMemcpyHostToDevice, g_copy_stream));
   CNN4J_CUDA_TRY("uploader", cudaEventRecord(u->uploaded[s], g_copy_stream));
-  CNN4J_CUDA_TRY("uploader", cudaStreamWaitEvent(g_stream, u->uploaded[s], 0));
+  u->used[s] = true;  // from here on the slot is in flight, whatever fails below
+  CNN4J_CUDA_TRY("uploader", cudaStreamWaitEvent(stream(), u->uploaded[s], 0));
   CNN4J_CUDA_TRY("uploader (device copy)", cudaMemcpyAsync(dst, u->dev[s], b, cudaMemcpyDeviceToDevice, g_stream));
   CNN4J_CUDA_TRY("uploader", cudaEventRecord(u->consumed[s], g_stream));
-  u->used[s] = true;
   return CNN4J_OK;
 }
 
@@ -425,7 +462,7 @@ int32_t cnn4j_cuda_graph_launch(void *exec) {
 
 int32_t cnn4j_cuda_graph_destroy(void *exec) {
   if (exec != nullptr) {
-    cudaStreamSynchronize(g_stream);
+    if (cudaStreamSynchronize(stream()) != cudaSuccess) (void)cudaGetLastError();
     CNN4J_CUDA_TRY("cudaGraphExecDestroy", cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec)));
   }
   return CNN4J_OK;

@@ -13,8 +13,12 @@
  *   convolutions) comes from CUDA's stream-ordered pool, which keeps freed blocks for reuse:
  *   a steady-state training step calls no allocator of the driver.
  * - Global state: the current device and its two streams (compute, uploads), the precision
- *   (cnn4j_cuda_set_precision), per thread the last error, and a small page-locked buffer for
- *   the scalars that come back.
+ *   (cnn4j_cuda_set_precision), per thread the last error and a small page-locked buffer for
+ *   the scalars that come back. A thread other than the one that set the device is switched
+ *   to it on its first call.
+ * - Results are reproducible run to run (fixed-order reductions, split convolution sums added
+ *   in order), except max-pooling backward with overlapping windows, which adds an input's
+ *   gradients in thread order.
  */
 #ifndef CNN4J_CUDA_H
 #define CNN4J_CUDA_H
@@ -58,7 +62,9 @@ CNN4J_API int32_t cnn4j_cuda_pool_stats(int64_t *reserved, int64_t *used);
 /* ---- Precision of float32 convolutions and matmuls -------------------------------------- */
 #define CNN4J_CUDA_FP32 0 /* FP32 FMA, the default: the same arithmetic as the CPU backend */
 #define CNN4J_CUDA_TF32 1 /* tensor cores (mma.sync m16n8k8): inputs rounded to TF32 (10-bit mantissa), FP32 sums */
-/* Applies to the calls that follow (float64 always runs in FP64). */
+/* Applies to the calls that follow (float64 always runs in FP64); a recorded graph keeps the
+ * precision it was recorded with. Without fast-math: FP32 division, square roots and
+ * exponentials are IEEE-rounded as on the CPU. */
 CNN4J_API int32_t cnn4j_cuda_set_precision(int32_t precision);
 CNN4J_API int32_t cnn4j_cuda_get_precision(void);
 
@@ -87,8 +93,9 @@ CNN4J_API int32_t cnn4j_cuda_fetch_destroy(void *fetch);
 
 /* ---- CUDA graphs ------------------------------------------------------------------------ */
 /* Starts recording: the ops called on this thread until graph_end are recorded, not run.
- * Calls that wait for the device (copies to the host, sum, softmax_cross_entropy) fail while
- * recording; softmax_cross_entropy_device does not wait. */
+ * Calls that wait for the device (copies to or from the host, sum, softmax_cross_entropy)
+ * and cnn4j_cuda_malloc/free fail while recording; softmax_cross_entropy_device does not
+ * wait, and the temporaries of ops become memory nodes of the graph. */
 CNN4J_API int32_t cnn4j_cuda_graph_begin(void);
 /* Ends recording and makes the recorded ops launchable as one graph (*exec). If an op could
  * not be recorded, ends the recording, returns an error and *exec is NULL. */

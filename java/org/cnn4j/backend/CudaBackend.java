@@ -93,7 +93,8 @@ public final class CudaBackend extends AbstractNativeBackend {
 
     /**
      * Sets how float32 convolutions and matmuls multiply (default {@link Precision#FP32}). The
-     * setting belongs to the process: it applies to every CUDA backend from the next op on.
+     * setting belongs to the process: it applies to every CUDA backend from the next op on; a
+     * step already recorded ({@link #record}) keeps the precision it was recorded with.
      */
     public static void setPrecision(Precision p) {
         NativeCpuBackend.ensureLoaded("cuda");
@@ -339,34 +340,49 @@ public final class CudaBackend extends AbstractNativeBackend {
             return cnn4j_cuda_memcpy(dst, src, bytes, 2);
         }
 
+        // The copies hold the Java array in a JNI critical region (no garbage collection
+        // meanwhile): the device is waited for before, outside it, so that the region lasts
+        // only as long as the copy.
+
+        /** Waits for the queued ops; a failure is returned (and the copy not made). */
+        private static int settle() {
+            return cnn4j_cuda_synchronize();
+        }
+
         @Override
         public int copyIn(float[] src, long dst, long bytes) {
-            return cnn4j_cuda_memcpy(dst, src, bytes, H2D);
+            int st = settle();
+            return st != 0 ? st : cnn4j_cuda_memcpy(dst, src, bytes, H2D);
         }
 
         @Override
         public int copyIn(double[] src, long dst, long bytes) {
-            return cnn4j_cuda_memcpy(dst, src, bytes, H2D);
+            int st = settle();
+            return st != 0 ? st : cnn4j_cuda_memcpy(dst, src, bytes, H2D);
         }
 
         @Override
         public int copyIn(int[] src, long dst, long bytes) {
-            return cnn4j_cuda_memcpy(dst, src, bytes, H2D);
+            int st = settle();
+            return st != 0 ? st : cnn4j_cuda_memcpy(dst, src, bytes, H2D);
         }
 
         @Override
         public int copyOut(long src, float[] dst, long bytes) {
-            return cnn4j_cuda_memcpy(dst, src, bytes, D2H);
+            int st = settle();
+            return st != 0 ? st : cnn4j_cuda_memcpy(dst, src, bytes, D2H);
         }
 
         @Override
         public int copyOut(long src, double[] dst, long bytes) {
-            return cnn4j_cuda_memcpy(dst, src, bytes, D2H);
+            int st = settle();
+            return st != 0 ? st : cnn4j_cuda_memcpy(dst, src, bytes, D2H);
         }
 
         @Override
         public int copyOut(long src, int[] dst, long bytes) {
-            return cnn4j_cuda_memcpy(dst, src, bytes, D2H);
+            int st = settle();
+            return st != 0 ? st : cnn4j_cuda_memcpy(dst, src, bytes, D2H);
         }
 
         @Override

@@ -179,6 +179,10 @@ class CudaRuntimeTest {
             gpu.softmaxCrossEntropy(logits, labels, d2, totals);
             f.start();
             assertEquals(13, f.await()[2]);
+            float[] g = d2.toFloatArray();
+            for (int c = 0; c < classes; c++) {
+                assertEquals(0f, g[13 * classes + c], "the bad row's gradient is zero");
+            }
         }
     }
 
@@ -199,6 +203,11 @@ class CudaRuntimeTest {
             assertTrue(e.getMessage().contains("could not be recorded"), e.getMessage());
             gpu.axpy(1, one, x);  // the backend works after a failed recording
             assertEquals(7f, x.toFloatArray()[5]);
+            IllegalStateException alloc = assertThrows(IllegalStateException.class,
+                    () -> gpu.record(() -> gpu.zeros(Shape.of(10)).close()));
+            assertTrue(alloc.getMessage().contains("recorded"), alloc.getMessage());
+            gpu.axpy(1, one, x);
+            assertEquals(8f, x.toFloatArray()[5]);
         }
     }
 
