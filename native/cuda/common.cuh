@@ -23,6 +23,8 @@ int32_t fail_msg(int32_t status, const std::string &msg);
 int32_t launched(const char *name);
 // The stream every op is queued on (created by cnn4j_cuda_set_device).
 cudaStream_t stream();
+// Streaming multiprocessors of the current device (132 if it cannot be asked).
+int sm_count();
 // CNN4J_CUDA_FP32 or CNN4J_CUDA_TF32: how float32 convolutions and matmuls multiply.
 int precision();
 // Temporary device memory, stream-ordered: valid for the ops queued after it until

@@ -450,10 +450,12 @@ int32_t cnn4j_cuda_conv2d_backward_filter(int32_t dtype, const void *x, const vo
   if (g.k == 0) return CNN4J_OK;
   const int K = g.n * g.oh * g.ow;
   const int tiles = ((g.kg() + BM - 1) / BM) * ((g.ckk() + BN - 1) / BN) * g.groups;
-  // Split the long pixel axis so that there are at least ~264 blocks (two per SM of an H100).
+  // Split the long pixel axis so that there are at least two blocks per SM.
+  const int want = 2 * sm_count();
   int splits = 1;
-  while (tiles * splits < 264 && K / (splits * 2) >= 4 * BK) splits *= 2;
+  while (tiles * splits < want && K / (splits * 2) >= 4 * BK) splits *= 2;
   const int per = ((K + splits - 1) / splits + BK - 1) / BK * BK;
+  splits = (K + per - 1) / per;  // rounding `per` up can leave the last splits empty: drop them
   int32_t st = CNN4J_OK;
   CNN4J_DISPATCH_FLOAT(dtype, {
     FwdB<T> patch{static_cast<const T *>(x), g};

@@ -66,6 +66,25 @@ static int32_t refuse_while_recording(const char *what) {
 
 int precision() { return g_precision; }
 
+int sm_count() {
+  static thread_local int device = -2, sms = 132;
+  int d = -1;
+  if (cudaGetDevice(&d) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return sms;
+  }
+  if (d != device) {
+    int v = 0;
+    if (cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, d) == cudaSuccess && v > 0) {
+      sms = v;
+    } else {
+      (void)cudaGetLastError();
+    }
+    device = d;
+  }
+  return sms;
+}
+
 int32_t temp_alloc(i64 bytes, void **out) {
   *out = nullptr;
   cudaError_t e = cudaMallocAsync(out, static_cast<size_t>(bytes < 256 ? 256 : bytes), stream());
