@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine, from the repository root, after bench/gpu/prepare.sh here.
 # One phase per call (a call may run 10 minutes at most); logs and results go to $OUT.
-#   tests     CUDA parity, runtime (TF32, uploads, graphs, pool) and gradient-check suites,
-#             a missing GPU failing them; then the same suites with TF32 left on for the
-#             parity of the GPU ops that do not multiply (they must not care)
+#   tests     CUDA parity, runtime (TF32, uploads, graphs, pool), gradient-check and
+#             convergence (LeNet-5, 3 epochs, bar 0.885) suites, a missing GPU failing them
 #   memcheck  compute-sanitizer memcheck on the suites
 #   racecheck compute-sanitizer racecheck (shared-memory hazards) on the suites
 #   train     LeNet-5 on Fashion-MNIST, 3 epochs, --backend cuda (bar 0.885), FP32 and TF32;
@@ -14,6 +13,7 @@ set -uo pipefail
 OUT="${OUT:-out}"
 mkdir -p "$OUT"
 J=.device/jre/bin/java
+export CNN4J_DATA="${CNN4J_DATA:-$PWD/.device-data/fashion-mnist}"
 CP=".device/cnn4j.jar:.device/lib/*"
 TCP=".device/test-classes:$CP:.device/testlib/*"
 LAUNCH=".device/junit-platform-console-standalone-1.10.2.jar"
@@ -23,7 +23,8 @@ CLI="$J -cp $CP org.cnn4j.cli.Main"
 suites() {
   "$@" $J -Dcnn4j.expectGpu=true -Dcnn4j.expectNative=true -jar "$LAUNCH" execute -cp "$TCP" \
     --select-class org.cnn4j.backend.CudaParityTest --select-class org.cnn4j.backend.CudaRuntimeTest \
-    --select-class org.cnn4j.nn.CudaGradientCheckTest --details=tree --disable-banner
+    --select-class org.cnn4j.nn.CudaGradientCheckTest --select-class org.cnn4j.train.CudaConvergenceTest \
+    --details=tree --disable-banner
 }
 phase() { echo "$1: exit $2" | tee -a "$OUT/summary.txt"; }
 for p in "${@:-tests}"; do
@@ -36,7 +37,6 @@ for p in "${@:-tests}"; do
       suites compute-sanitizer --tool racecheck --target-processes all > "$OUT/racecheck.txt" 2>&1
       phase "racecheck ($(grep -c 'RACECHECK SUMMARY: 0 hazards' "$OUT/racecheck.txt") clean summaries)" $? ;;
     train)
-      export CNN4J_DATA=.device-data/fashion-mnist
       for prec in fp32 tf32; do
         $CLI train --model lenet5 --epochs 3 --backend cuda --precision $prec --no-progress \
           --out "$OUT/lenet5-$prec" > "$OUT/train-lenet5-cuda-$prec.txt" 2>&1
