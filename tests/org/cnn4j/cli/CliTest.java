@@ -108,9 +108,18 @@ class CliTest {
         assertEquals(2, r.code());
         assertTrue(r.err().contains("unknown model 'resnet999'"), r.err());
 
-        r = run("train", "--backend", "cuda", "--data", "mnist", "--data-dir", dir.toString());
-        assertEquals(1, r.code(), r.err());
-        assertTrue(r.err().contains("backend 'cuda' is not available"), r.err());
+        if (!org.cnn4j.backend.NativeCpuBackend.isAvailable() || !org.cnn4j.backend.CudaBackend.isAvailable()) {
+            r = run("train", "--backend", "cuda", "--data", "mnist", "--data-dir", dir.toString());
+            assertEquals(1, r.code(), r.err());
+            assertTrue(r.err().contains("backend 'cuda' is not available"), r.err());
+        }
+
+        r = run("bench", "--backend", "java", "--precision", "fp16");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("unknown precision 'fp16' (expected fp32 or tf32)"), r.err());
+        r = run("train", "--backend", "java", "--precision", "tf32", "--data-dir", dir.toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--precision tf32 needs --backend cuda (got java)"), r.err());
 
         r = run("eval", "--model-file", dir.resolve("none.safetensors").toString(), "--data", "mnist",
                 "--data-dir", dir.toString());
