@@ -211,10 +211,7 @@ public interface Backend extends AutoCloseable {
      * {@link Fetch}. The other backends compute at once (and throw for a bad label).
      */
     default void softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits, Tensor totals) {
-        OpChecks.shape("softmaxCrossEntropy", "totals", totals, Shape.of(3));
-        if (totals.dtype() != DType.FLOAT64) {
-            throw OpChecks.error("softmaxCrossEntropy", "totals must be FLOAT64, got " + totals.dtype());
-        }
+        OpChecks.lossTotals("softmaxCrossEntropy", totals);
         LossResult r = softmaxCrossEntropy(logits, labels, dlogits);
         totals.copyFrom(new double[] {r.meanLoss() * logits.shape().dim(0), r.correct(), -1});
     }

@@ -3,7 +3,6 @@ package org.cnn4j.backend;
 import static org.cnn4j.nativelib.Cnn4jNative.*;
 
 import org.cnn4j.tensor.DType;
-import org.cnn4j.tensor.Shape;
 import org.cnn4j.tensor.Tensor;
 import org.cnn4j.tensor.Window2d;
 
@@ -125,10 +124,7 @@ public final class CudaBackend extends AbstractNativeBackend {
         if (dlogits != null) {
             OpChecks.shape(op, "dlogits", dlogits, logits.shape());
         }
-        OpChecks.shape(op, "totals", totals, Shape.of(3));
-        if (totals.dtype() != DType.FLOAT64) {
-            throw OpChecks.error(op, "totals must be FLOAT64, got " + totals.dtype());
-        }
+        OpChecks.lossTotals(op, totals);
         int dt = code(OpChecks.floating(op, logits, dlogits));
         check("softmax_cross_entropy_device", cnn4j_cuda_softmax_cross_entropy_device(dt, nl.address(),
                 nlab.address(), a(nd), nc[0], nc[1], 1.0 / nc[0], nt.address()));

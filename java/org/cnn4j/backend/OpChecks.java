@@ -19,6 +19,14 @@ public final class OpChecks {
     private OpChecks() {
     }
 
+    /** The totals of a loss left on the device: FLOAT64 [3]. */
+    public static void lossTotals(String op, Tensor totals) {
+        shape(op, "totals", totals, Shape.of(3));
+        if (totals.dtype() != DType.FLOAT64) {
+            throw error(op, "totals must be FLOAT64, got " + totals.dtype());
+        }
+    }
+
     public static IllegalArgumentException error(String op, String message) {
         return new IllegalArgumentException(op + ": " + message);
     }
