@@ -188,7 +188,8 @@ public final class CudaBackend extends AbstractNativeBackend {
             this.handle = handle;
         }
 
-        private long prepareUpload(int count, int available, int elemBytes) {
+        /** Checks the call, waits for a free page-locked slot (outside the JNI critical region of the copy), returns the bytes. */
+        private long prepareUpload(int count, int available, DType type) {
             if (handle == 0) {
                 throw new IllegalStateException("uploader used after close()");
             }
@@ -196,36 +197,28 @@ public final class CudaBackend extends AbstractNativeBackend {
                 throw new IllegalArgumentException("upload of " + count + " values into a tensor of " + dst.numel()
                         + " from an array of " + available);
             }
-            if (dst.dtype().bytes() != elemBytes) {
-                throw new IllegalArgumentException("upload of " + elemBytes + "-byte values into a " + dst.dtype()
-                        + " tensor");
+            if (dst.dtype() != type) {
+                throw new IllegalArgumentException("upload of " + type + " values into a " + dst.dtype() + " tensor");
             }
-            // Waits for a free page-locked slot outside the JNI critical region of the copy.
             check("cuda_uploader_reserve", cnn4j_cuda_uploader_reserve(handle));
-            return (long) count * elemBytes;
+            return (long) count * type.bytes();
         }
 
         @Override
         public void upload(float[] src, int count) {
-            long bytes = prepareUpload(count, src.length, 4);
-            if (dst.dtype() != DType.FLOAT32) {
-                throw new IllegalArgumentException("upload of float values into a " + dst.dtype() + " tensor");
-            }
+            long bytes = prepareUpload(count, src.length, DType.FLOAT32);
             check("cuda_uploader_put", cnn4j_cuda_uploader_put(handle, dst.address(), src, bytes));
         }
 
         @Override
         public void upload(double[] src, int count) {
-            long bytes = prepareUpload(count, src.length, 8);
+            long bytes = prepareUpload(count, src.length, DType.FLOAT64);
             check("cuda_uploader_put", cnn4j_cuda_uploader_put(handle, dst.address(), src, bytes));
         }
 
         @Override
         public void upload(int[] src, int count) {
-            long bytes = prepareUpload(count, src.length, 4);
-            if (dst.dtype() != DType.INT32) {
-                throw new IllegalArgumentException("upload of int values into a " + dst.dtype() + " tensor");
-            }
+            long bytes = prepareUpload(count, src.length, DType.INT32);
             check("cuda_uploader_put", cnn4j_cuda_uploader_put(handle, dst.address(), src, bytes));
         }
 

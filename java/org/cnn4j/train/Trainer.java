@@ -39,14 +39,12 @@ public final class Trainer implements AutoCloseable {
 
     private final Sequential model;
     private final LrSchedule schedule;
-    private final Optimizer optimizer;
     private final StepRunner runner;
     private long globalStep;
 
     public Trainer(Sequential model, Optimizer optimizer, LrSchedule schedule) {
         this.runner = new StepRunner(model, optimizer);
         this.model = model;
-        this.optimizer = optimizer;
         this.schedule = schedule;
     }
 
