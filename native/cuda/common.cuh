@@ -47,6 +47,29 @@ inline bool fits32(i64 v) { return v >= 0 && v < (i64(1) << 31); }
 
 }  // namespace cnn4j_cuda
 
+// Kernel launches, shared memory and launch bounds, written once for both builds: nvcc's
+// (<<<...>>>, __shared__, __launch_bounds__) and the simulated device's (sim/cuda_runtime.h),
+// where a launch goes through the simulator's launcher, a shared variable is a slice of the
+// block's poisoned arena, and the bounds are checked at every launch.
+//   CNN4J_LAUNCH(kernel, grid, block, shared_bytes, stream)(args...);
+//   CNN4J_SHARED(type, name, dims);                 e.g. CNN4J_SHARED(float, tile, [16][64]);
+//   CNN4J_KERNEL_BOUNDS(kernel, max_threads);       beside a kernel declared __launch_bounds__(max_threads)
+#ifdef CNN4J_CUDA_SIM
+#define CNN4J_LAUNCH(kernel, grid, block, smem, strm) \
+  ::cnn4j_sim::launcher(#kernel, (grid), (block), (smem), (strm), [](auto &&...a_) { kernel(a_...); })
+#define CNN4J_SHARED(type, name, dims)                                                                  \
+  using cnn4j_shared_##name##_t = type dims;                                                            \
+  static char cnn4j_shared_##name##_site;                                                               \
+  cnn4j_shared_##name##_t &name = *static_cast<cnn4j_shared_##name##_t *>(::cnn4j_sim::shared(          \
+      &cnn4j_shared_##name##_site, sizeof(cnn4j_shared_##name##_t), alignof(cnn4j_shared_##name##_t)))
+#define CNN4J_KERNEL_BOUNDS(kernel, max_threads) \
+  [[maybe_unused]] const bool cnn4j_bounds_##kernel = ::cnn4j_sim::register_bounds(#kernel, (max_threads))
+#else
+#define CNN4J_LAUNCH(kernel, grid, block, smem, strm) kernel<<<(grid), (block), (smem), (strm)>>>
+#define CNN4J_SHARED(type, name, dims) __shared__ type name dims
+#define CNN4J_KERNEL_BOUNDS(kernel, max_threads) static_assert((max_threads) > 0, #kernel)
+#endif
+
 #define CNN4J_CUDA_TRY(what, call)                                 \
   do {                                                             \
     cudaError_t e_ = (call);                                       \

@@ -20,11 +20,12 @@ constexpr int THREADS = (BM / TM) * (BN / TN);  // 256
 
 // C[m][n] = sum_k A(m, k) * B(k, n), handed to store(m, n, value); rows/cols outside skipped.
 // blockIdx.z selects a (group, k-split) pair: loaders and store take it as `z`.
+CNN4J_KERNEL_BOUNDS(gemm_kernel, THREADS);
 template <class T, class LA, class LB, class ST>
 __global__ void __launch_bounds__(THREADS) gemm_kernel(int M, int N, int K, int splits, int k_per_split, LA la, LB lb,
                                                        ST st) {
-  __shared__ T As[BK][BM];
-  __shared__ T Bs[BK][BN];
+  CNN4J_SHARED(T, As, [BK][BM]);
+  CNN4J_SHARED(T, Bs, [BK][BN]);
   const int z = blockIdx.z;
   const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
   // blockIdx.z = group * splits + split: this block sums depth [k_begin, k_end)
@@ -84,25 +85,35 @@ __global__ void __launch_bounds__(THREADS) gemm_kernel(int M, int N, int K, int 
 constexpr int TC_THREADS = 128, TC_PAD = 8;
 constexpr int TC_A_PER_THREAD = BM * BK / TC_THREADS, TC_B_PER_THREAD = BK * BN / TC_THREADS;  // 8 and 8
 
+// The two inline-assembly sites of the kernels; the simulated device emulates each (sim.cpp).
 __device__ __forceinline__ uint32_t to_tf32(float v) {
+#ifdef CNN4J_CUDA_SIM
+  return ::cnn4j_sim::cvt_rna_tf32(v);
+#else
   uint32_t r;
   asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(v));
   return r;
+#endif
 }
 
 __device__ __forceinline__ void mma_tf32(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+#ifdef CNN4J_CUDA_SIM
+  ::cnn4j_sim::mma_m16n8k8_tf32(d, a, b);
+#else
   asm volatile(
       "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
       "{%0,%1,%2,%3};"
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#endif
 }
 
+CNN4J_KERNEL_BOUNDS(gemm_tf32_kernel, TC_THREADS);
 template <class LA, class LB, class ST>
 __global__ void __launch_bounds__(TC_THREADS) gemm_tf32_kernel(int M, int N, int K, int splits, int k_per_split,
                                                                 LA la, LB lb, ST st) {
-  __shared__ uint32_t As[2][BK][BM + TC_PAD];
-  __shared__ uint32_t Bs[2][BK][BN + TC_PAD];
+  CNN4J_SHARED(uint32_t, As, [2][BK][BM + TC_PAD]);
+  CNN4J_SHARED(uint32_t, Bs, [2][BK][BN + TC_PAD]);
   const int z = blockIdx.z;
   const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
   const int k_begin = splits > 1 ? (z % splits) * k_per_split : 0;
@@ -197,11 +208,11 @@ int32_t run_gemm(const char *name, int M, int N, int K, int groups, int splits, 
   dim3 grid((N + BN - 1) / BN, (M + BM - 1) / BM, groups * splits);
   if constexpr (std::is_same_v<T, float>) {
     if (precision() == CNN4J_CUDA_TF32) {
-      gemm_tf32_kernel<<<grid, TC_THREADS, 0, stream()>>>(M, N, K, splits, k_per_split, la, lb, st);
+      CNN4J_LAUNCH(gemm_tf32_kernel, grid, TC_THREADS, 0, stream())(M, N, K, splits, k_per_split, la, lb, st);
       return launched(name);
     }
   }
-  gemm_kernel<T><<<grid, THREADS, 0, stream()>>>(M, N, K, splits, k_per_split, la, lb, st);
+  CNN4J_LAUNCH(gemm_kernel<T>, grid, THREADS, 0, stream())(M, N, K, splits, k_per_split, la, lb, st);
   return launched(name);
 }
 
@@ -367,7 +378,7 @@ __global__ void bias_grad_kernel(const T *dy, T *db, int n, int k, int ohw) {
     int img = i / ohw, p = i % ohw;
     s += dy[((size_t)img * k + ch) * ohw + p];
   }
-  __shared__ T red[256];
+  CNN4J_SHARED(T, red, [256]);
   red[threadIdx.x] = s;
   __syncthreads();
   for (int o = blockDim.x / 2; o > 0; o >>= 1) {
@@ -399,7 +410,7 @@ int32_t check_geo(i64 n, i64 c, i64 h, i64 w, i64 k, i64 kh, i64 kw, i64 sh, i64
 using namespace cnn4j_cuda;
 
 #define CNN4J_CUDA_GEO                                                                             \
-  Geo g;                                                                                           \
+  Geo g{};                                                                                         \
   if (int32_t st = check_geo(n, c, h, w, k, kh, kw, sh, sw, pt, pl, dh, dw, groups, oh, ow, &g);   \
       st != CNN4J_OK)                                                                              \
     return st;
@@ -468,13 +479,13 @@ int32_t cnn4j_cuda_conv2d_backward_filter(int32_t dtype, const void *x, const vo
                        BwdFilterStore<T>{static_cast<T *>(dweight), static_cast<T *>(part), g, splits});
     }
     if (st == CNN4J_OK && part != nullptr) {
-      split_sum_kernel<T><<<blocks_for(i64(g.groups) * per_group), 256, 0, stream()>>>(
+      CNN4J_LAUNCH(split_sum_kernel<T>, blocks_for(i64(g.groups) * per_group), 256, 0, stream())(
           static_cast<const T *>(part), static_cast<T *>(dweight), g.groups, splits, per_group);
       st = launched("conv2d_backward_filter (split sums)");
     }
     temp_free(part);
     if (st == CNN4J_OK && dbias != nullptr) {
-      bias_grad_kernel<T><<<g.k, 256, 0, stream()>>>(static_cast<const T *>(dy), static_cast<T *>(dbias), g.n, g.k,
+      CNN4J_LAUNCH(bias_grad_kernel<T>, g.k, 256, 0, stream())(static_cast<const T *>(dy), static_cast<T *>(dbias), g.n, g.k,
                                          g.oh * g.ow);
       st = launched("conv2d_backward_filter bias_grad");
     }

@@ -24,7 +24,7 @@ __global__ void sum_k(const T *x, i64 n, int squares, double *part) {
     double v = x[i];
     s += squares ? v * v : v;
   }
-  __shared__ double red[256];
+  CNN4J_SHARED(double, red, [256]);
   red[threadIdx.x] = s;
   __syncthreads();
   for (int o = blockDim.x / 2; o > 0; o >>= 1) {
@@ -45,7 +45,7 @@ __global__ void bias_grad_k(const T *dy, T *db, i64 outer, i64 channels, i64 inn
   i64 c = blockIdx.x;
   double s = 0;
   for (i64 i = threadIdx.x; i < outer * inner; i += blockDim.x) s += dy[((i / inner) * channels + c) * inner + i % inner];
-  __shared__ double red[256];
+  CNN4J_SHARED(double, red, [256]);
   red[threadIdx.x] = s;
   __syncthreads();
   for (int o = blockDim.x / 2; o > 0; o >>= 1) {
@@ -186,8 +186,8 @@ __global__ void softmax_ce_k(const T *logits, const int32_t *labels, T *dl, int 
                              int *correct) {
   int r = blockIdx.x;
   const T *l = logits + (i64)r * classes;
-  __shared__ double smax[256];
-  __shared__ int sarg[256];
+  CNN4J_SHARED(double, smax, [256]);
+  CNN4J_SHARED(int, sarg, [256]);
   // each thread starts from its first element (a row of -inf still has an arg-max, as on the CPU)
   double best = -INFINITY;
   int arg = classes;
@@ -241,9 +241,9 @@ __global__ void softmax_ce_k(const T *logits, const int32_t *labels, T *dl, int 
 // Totals of softmax_ce_k's per-row results, in a fixed order (one block): out[0] = loss sum,
 // out[1] = correct count, out[2] = the first row whose label is out of range, or -1.
 __global__ void softmax_ce_total_k(const double *loss, const int *correct, int rows, double *out) {
-  __shared__ double sl[256];
-  __shared__ double sc[256];
-  __shared__ int bad[256];
+  CNN4J_SHARED(double, sl, [256]);
+  CNN4J_SHARED(double, sc, [256]);
+  CNN4J_SHARED(int, bad, [256]);
   double l = 0, c = 0;
   int b = rows;
   for (int r = threadIdx.x; r < rows; r += blockDim.x) {
@@ -337,8 +337,9 @@ template <class T>
 __global__ void bn_fwd_k(const T *x, const T *gamma, const T *beta, T *rm, T *rv, T *y, T *sm, T *si, i64 outer,
                          i64 channels, i64 inner, int batch_stats, double momentum, double eps) {
   i64 c = blockIdx.x, m = outer * inner;
-  __shared__ double red[256];
-  __shared__ double mean_s, inv_s;
+  CNN4J_SHARED(double, red, [256]);
+  CNN4J_SHARED(double, mean_s, );
+  CNN4J_SHARED(double, inv_s, );
   if (batch_stats) {
     double s = 0;
     for (i64 i = threadIdx.x; i < m; i += blockDim.x) s += x[((i / inner) * channels + c) * inner + i % inner];
@@ -396,7 +397,8 @@ __global__ void bn_bwd_k(const T *x, const T *dy, const T *gamma, const T *sm, c
     s1 += dy[at];
     s2 += dy[at] * ((x[at] - mean) * inv);
   }
-  __shared__ double r1[256], r2[256];
+  CNN4J_SHARED(double, r1, [256]);
+  CNN4J_SHARED(double, r2, [256]);
   r1[threadIdx.x] = s1;
   r2[threadIdx.x] = s2;
   __syncthreads();
@@ -493,14 +495,14 @@ extern "C" {
 int32_t cnn4j_cuda_fill(int32_t dtype, void *x, int64_t n, double value) {
   if (n < 0 || (n > 0 && !x)) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
-  if (dtype == CNN4J_I32) LAUNCH("fill", n, fill_k<int32_t><<<blocks_for(n), 256, 0, stream()>>>(static_cast<int32_t *>(x), n, int32_t(value)));
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("fill", n, fill_k<T><<<blocks_for(n), 256, 0, stream()>>>(static_cast<T *>(x), n, T(value))));
+  if (dtype == CNN4J_I32) LAUNCH("fill", n, CNN4J_LAUNCH(fill_k<int32_t>, blocks_for(n), 256, 0, stream())(static_cast<int32_t *>(x), n, int32_t(value)));
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("fill", n, CNN4J_LAUNCH(fill_k<T>, blocks_for(n), 256, 0, stream())(static_cast<T *>(x), n, T(value))));
 }
 
 int32_t cnn4j_cuda_add(int32_t dtype, const void *a, const void *b, void *out, int64_t n) {
   if (n < 0 || (n > 0 && (!a || !b || !out))) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("add", n, add_k<T><<<blocks_for(n), 256, 0, stream()>>>(static_cast<const T *>(a),
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("add", n, CNN4J_LAUNCH(add_k<T>, blocks_for(n), 256, 0, stream())(static_cast<const T *>(a),
                                                                              static_cast<const T *>(b),
                                                                              static_cast<T *>(out), n)));
 }
@@ -508,7 +510,7 @@ int32_t cnn4j_cuda_add(int32_t dtype, const void *a, const void *b, void *out, i
 int32_t cnn4j_cuda_multiply(int32_t dtype, const void *a, const void *b, void *out, int64_t n) {
   if (n < 0 || (n > 0 && (!a || !b || !out))) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("multiply", n, mul_k<T><<<blocks_for(n), 256, 0, stream()>>>(static_cast<const T *>(a),
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("multiply", n, CNN4J_LAUNCH(mul_k<T>, blocks_for(n), 256, 0, stream())(static_cast<const T *>(a),
                                                                                   static_cast<const T *>(b),
                                                                                   static_cast<T *>(out), n)));
 }
@@ -516,14 +518,14 @@ int32_t cnn4j_cuda_multiply(int32_t dtype, const void *a, const void *b, void *o
 int32_t cnn4j_cuda_axpy(int32_t dtype, double alpha, const void *x, void *y, int64_t n) {
   if (n < 0 || (n > 0 && (!x || !y))) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("axpy", n, axpy_k<T><<<blocks_for(n), 256, 0, stream()>>>(T(alpha), static_cast<const T *>(x),
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("axpy", n, CNN4J_LAUNCH(axpy_k<T>, blocks_for(n), 256, 0, stream())(T(alpha), static_cast<const T *>(x),
                                                                                static_cast<T *>(y), n)));
 }
 
 int32_t cnn4j_cuda_scale(int32_t dtype, void *x, int64_t n, double alpha) {
   if (n < 0 || (n > 0 && !x)) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("scale", n, scale_k<T><<<blocks_for(n), 256, 0, stream()>>>(static_cast<T *>(x), n, T(alpha))));
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("scale", n, CNN4J_LAUNCH(scale_k<T>, blocks_for(n), 256, 0, stream())(static_cast<T *>(x), n, T(alpha))));
 }
 
 int32_t cnn4j_cuda_sum(int32_t dtype, const void *x, int64_t n, int32_t squares, double *out) {
@@ -534,7 +536,7 @@ int32_t cnn4j_cuda_sum(int32_t dtype, const void *x, int64_t n, int32_t squares,
   unsigned blocks = blocks_for(n) < 1024 ? blocks_for(n) : 1024;
   void *part = nullptr;
   if (int32_t st = temp_alloc(blocks * sizeof(double), &part); st != CNN4J_OK) return st;
-  CNN4J_DISPATCH_FLOAT(dtype, sum_k<T><<<blocks, 256, 0, stream()>>>(static_cast<const T *>(x), n, squares, static_cast<double *>(part)));
+  CNN4J_DISPATCH_FLOAT(dtype, CNN4J_LAUNCH(sum_k<T>, blocks, 256, 0, stream())(static_cast<const T *>(x), n, squares, static_cast<double *>(part)));
   int32_t st = launched("sum");
   double host[1024];
   if (st == CNN4J_OK) st = copy_back(host, part, blocks * sizeof(double), "sum (copy back)");
@@ -550,7 +552,7 @@ int32_t cnn4j_cuda_bias_add(int32_t dtype, void *y, const void *bias, int64_t ou
   if (outer < 0 || channels < 1 || inner < 0 || !y || !bias) return CNN4J_INVALID_ARGUMENT;
   i64 n = outer * channels * inner;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("bias_add", n, bias_add_k<T><<<blocks_for(n), 256, 0, stream()>>>(static_cast<T *>(y),
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("bias_add", n, CNN4J_LAUNCH(bias_add_k<T>, blocks_for(n), 256, 0, stream())(static_cast<T *>(y),
                                                                                        static_cast<const T *>(bias), n,
                                                                                        channels, inner)));
 }
@@ -558,7 +560,7 @@ int32_t cnn4j_cuda_bias_add(int32_t dtype, void *y, const void *bias, int64_t ou
 int32_t cnn4j_cuda_bias_grad(int32_t dtype, const void *dy, void *dbias, int64_t outer, int64_t channels,
                              int64_t inner) {
   if (outer < 0 || channels < 1 || inner < 0 || !dy || !dbias) return CNN4J_INVALID_ARGUMENT;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("bias_grad", channels, bias_grad_k<T><<<unsigned(channels), 256, 0, stream()>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("bias_grad", channels, CNN4J_LAUNCH(bias_grad_k<T>, unsigned(channels), 256, 0, stream())(
                                                                static_cast<const T *>(dy), static_cast<T *>(dbias),
                                                                outer, channels, inner)));
 }
@@ -566,7 +568,7 @@ int32_t cnn4j_cuda_bias_grad(int32_t dtype, const void *dy, void *dbias, int64_t
 int32_t cnn4j_cuda_activation_forward(int32_t dtype, int32_t act, double alpha, const void *x, void *y, int64_t n) {
   if (act < 0 || act > 3 || n < 0 || !x || !y) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("activation_forward", n, act_fwd_k<T><<<blocks_for(n), 256, 0, stream()>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("activation_forward", n, CNN4J_LAUNCH(act_fwd_k<T>, blocks_for(n), 256, 0, stream())(
                                                                   act, T(alpha), static_cast<const T *>(x),
                                                                   static_cast<T *>(y), n)));
 }
@@ -576,7 +578,7 @@ int32_t cnn4j_cuda_activation_backward(int32_t dtype, int32_t act, double alpha,
   if (act < 0 || act > 3 || n < 0 || !dy || !dx) return CNN4J_INVALID_ARGUMENT;
   if ((act <= 1 && !x) || (act >= 2 && !y)) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("activation_backward", n, act_bwd_k<T><<<blocks_for(n), 256, 0, stream()>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("activation_backward", n, CNN4J_LAUNCH(act_bwd_k<T>, blocks_for(n), 256, 0, stream())(
                                                                    act, T(alpha), static_cast<const T *>(x),
                                                                    static_cast<const T *>(y),
                                                                    static_cast<const T *>(dy), static_cast<T *>(dx), n)));
@@ -585,12 +587,12 @@ int32_t cnn4j_cuda_activation_backward(int32_t dtype, int32_t act, double alpha,
 int32_t cnn4j_cuda_max_pool2d_forward(int32_t dtype, const void *x, void *y, int32_t *argmax, int64_t planes,
                                       int64_t h, int64_t w, int64_t oh, int64_t ow, int64_t kh, int64_t kw,
                                       int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw) {
-  PoolGeo g;
+  PoolGeo g{};
   if (int32_t st = pool_geo(planes, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, &g); st != CNN4J_OK) return st;
   if (!x || !y) return CNN4J_INVALID_ARGUMENT;
   i64 n = planes * oh * ow;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("max_pool2d_forward", n, max_fwd_k<T><<<blocks_for(n), 256, 0, stream()>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("max_pool2d_forward", n, CNN4J_LAUNCH(max_fwd_k<T>, blocks_for(n), 256, 0, stream())(
                                                                   static_cast<const T *>(x), static_cast<T *>(y),
                                                                   argmax, g)));
 }
@@ -601,7 +603,7 @@ int32_t cnn4j_cuda_max_pool2d_backward(int32_t dtype, const void *dy, const int3
   if (int32_t st = cnn4j_cuda_fill(dtype, dx, planes * hw, 0); st != CNN4J_OK) return st;
   i64 n = planes * ohw;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("max_pool2d_backward", n, max_bwd_k<T><<<blocks_for(n), 256, 0, stream()>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("max_pool2d_backward", n, CNN4J_LAUNCH(max_bwd_k<T>, blocks_for(n), 256, 0, stream())(
                                                                    static_cast<const T *>(dy), argmax,
                                                                    static_cast<T *>(dx), planes, hw, ohw)));
 }
@@ -609,12 +611,12 @@ int32_t cnn4j_cuda_max_pool2d_backward(int32_t dtype, const void *dy, const int3
 int32_t cnn4j_cuda_avg_pool2d_forward(int32_t dtype, const void *x, void *y, int64_t planes, int64_t h, int64_t w,
                                       int64_t oh, int64_t ow, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                                       int64_t pt, int64_t pl, int64_t dh, int64_t dw, int32_t count_include_pad) {
-  PoolGeo g;
+  PoolGeo g{};
   if (int32_t st = pool_geo(planes, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, &g); st != CNN4J_OK) return st;
   if (!x || !y) return CNN4J_INVALID_ARGUMENT;
   i64 n = planes * oh * ow;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("avg_pool2d_forward", n, avg_fwd_k<T><<<blocks_for(n), 256, 0, stream()>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("avg_pool2d_forward", n, CNN4J_LAUNCH(avg_fwd_k<T>, blocks_for(n), 256, 0, stream())(
                                                                   static_cast<const T *>(x), static_cast<T *>(y), g,
                                                                   count_include_pad)));
 }
@@ -622,12 +624,12 @@ int32_t cnn4j_cuda_avg_pool2d_forward(int32_t dtype, const void *x, void *y, int
 int32_t cnn4j_cuda_avg_pool2d_backward(int32_t dtype, const void *dy, void *dx, int64_t planes, int64_t h, int64_t w,
                                        int64_t oh, int64_t ow, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                                        int64_t pt, int64_t pl, int64_t dh, int64_t dw, int32_t count_include_pad) {
-  PoolGeo g;
+  PoolGeo g{};
   if (int32_t st = pool_geo(planes, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, &g); st != CNN4J_OK) return st;
   if (!dy || !dx) return CNN4J_INVALID_ARGUMENT;
   i64 n = planes * h * w;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("avg_pool2d_backward", n, avg_bwd_k<T><<<blocks_for(n), 256, 0, stream()>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("avg_pool2d_backward", n, CNN4J_LAUNCH(avg_bwd_k<T>, blocks_for(n), 256, 0, stream())(
                                                                    static_cast<const T *>(dy), static_cast<T *>(dx), g,
                                                                    count_include_pad)));
 }
@@ -645,13 +647,13 @@ int32_t cnn4j_cuda_softmax_cross_entropy_device(int32_t dtype, const void *logit
   int *correct = reinterpret_cast<int *>(loss + rows);
   int32_t st = CNN4J_OK;
   if (rows > 0) {
-    CNN4J_DISPATCH_FLOAT(dtype, softmax_ce_k<T><<<unsigned(rows), 256, 0, stream()>>>(
+    CNN4J_DISPATCH_FLOAT(dtype, CNN4J_LAUNCH(softmax_ce_k<T>, unsigned(rows), 256, 0, stream())(
                                     static_cast<const T *>(logits), labels, static_cast<T *>(dlogits), int(classes),
                                     grad_scale, loss, correct));
     st = launched("softmax_cross_entropy");
   }
   if (st == CNN4J_OK) {
-    softmax_ce_total_k<<<1, 256, 0, stream()>>>(loss, correct, int(rows), result);
+    CNN4J_LAUNCH(softmax_ce_total_k, 1, 256, 0, stream())(loss, correct, int(rows), result);
     st = launched("softmax_cross_entropy (totals)");
   }
   temp_free(buf);
@@ -685,7 +687,7 @@ int32_t cnn4j_cuda_softmax_cross_entropy(int32_t dtype, const void *logits, cons
 int32_t cnn4j_cuda_top_k(int32_t dtype, const void *logits, int64_t rows, int64_t classes, int64_t k, int32_t *out) {
   if (rows < 0 || classes < 1 || k < 1 || k > classes || !logits || !out) return CNN4J_INVALID_ARGUMENT;
   if (rows == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("top_k", rows, top_k_k<T><<<blocks_for(rows), 256, 0, stream()>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("top_k", rows, CNN4J_LAUNCH(top_k_k<T>, blocks_for(rows), 256, 0, stream())(
                                                       static_cast<const T *>(logits), rows, int(classes), int(k), out)));
 }
 
@@ -694,7 +696,7 @@ int32_t cnn4j_cuda_sgd_update(int32_t dtype, void *param, const void *grad, void
                               int32_t first_step) {
   if (n < 0 || !param || !grad || (momentum != 0 && !velocity)) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("sgd_update", n, sgd_k<T><<<blocks_for(n), 256, 0, stream()>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("sgd_update", n, CNN4J_LAUNCH(sgd_k<T>, blocks_for(n), 256, 0, stream())(
                                                         static_cast<T *>(param), static_cast<const T *>(grad),
                                                         static_cast<T *>(velocity), n, T(lr), T(momentum),
                                                         T(1 - dampening), nesterov, T(weight_decay), first_step)));
@@ -705,7 +707,7 @@ int32_t cnn4j_cuda_rmsprop_update(int32_t dtype, void *param, const void *grad, 
                                   double weight_decay, double momentum) {
   if (n < 0 || !param || !grad || !square_avg || (momentum != 0 && !momentum_buffer)) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("rmsprop_update", n, rmsprop_k<T><<<blocks_for(n), 256, 0, stream()>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("rmsprop_update", n, CNN4J_LAUNCH(rmsprop_k<T>, blocks_for(n), 256, 0, stream())(
                                                             static_cast<T *>(param), static_cast<const T *>(grad),
                                                             static_cast<T *>(square_avg),
                                                             static_cast<T *>(momentum_buffer), n, T(lr), T(alpha),
@@ -718,7 +720,7 @@ int32_t cnn4j_cuda_adam_update(int32_t dtype, void *param, const void *grad, voi
   if (n < 0 || step < 1 || !param || !grad || !m || !v) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
   const double bc1 = 1 - std::pow(beta1, double(step)), bc2 = 1 - std::pow(beta2, double(step));
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("adam_update", n, adam_k<T><<<blocks_for(n), 256, 0, stream()>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("adam_update", n, CNN4J_LAUNCH(adam_k<T>, blocks_for(n), 256, 0, stream())(
                                                          static_cast<T *>(param), static_cast<const T *>(grad),
                                                          static_cast<T *>(m), static_cast<T *>(v), n, T(lr / bc1),
                                                          T(1 / std::sqrt(bc2)), T(beta1), T(beta2), T(eps),
@@ -734,7 +736,7 @@ int32_t cnn4j_cuda_batch_norm_forward(int32_t dtype, const void *x, const void *
       !save_mean || !save_inv_std || !(eps > 0)) {
     return CNN4J_INVALID_ARGUMENT;
   }
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("batch_norm_forward", channels, bn_fwd_k<T><<<unsigned(channels), 256, 0, stream()>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("batch_norm_forward", channels, CNN4J_LAUNCH(bn_fwd_k<T>, unsigned(channels), 256, 0, stream())(
                                                                        static_cast<const T *>(x),
                                                                        static_cast<const T *>(gamma),
                                                                        static_cast<const T *>(beta),
@@ -753,7 +755,7 @@ int32_t cnn4j_cuda_batch_norm_backward(int32_t dtype, const void *x, const void 
       !dbeta) {
     return CNN4J_INVALID_ARGUMENT;
   }
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("batch_norm_backward", channels, bn_bwd_k<T><<<unsigned(channels), 256, 0, stream()>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("batch_norm_backward", channels, CNN4J_LAUNCH(bn_bwd_k<T>, unsigned(channels), 256, 0, stream())(
                                                                         static_cast<const T *>(x),
                                                                         static_cast<const T *>(dy),
                                                                         static_cast<const T *>(gamma),
@@ -769,7 +771,7 @@ int32_t cnn4j_cuda_dropout_forward(int32_t dtype, const void *x, void *y, void *
   if (n < 0 || !x || !y || !mask || !(p >= 0 && p < 1)) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
   const unsigned long long threshold = static_cast<unsigned long long>(std::llround(p * 16777216.0));
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("dropout_forward", n, dropout_k<T><<<blocks_for(n), 256, 0, stream()>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("dropout_forward", n, CNN4J_LAUNCH(dropout_k<T>, blocks_for(n), 256, 0, stream())(
                                                              static_cast<const T *>(x), static_cast<T *>(y),
                                                              static_cast<T *>(mask), n, threshold, T(1 / (1 - p)),
                                                              static_cast<long long>(seed))));
@@ -780,7 +782,7 @@ int32_t cnn4j_cuda_maxout_forward(int32_t dtype, const void *x, void *y, int32_t
   if (outer < 0 || channels < 0 || inner < 0 || pieces < 1 || !x || !y || !argmax) return CNN4J_INVALID_ARGUMENT;
   i64 n = outer * channels * inner;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("maxout_forward", n, maxout_fwd_k<T><<<blocks_for(n), 256, 0, stream()>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("maxout_forward", n, CNN4J_LAUNCH(maxout_fwd_k<T>, blocks_for(n), 256, 0, stream())(
                                                             static_cast<const T *>(x), static_cast<T *>(y), argmax,
                                                             outer, channels, inner, pieces)));
 }
@@ -790,7 +792,7 @@ int32_t cnn4j_cuda_maxout_backward(int32_t dtype, const void *dy, const int32_t 
   if (outer < 0 || channels < 0 || inner < 0 || pieces < 1 || !dy || !argmax || !dx) return CNN4J_INVALID_ARGUMENT;
   i64 n = outer * channels * inner;
   if (n == 0) return CNN4J_OK;
-  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("maxout_backward", n, maxout_bwd_k<T><<<blocks_for(n), 256, 0, stream()>>>(
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("maxout_backward", n, CNN4J_LAUNCH(maxout_bwd_k<T>, blocks_for(n), 256, 0, stream())(
                                                              static_cast<const T *>(dy), argmax, static_cast<T *>(dx),
                                                              outer, channels, inner, pieces)));
 }

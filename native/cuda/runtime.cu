@@ -167,7 +167,7 @@ int32_t cnn4j_cuda_set_device(int32_t device) {
   g_device = current;
   int *p = nullptr;
   CNN4J_CUDA_TRY("cudaMalloc(probe)", cudaMalloc(&p, sizeof(int)));
-  probe_kernel<<<1, 1, 0, g_stream>>>(p);
+  CNN4J_LAUNCH(probe_kernel, 1, 1, 0, g_stream)(p);
   int v = 0;
   cudaError_t e = cudaGetLastError();
   if (e == cudaSuccess) e = cudaMemcpyAsync(&v, p, sizeof v, cudaMemcpyDeviceToHost, g_stream);
@@ -485,6 +485,37 @@ int32_t cnn4j_cuda_graph_destroy(void *exec) {
     CNN4J_CUDA_TRY("cudaGraphExecDestroy", cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec)));
   }
   return CNN4J_OK;
+}
+
+int32_t cnn4j_cuda_is_simulated(void) {
+#ifdef CNN4J_CUDA_SIM
+  return 1;
+#else
+  return 0;
+#endif
+}
+
+int32_t cnn4j_cuda_sim_configure(int64_t seed, int32_t workers) {
+#ifdef CNN4J_CUDA_SIM
+  if (workers < 0) return CNN4J_INVALID_ARGUMENT;
+  cnn4j_sim::configure(static_cast<uint64_t>(seed), workers);
+  return CNN4J_OK;
+#else
+  (void)seed;
+  (void)workers;
+  return fail_msg(CNN4J_UNSUPPORTED, "the CUDA device is not simulated");
+#endif
+}
+
+int32_t cnn4j_cuda_sim_stats(int64_t *out) {
+  if (out == nullptr) return CNN4J_INVALID_ARGUMENT;
+#ifdef CNN4J_CUDA_SIM
+  cnn4j_sim::live_allocations(&out[0], &out[1]);
+  cnn4j_sim::counters(&out[2], &out[3], &out[4]);
+  return CNN4J_OK;
+#else
+  return fail_msg(CNN4J_UNSUPPORTED, "the CUDA device is not simulated");
+#endif
 }
 
 }  // extern "C"

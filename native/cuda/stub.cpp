@@ -242,4 +242,16 @@ int32_t cnn4j_cuda_copy_channels(const void *, int64_t, int64_t, void *, int64_t
   return CNN4J_UNSUPPORTED;
 }
 
+int32_t cnn4j_cuda_is_simulated(void) {
+  return 0;
+}
+
+int32_t cnn4j_cuda_sim_configure(int64_t, int32_t) {
+  return CNN4J_UNSUPPORTED;
+}
+
+int32_t cnn4j_cuda_sim_stats(int64_t *) {
+  return CNN4J_UNSUPPORTED;
+}
+
 }  // extern "C"

@@ -59,6 +59,22 @@ CNN4J_API int32_t cnn4j_cuda_release_cached(void);
 /* Bytes the pool holds from the driver (*reserved) and of those handed out (*used). */
 CNN4J_API int32_t cnn4j_cuda_pool_stats(int64_t *reserved, int64_t *used);
 
+/* ---- The simulated device ---------------------------------------------------------------- */
+/* A build with CNN4J_CUDA=SIM runs these functions on cnn4j's simulated device: the same kernel
+ * sources compiled for the host, every block's threads run as fibers with real barriers,
+ * poisoned shared memory and emulated tensor-core instructions (native/cuda/sim). It is device 0
+ * and describes itself as "cnn4j simulated device". */
+/* 1 on the simulated device, 0 on a GPU build or a build without CUDA. */
+CNN4J_API int32_t cnn4j_cuda_is_simulated(void);
+/* seed 0: a block's threads start and resume after each barrier in index order; another seed:
+ * in an order drawn from it, anew for every block and barrier, and blocks in a drawn order.
+ * workers: host threads that run blocks (0 leaves it; fixed once the first kernel ran).
+ * CNN4J_UNSUPPORTED where the device is not simulated. */
+CNN4J_API int32_t cnn4j_cuda_sim_configure(int64_t seed, int32_t workers);
+/* out[0..4]: live device and page-locked allocations, their bytes, and the kernels, blocks and
+ * threads run so far. CNN4J_UNSUPPORTED where the device is not simulated. */
+CNN4J_API int32_t cnn4j_cuda_sim_stats(int64_t *out);
+
 /* ---- Precision of float32 convolutions and matmuls -------------------------------------- */
 #define CNN4J_CUDA_FP32 0 /* FP32 FMA, the default: the same arithmetic as the CPU backend */
 #define CNN4J_CUDA_TF32 1 /* tensor cores (mma.sync m16n8k8): inputs rounded to TF32 (10-bit mantissa), FP32 sums */

@@ -46,11 +46,19 @@ public final class Backends {
         };
     }
 
-    /** The best backend that works here: CUDA, else native CPU, else pure Java (saying why). */
+    /**
+     * The best backend that works here: CUDA on a GPU, else native CPU, else pure Java (saying
+     * why). The simulated CUDA device is never chosen: it is for tests, and slow.
+     */
     private static Choice auto(int threads) {
         String noGpu;
         try {
-            return new Choice(CudaBackend.create(0), "auto: a usable GPU");
+            CudaBackend gpu = CudaBackend.create(0);
+            if (!CudaBackend.simulated()) {
+                return new Choice(gpu, "auto: a usable GPU");
+            }
+            gpu.close();
+            noGpu = "the CUDA device of this build is simulated (--backend cuda selects it)";
         } catch (BackendUnavailableException e) {
             noGpu = e.getMessage();
         }

@@ -54,6 +54,41 @@ public final class CudaBackend extends AbstractNativeBackend {
         return new CudaBackend(device);
     }
 
+    /**
+     * Whether this build's CUDA device is cnn4j's simulated device (a build with
+     * {@code -Dcnn4j.cuda=SIM}): the kernels run on the host processor, correctly but slowly,
+     * for testing without a GPU. {@code auto} never picks it; {@code --backend cuda} does.
+     */
+    public static boolean simulated() {
+        NativeCpuBackend.ensureLoaded("cuda");
+        return cnn4j_cuda_is_simulated() == 1;
+    }
+
+    /**
+     * Simulated device only: {@code seed} 0 runs a block's threads in index order, another seed
+     * in an order drawn from it (anew for every block and barrier); {@code workers} host threads
+     * run blocks (0 leaves the number; it is fixed once the first kernel ran).
+     */
+    public static void configureSimulator(long seed, int workers) {
+        NativeCpuBackend.ensureLoaded("cuda");
+        if (cnn4j_cuda_sim_configure(seed, workers) != 0) {
+            throw new IllegalStateException("cuda: " + cnn4j_cuda_last_error());
+        }
+    }
+
+    /**
+     * Simulated device only: live device and page-locked allocations, their bytes, and the
+     * kernels, blocks and threads run so far.
+     */
+    public static long[] simulatorStats() {
+        NativeCpuBackend.ensureLoaded("cuda");
+        long[] out = new long[5];
+        if (cnn4j_cuda_sim_stats(out) != 0) {
+            throw new IllegalStateException("cuda: " + cnn4j_cuda_last_error());
+        }
+        return out;
+    }
+
     /** Whether a usable GPU is here (the reason is in {@link #create}'s exception otherwise). */
     public static boolean isAvailable() {
         try {

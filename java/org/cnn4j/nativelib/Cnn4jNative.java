@@ -185,6 +185,9 @@ public final class Cnn4jNative {
     public static native int cnn4j_cuda_synchronize();
     public static native int cnn4j_cuda_release_cached();
     public static native int cnn4j_cuda_pool_stats(@Cast("int64_t*") long[] reserved, @Cast("int64_t*") long[] used);
+    public static native int cnn4j_cuda_is_simulated();
+    public static native int cnn4j_cuda_sim_configure(long seed, int workers);
+    public static native int cnn4j_cuda_sim_stats(@Cast("int64_t*") long[] out);
     public static native int cnn4j_cuda_set_precision(int precision);
     public static native int cnn4j_cuda_get_precision();
     public static native int cnn4j_cuda_uploader_create(long bytes, @Cast("void**") long[] out);

@@ -250,14 +250,24 @@ class CudaRuntimeTest {
             for (int i = 0; i < eager.size(); i++) {
                 assertArrayEquals(eager.get(i), graph.get(i), model + " parameter " + i);
             }
-            List<float[]> cpu = train(ref, model, in, false, 6);
+            // Against the Java backend: within 1e-3, or for ResNet-20 (where Adam's first steps,
+            // about lr times the sign of each gradient, turn rounding differences of near-zero
+            // gradients into whole steps) within twice the native CPU backend's own distance.
+            List<float[]> java = train(ref, model, in, false, 6);
+            List<float[]> cpu;
+            try (NativeCpuBackend c = NativeCpuBackend.create(1)) {
+                cpu = train(c, model, in, false, 6);
+            }
             for (int i = 0; i < eager.size(); i++) {
-                double[] a = new double[cpu.get(i).length], g = new double[a.length];
+                double[] a = new double[java.get(i).length], g = new double[a.length];
+                double cpuSpread = 0;
                 for (int j = 0; j < a.length; j++) {
-                    a[j] = cpu.get(i)[j];
+                    a[j] = java.get(i)[j];
                     g[j] = graph.get(i)[j];
+                    cpuSpread = Math.max(cpuSpread, Math.abs(java.get(i)[j] - cpu.get(i)[j]));
                 }
-                assertClose(model + " parameter " + i + " cuda vs java", a, g, 1e-3);
+                double tol = model.equals("lenet5") ? 1e-3 : Math.max(1e-3, 2 * cpuSpread);
+                assertClose(model + " parameter " + i + " cuda vs java (cpu vs java " + cpuSpread + ")", a, g, tol);
             }
         }
     }

@@ -1,0 +1,2 @@
+// The simulated device compiles the CUDA source unchanged with the host compiler.
+#include "../kernels.cu"
