@@ -1,6 +1,7 @@
 // Device selection, memory, copies and error messages.
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <string>
 
 #include "common.cuh"
@@ -15,8 +16,10 @@ cudaStream_t g_stream = nullptr;
 cudaStream_t g_copy_stream = nullptr;
 int g_device = -1;
 int g_precision = CNN4J_CUDA_FP32;
-// Per thread, a page-locked landing area for the small results that synchronous calls copy back.
-thread_local void *g_host_small = nullptr;
+// A page-locked landing area for the small results that synchronous calls copy back, shared by
+// the threads (guarded by its mutex) and freed by cnn4j_cuda_release_cached.
+std::mutex g_small_mu;
+void *g_host_small = nullptr;
 constexpr i64 HOST_SMALL_BYTES = 8192;
 
 __global__ void probe_kernel(int *p) { *p = 42; }
@@ -100,6 +103,7 @@ void temp_free(void *p) {
 }
 
 int32_t copy_back(void *dst, const void *src, i64 bytes, const char *what) {
+  std::lock_guard<std::mutex> lk(g_small_mu);
   if (g_host_small == nullptr && cudaMallocHost(&g_host_small, HOST_SMALL_BYTES) != cudaSuccess) {
     g_host_small = nullptr;
     (void)cudaGetLastError();
@@ -223,6 +227,11 @@ int32_t cnn4j_cuda_release_cached(void) {
   CNN4J_CUDA_TRY("cudaDeviceGetDefaultMemPool", cudaDeviceGetDefaultMemPool(&pool, d));
   CNN4J_CUDA_TRY("cudaMemPoolTrimTo", cudaMemPoolTrimTo(pool, 0));
   CNN4J_CUDA_TRY("cudaDeviceGraphMemTrim", cudaDeviceGraphMemTrim(d));  // the graphs' own temporaries
+  std::lock_guard<std::mutex> lk(g_small_mu);
+  if (g_host_small != nullptr) {
+    CNN4J_CUDA_TRY("cudaFreeHost", cudaFreeHost(g_host_small));
+    g_host_small = nullptr;
+  }
   return CNN4J_OK;
 }
 

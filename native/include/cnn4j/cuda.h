@@ -13,8 +13,8 @@
  *   convolutions) comes from CUDA's stream-ordered pool, which keeps freed blocks for reuse:
  *   a steady-state training step calls no allocator of the driver.
  * - Global state: the current device and its two streams (compute, uploads), the precision
- *   (cnn4j_cuda_set_precision), per thread the last error and a small page-locked buffer for
- *   the scalars that come back. A thread other than the one that set the device is switched
+ *   (cnn4j_cuda_set_precision), a small page-locked buffer for the scalars that come back
+ *   (shared, under a lock), and per thread the last error. A thread other than the one that set the device is switched
  *   to it on its first call.
  * - Results are reproducible run to run (fixed-order reductions, split convolution sums added
  *   in order), except max-pooling backward with overlapping windows, which adds an input's
@@ -54,7 +54,8 @@ CNN4J_API int32_t cnn4j_cuda_memcpy(void *dst, const void *src, int64_t bytes, i
 CNN4J_API int32_t cnn4j_cuda_memcpy_async_h2d(void *dst, const void *src, int64_t bytes);
 /* Waits for everything queued on the device; reports a failed kernel. */
 CNN4J_API int32_t cnn4j_cuda_synchronize(void);
-/* Waits for the device, then gives the pool's cached free memory back to the driver. */
+/* Waits for the device, then gives the pool's cached free memory, and the page-locked buffer
+ * that small results come back through, back to the driver. */
 CNN4J_API int32_t cnn4j_cuda_release_cached(void);
 /* Bytes the pool holds from the driver (*reserved) and of those handed out (*used). */
 CNN4J_API int32_t cnn4j_cuda_pool_stats(int64_t *reserved, int64_t *used);

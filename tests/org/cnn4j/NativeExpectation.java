@@ -49,14 +49,4 @@ public final class NativeExpectation {
             Assumptions.abort("no usable GPU here (" + e.getMessage() + "); -Dcnn4j.expectGpu=true makes this a failure");
         }
     }
-
-    /**
-     * For GPU tests that only hardware can decide (timing, the real pool's caching): as
-     * {@link #requireGpu()}, and skipped on the simulated device with {@code why}.
-     */
-    public static void requireHardwareGpu(String why) {
-        requireGpu();
-        Assumptions.assumeFalse(org.cnn4j.backend.CudaBackend.simulated(),
-                "needs a GPU, not the simulated device: " + why);
-    }
 }
