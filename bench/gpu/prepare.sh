@@ -6,6 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v nvcc >/dev/null || { echo "nvcc is needed to build the CUDA kernels" >&2; exit 1; }
+# The GPU run's first step (run.sh mma), dry: mma_check.cu compiled with nvcc, the comparer
+# built with g++ against the simulated device and run on the simulator's own results, so that
+# a broken check fails here and not on the device's time (on a machine with a GPU, the check).
+MMA_DRY="$(mktemp -d)"
+OUT="$MMA_DRY" bench/gpu/run.sh mma >/dev/null
+grep -q '^mma (.*): exit 0$' "$MMA_DRY/summary.txt" || {
+  cat "$MMA_DRY/mma-check.txt" >&2; echo "the mma/cvt check fails (bench/gpu/run.sh mma)" >&2; exit 1; }
+rm -rf "$MMA_DRY"
 mvn -B -q -Dstyle.color=never -DskipTests clean package test-compile
 rm -rf .device && mkdir -p .device
 cp target/cnn4j.jar .device/
