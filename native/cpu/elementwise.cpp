@@ -28,7 +28,13 @@ void activation_forward(int act, T alpha, const T *x, T *y, i64 n) {
 // baseline x86-64. A conditional load cannot be if-converted, so both operands of a select
 // are loaded unconditionally: the loops vectorise instead of branching (a branch would
 // mispredict on half of real activations).
+#if defined(__SANITIZE_THREAD__)
+// ThreadSanitizer instruments the clones' resolvers, which the dynamic loader runs before the
+// sanitizer has started: one plain version in that build.
+#define CNN4J_CLONED
+#else
 #define CNN4J_CLONED __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
 #define CNN4J_LEAVES(T, sfx)                                                                  \
   CNN4J_CLONED void relu_fwd_##sfx(const T *x, T *y, i64 n) {                                \
     for (i64 i = 0; i < n; i++) y[i] = x[i] > T(0) ? x[i] : T(0);                            \

@@ -142,8 +142,10 @@ struct Alloc {
 };
 std::map<uintptr_t, Alloc> g_allocs;
 std::map<uintptr_t, size_t> g_freed;  // quarantined, poisoned: a copy that touches it is a use after free
+#if !defined(CNN4J_SIM_ASAN)
 std::deque<std::pair<uintptr_t, size_t>> g_quarantine;
 size_t g_quarantine_bytes = 0;
+#endif
 int64_t g_pool_used = 0;
 
 const char *kind_name(Kind k) {
@@ -162,7 +164,8 @@ Alloc *find(const void *p, size_t bytes, uintptr_t *base = nullptr) {
   auto it = g_allocs.upper_bound(a);
   if (it == g_allocs.begin()) return nullptr;
   --it;
-  if (a < it->first || a + bytes > it->first + std::max<size_t>(it->second.size, 1)) return nullptr;
+  // a zero-length range is looked up as its first byte: the end of one allocation is not inside it
+  if (a < it->first || a + std::max<size_t>(bytes, 1) > it->first + std::max<size_t>(it->second.size, 1)) return nullptr;
   if (base) *base = it->first;
   return &it->second;
 }
@@ -384,8 +387,17 @@ struct WarpExchange {
 
 struct Job;
 
+struct SharedSite {
+  const void *site;
+  size_t offset;
+};
+constexpr int kMaxSharedSites = 32;
+
+// A worker's state. The fibers and the shared-variable table are plain arrays: the code that
+// touches them runs inside simulated threads and is not instrumented for ThreadSanitizer, and
+// library code (std::vector) would be.
 struct Worker {
-  std::vector<Fiber> fibers;
+  Fiber *fibers = nullptr;  // kMaxThreadsPerBlock of them
   int nthreads = 0;
   int cur = -1;
   void *main_sp = nullptr;
@@ -393,8 +405,9 @@ struct Worker {
   const Job *job = nullptr;
   unsigned char *arena = nullptr;
   size_t arena_used = 0, static_shared = 0;
-  std::vector<std::pair<const void *, size_t>> shared_sites;
-  std::vector<WarpExchange> warps;
+  SharedSite shared_sites[kMaxSharedSites];
+  int nshared = 0;
+  WarpExchange *warps = nullptr;  // kMaxThreadsPerBlock / 32 of them
   std::string fault;  // this block's fault, if any
   char barrier_sync = 0, block_start = 0, block_end = 0;  // TSan synchronisation objects
 #if defined(CNN4J_SIM_ASAN)
@@ -588,10 +601,8 @@ NO_TSAN bool run_block(Worker &w, Job &job, uint64_t linear_block) {
   }
   w.arena_used = 0;
   w.static_shared = job.dynamic_smem;
-  w.shared_sites.clear();
-  w.warps.resize(static_cast<size_t>((n + 31) / 32));
-  for (WarpExchange &x : w.warps) x.arrived = 0;
-  if (static_cast<int>(w.fibers.size()) < n) w.fibers.resize(n);
+  w.nshared = 0;
+  for (int i = 0; i < (n + 31) / 32; i++) w.warps[i].arrived = 0;
   for (int i = 0; i < n; i++) {
     Fiber &f = w.fibers[i];
     reset_fiber(f);
@@ -694,6 +705,8 @@ NO_TSAN void work(Job &job) {
 
 void worker_main() {
   Worker *w = new Worker();  // lives as long as the thread
+  w->fibers = new Fiber[kMaxThreadsPerBlock];
+  w->warps = new WarpExchange[kMaxThreadsPerBlock / 32];
   w->arena = static_cast<unsigned char *>(std::aligned_alloc(256, kArenaBytes));
   std::memset(w->arena, kPoison, kArenaBytes);
 #if defined(CNN4J_SIM_ASAN)
@@ -839,8 +852,8 @@ NO_TSAN void syncthreads(const char *file, int line) {
 
 NO_TSAN void *shared(const void *site, size_t bytes, size_t align) {
   Worker &w = *tl_worker;
-  for (auto &[s, off] : w.shared_sites) {
-    if (s == site) return w.arena + off;
+  for (int i = 0; i < w.nshared; i++) {
+    if (w.shared_sites[i].site == site) return w.arena + w.shared_sites[i].offset;
   }
   if (w.static_shared + bytes > kStaticSharedLimit) {
     thread_fault(block_name(*w.job) + ": shared memory of " + std::to_string(w.static_shared + bytes) +
@@ -848,12 +861,12 @@ NO_TSAN void *shared(const void *site, size_t bytes, size_t align) {
   }
   size_t a = std::max<size_t>(align, 16);
   size_t off = (w.arena_used + kRedZone + a - 1) / a * a;
-  if (off + bytes + kRedZone > kArenaBytes) {
+  if (off + bytes + kRedZone > kArenaBytes || w.nshared == kMaxSharedSites) {
     thread_fault(block_name(*w.job) + ": too many shared variables for the simulator's arena");
   }
   w.arena_used = off + bytes;
   w.static_shared += bytes;
-  w.shared_sites.emplace_back(site, off);
+  w.shared_sites[w.nshared++] = SharedSite{site, off};
 #if defined(CNN4J_SIM_ASAN)
   __asan_unpoison_memory_region(w.arena + off, bytes);
 #endif
@@ -1012,13 +1025,16 @@ struct Lifetime {
   }
   ~Lifetime() {
     std::unique_lock<std::recursive_mutex> lk(g_mu, std::try_to_lock);
-    if (!lk.owns_lock() || g_allocs.empty()) return;
-    size_t bytes = 0;
-    for (auto &[p, a] : g_allocs) bytes += a.size;
-    std::fprintf(stderr, "cnn4j simulated device: %zu allocations (%zu bytes) were never freed", g_allocs.size(),
-                 bytes);
+    if (!lk.owns_lock()) return;
+    size_t bytes = 0, count = 0;
+    for (auto &[p, a] : g_allocs) {
+      if (!a.free_queued) bytes += a.size, count++;  // a queued free counts as done
+    }
+    if (count == 0) return;
+    std::fprintf(stderr, "cnn4j simulated device: %zu allocations (%zu bytes) were never freed", count, bytes);
     int shown = 0;
     for (auto &[p, a] : g_allocs) {
+      if (a.free_queued) continue;
       if (shown++ == 5) break;
       std::fprintf(stderr, "%s %s of %zu bytes at %p", shown == 1 ? ":" : ",", kind_name(a.kind), a.size,
                    reinterpret_cast<void *>(p));

@@ -36,14 +36,19 @@ public final class Shape {
         return dims.clone();
     }
 
-    /** Number of elements; fails if it does not fit an int (Java arrays are int-indexed). */
+    /**
+     * Number of elements; fails, naming the shape, if it does not fit an int (Java arrays and
+     * the native kernels' element counts are int-indexed). The product is checked at every
+     * step, so no size wraps around to a small or zero count.
+     */
     public int numel() {
         long n = 1;
         for (int d : dims) {
-            n *= d;
-        }
-        if (n > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("shape " + this + " has " + n + " elements, more than an array can hold");
+            n *= d;  // each factor is below 2^31 and n stays at most 2^31 - 1 here: no long overflow
+            if (n > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("shape " + this + " has more than " + Integer.MAX_VALUE
+                        + " elements, more than an array can hold");
+            }
         }
         return (int) n;
     }

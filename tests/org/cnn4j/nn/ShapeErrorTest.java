@@ -26,6 +26,18 @@ class ShapeErrorTest {
         }
     }
 
+    /** Sizes never wrap around: 65536^4 = 2^64 is 0 in a long, and once reached native code as 0. */
+    @Test
+    void elementCountsThatOverflowAreRejected() {
+        for (Shape s : new Shape[] {Shape.of(65536, 65536, 65536, 65536), Shape.of(65536, 65536),
+                Shape.of(3, 1 << 30), Shape.of(1 << 16, 1 << 15, 1, 1)}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, s::numel, s.toString());
+            assertTrue(e.getMessage().contains(s.toString()) && e.getMessage().contains("more than"), e.getMessage());
+        }
+        org.junit.jupiter.api.Assertions.assertEquals(Integer.MAX_VALUE, Shape.of(Integer.MAX_VALUE, 1).numel());
+        org.junit.jupiter.api.Assertions.assertEquals(0, Shape.of(0, 65536, 65536, 65536).numel());
+    }
+
     @Test
     void linearAfterConvWithoutFlatten() {
         // 1x28x28 -> conv 5x5 -> 6x24x24 -> ReLU -> Linear: needs a Flatten
