@@ -31,6 +31,22 @@ public final class Main implements Runnable {
             cmd.getErr().println("error: " + (ex.getMessage() != null ? ex.getMessage() : ex.toString()));
             return ex instanceof IllegalArgumentException ? 2 : 1;
         });
-        return cl.execute(args);
+        // Java Errors pass picocli's handler: each gets a message and exit code 1, no stack trace.
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            cl.getErr().println("error: out of memory (" + e.getMessage() + "): use a smaller --batch, or give Java"
+                    + " more memory, e.g. CNN4J_JAVA_OPTS=-Xmx8g ./cnn4j ...");
+            return 1;
+        } catch (StackOverflowError e) {
+            cl.getErr().println("error: an input is nested too deeply to read (stack overflow)");
+            return 1;
+        } catch (Error e) {
+            if (System.getenv("CNN4J_DEBUG") != null) {
+                e.printStackTrace();
+            }
+            cl.getErr().println("error: " + e);
+            return 1;
+        }
     }
 }

@@ -31,17 +31,23 @@ import org.junit.jupiter.api.Test;
  */
 class SimulatedDeviceTest {
 
+    private boolean ran;
+
     @BeforeEach
     void requireSimulator() {
+        ran = false;
         NativeExpectation.requireGpu();
         org.junit.jupiter.api.Assumptions.assumeTrue(CudaBackend.simulated(),
                 "checks the simulated CUDA device, and this build's device is a GPU");
+        ran = true;
     }
 
     @AfterEach
     void defaults() {
-        CudaBackend.configureSimulator(0, 0);
-        CudaBackend.setPrecision(Precision.FP32);
+        if (ran) {
+            CudaBackend.configureSimulator(0, 0);
+            CudaBackend.setPrecision(Precision.FP32);
+        }
     }
 
     @Test

@@ -93,6 +93,28 @@ class CliTest {
         assertEquals(acc, value(evalLine, "test_accuracy"), 1e-9, "eval reproduces train's test accuracy");
     }
 
+    /** `train --backend cuda` on the simulated CUDA device gives the figures of the native CPU backend. */
+    @Test
+    void trainsThroughTheSimulatedCudaDevice() throws IOException {
+        NativeExpectation.requireGpu();
+        org.junit.jupiter.api.Assumptions.assumeTrue(org.cnn4j.backend.CudaBackend.simulated(),
+                "compares the simulated CUDA device with the CPU backend; this build's device is a GPU");
+        writeData("train", 256, 1);
+        writeData("t10k", 128, 2);
+        String[] lines = new String[2];
+        String[] backends = {"cuda", "cpu"};
+        for (int i = 0; i < 2; i++) {
+            Run r = run("train", "--backend", backends[i], "--data", "mnist", "--data-dir", dir.toString(), "--epochs",
+                    "2", "--batch", "32", "--out", dir.resolve(backends[i]).toString(), "--no-progress");
+            assertEquals(0, r.code(), r.err());
+            lines[i] = lastLine(r.out());
+            assertTrue(lines[i].contains(" backend=" + backends[i]), lines[i]);
+        }
+        assertTrue(value(lines[0], "test_accuracy") > 0.9, lines[0]);
+        assertEquals(value(lines[1], "test_accuracy"), value(lines[0], "test_accuracy"), 0.01, lines[0]);
+        assertEquals(value(lines[1], "test_loss"), value(lines[0], "test_loss"), 0.01, lines[0]);
+    }
+
     @Test
     void badArgumentsGiveAUsageErrorNotATrace() {
         Run r = run("train", "--epochs", "many");
