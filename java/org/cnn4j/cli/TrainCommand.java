@@ -13,6 +13,7 @@ import org.cnn4j.data.Augmentation;
 import org.cnn4j.data.Dataset;
 import org.cnn4j.tensor.Shape;
 import org.cnn4j.io.ModelFile;
+import org.cnn4j.io.OutputLock;
 import org.cnn4j.nn.Models;
 import org.cnn4j.nn.Sequential;
 import org.cnn4j.nn.ShapeException;
@@ -116,25 +117,36 @@ final class TrainCommand implements Callable<Integer> {
             int[] hw = ShapeArg.parse(imageSize, 2, "--image-size", "64x64");
             imageShape = Shape.of(3, hw[0], hw[1]);
         }
-        Backends.Choice choice = backendOptions.create();
-        try (var be = choice.backend()) {
-            Dataset train = data.load(true, imageShape);
-            Dataset test = data.load(false, imageShape);
-            Sequential net;
-            try {
-                // the zoo model built for the data's image shape and class count
-                net = Models.create(model, train.sampleShape(), train.classes());
-            } catch (ShapeException e) {
-                throw new IllegalArgumentException("model " + model + " does not fit " + data.data + " images ("
-                        + train.sampleShape().toCompactString() + "): " + e.getMessage(), e);
+        // The output folder is checked and held before any data loads: a run never learns at the
+        // end that it cannot save, and two runs never write one folder.
+        Path outDir = out != null ? out : Path.of("runs", model + "-"
+                + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        try (OutputLock held = OutputLock.acquire(outDir, "--out")) {
+            Backends.Choice choice = backendOptions.create();
+            try (var be = choice.backend()) {
+                run(be, choice.reason(), imageShape, held.dir());
             }
-            train(net, be, choice.reason(), train, test);
         }
         return 0;
     }
 
-    private void train(Sequential net, org.cnn4j.backend.Backend be, String reason, Dataset train, Dataset test)
+    private void run(org.cnn4j.backend.Backend be, String reason, Shape imageShape, Path outDir)
             throws java.io.IOException {
+        Dataset train = data.load(true, imageShape);
+        Dataset test = data.load(false, imageShape);
+        Sequential net;
+        try {
+            // the zoo model built for the data's image shape and class count
+            net = Models.create(model, train.sampleShape(), train.classes());
+        } catch (ShapeException e) {
+            throw new IllegalArgumentException("model " + model + " does not fit " + data.data + " images ("
+                    + train.sampleShape().toCompactString() + "): " + e.getMessage(), e);
+        }
+        train(net, be, reason, train, test, outDir);
+    }
+
+    private void train(Sequential net, org.cnn4j.backend.Backend be, String reason, Dataset train, Dataset test,
+            Path outDir) throws java.io.IOException {
         if (limit > 0) {
             train = train.limit(limit);
         }
@@ -142,8 +154,6 @@ final class TrainCommand implements Callable<Integer> {
             test = test.limit(testLimit);
         }
         double[][] stats = train.channelStats();
-        Path outDir = out != null ? out : Path.of("runs", model + "-"
-                + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         boolean showProgress = progress != null ? progress : Progress.interactive();
 
         try (Sequential m = net.initialize(be, seed);
@@ -165,11 +175,15 @@ final class TrainCommand implements Callable<Integer> {
                 try (Progress bar = new Progress("epoch " + (e + 1) + "/" + epochs, trainLoader.batchesPerEpoch(),
                         showProgress)) {
                     last = trainer.trainEpoch(trainLoader, e, (step, steps, loss, images) -> bar.step(step, loss, images));
+                } catch (ArithmeticException diverged) {  // the trainer stops at the first non-finite loss
+                    throw new IllegalStateException(diverged.getMessage() + nothingSaved(), diverged);
                 }
                 if (e == 0 && graphs && trainer.graphNote() != null && be.name().equals("cuda")) {
                     System.out.println("note: " + trainer.graphNote());
                 }
+                diverged("train", last.loss(), e);
                 eval = trainer.evaluate(testLoader);
+                diverged("test", eval.loss(), e);
                 System.out.printf("epoch %d/%d train_loss=%.4f train_accuracy=%.4f test_loss=%.4f test_accuracy=%.4f%s"
                                 + " images_per_s=%.0f seconds=%.1f%n", e + 1, epochs, last.loss(), last.accuracy(),
                         eval.loss(), eval.accuracy(), top5(eval), last.imagesPerSecond(), last.seconds());
@@ -199,6 +213,20 @@ final class TrainCommand implements Callable<Integer> {
                             + " train_images_per_s=%.0f seconds=%.1f model_file=%s%n", model, be.name(), epochs,
                     eval.accuracy(), top5(eval), eval.loss(), last.imagesPerSecond(), total, file);
         }
+    }
+
+    /** A loss that is NaN or infinite ends the run: nothing is saved, a saved model is kept. */
+    private void diverged(String which, double loss, int epoch) {
+        if (!Double.isFinite(loss)) {
+            throw new IllegalStateException("training diverged: the " + which + " loss is " + loss + " after epoch "
+                    + (epoch + 1) + " (--optimizer " + optimizer + " --lr " + lr + "); a lower --lr usually helps"
+                    + nothingSaved());
+        }
+    }
+
+    private String nothingSaved() {
+        return "; nothing was saved" + (out != null && java.nio.file.Files.exists(out.resolve("model.safetensors"))
+                ? " and the model in " + out + " is kept" : "");
     }
 
     static String top5(Trainer.Result r) {

@@ -44,13 +44,28 @@ public final class ModelFile {
 
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
 
-    /** Writes {@code dir/model.safetensors} and {@code dir/model.json}; returns the safetensors path. */
+    /**
+     * Writes {@code dir/model.safetensors} and {@code dir/model.json}; returns the safetensors
+     * path. Nothing is written unless every weight is finite (a diverged run never replaces the
+     * model it would overwrite). Both files are written to temporary names, forced to disk and
+     * then renamed over the old ones, the weights first; temporary files that a killed run left
+     * behind are removed. Callers hold the folder ({@link OutputLock}) while they save.
+     *
+     * @throws IllegalStateException when a weight is NaN or infinite (nothing is written)
+     */
     public static Path save(Path dir, Sequential model, Normalization norm, Map<String, Object> facts)
             throws IOException {
-        Files.createDirectories(dir);
         Map<String, SafeTensors.Entry> tensors = new LinkedHashMap<>();
         for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
-            tensors.put(e.getKey(), new SafeTensors.Entry(e.getValue().shape(), e.getValue().toFloatArray()));
+            float[] v = e.getValue().toFloatArray();
+            for (int i = 0; i < v.length; i++) {
+                if (!Float.isFinite(v[i])) {
+                    throw new IllegalStateException("the weights are not finite (" + e.getKey() + "[" + i + "] = " + v[i]
+                            + "): training diverged; nothing was saved" + (Files.exists(dir.resolve("model.safetensors"))
+                            ? " and the model in " + dir + " is kept" : ""));
+                }
+            }
+            tensors.put(e.getKey(), new SafeTensors.Entry(e.getValue().shape(), v));
         }
         Map<String, Object> normMap = new LinkedHashMap<>();
         normMap.put("mean", norm.mean());
@@ -59,14 +74,28 @@ public final class ModelFile {
         meta.put("format", "pt");
         meta.put(ARCHITECTURE, new Gson().toJson(model.architecture()));
         meta.put(NORMALIZATION, new Gson().toJson(normMap));
-        Path file = dir.resolve("model.safetensors");
-        SafeTensors.write(file, tensors, meta);
         Map<String, Object> readable = new LinkedHashMap<>();
         readable.put("architecture", model.architecture());
         readable.put("normalization", normMap);
         readable.put("weights", "model.safetensors");
         readable.putAll(facts);
-        Files.writeString(dir.resolve("model.json"), GSON.toJson(readable) + "\n", StandardCharsets.UTF_8);
+        String json;
+        try {
+            json = GSON.toJson(readable) + "\n";  // before any file is touched: a fact Gson refuses fails here
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("the run's figures cannot be written (" + e.getMessage() + "); nothing was saved",
+                    e);
+        }
+        Files.createDirectories(dir);
+        SafeTensors.removeStaleTemporaries(dir);
+        Path file = dir.resolve("model.safetensors");
+        Path jsonTmp = SafeTensors.writeTemporary(dir.resolve("model.json"), json.getBytes(StandardCharsets.UTF_8));
+        try {
+            SafeTensors.write(file, tensors, meta);
+            SafeTensors.commit(jsonTmp, dir.resolve("model.json"));
+        } finally {
+            Files.deleteIfExists(jsonTmp);
+        }
         return file;
     }
 
@@ -110,7 +139,14 @@ public final class ModelFile {
                     throw new DataFormatException(f, "tensor " + name + " has shape " + e.shape()
                             + ", the architecture needs " + t.shape());
                 }
-                t.copyFrom(e.data());
+                float[] v = e.data();
+                for (int i = 0; i < v.length; i++) {
+                    if (!Float.isFinite(v[i])) {
+                        throw new DataFormatException(f, "tensor " + name + " holds a value that is not finite (" + v[i]
+                                + " at " + i + "): the model was saved from a run that diverged");
+                    }
+                }
+                t.copyFrom(v);
                 used.add(name);
             }
             for (String name : c.tensors().keySet()) {

@@ -5,15 +5,19 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -69,9 +73,10 @@ public final class SafeTensors {
         int pad = (8 - json.length % 8) % 8;
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), TMP_SUFFIX);
         try {
-            try (OutputStream out = Files.newOutputStream(tmp)) {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+                 OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16)) {
                 ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(json.length + pad);
                 out.write(len.array());
                 out.write(json);
@@ -83,10 +88,50 @@ public final class SafeTensors {
                     buf.asFloatBuffer().put(t.data());
                     out.write(buf.array());
                 }
+                out.flush();
+                ch.force(true);
             }
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            commit(tmp, file);
         } finally {
             Files.deleteIfExists(tmp);
+        }
+    }
+
+    static final String TMP_SUFFIX = ".cnn4j-tmp";
+
+    /** Writes {@code bytes} to a new temporary file beside {@code file}, forced to disk; returns it. */
+    public static Path writeTemporary(Path file, byte[] bytes) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), TMP_SUFFIX);
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer b = ByteBuffer.wrap(bytes);
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
+            ch.force(true);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        return tmp;
+    }
+
+    /** Renames a temporary file over {@code file} in one step and forces the folder's entry to disk. */
+    public static void commit(Path tmp, Path file) throws IOException {
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        try (FileChannel d = FileChannel.open(file.toAbsolutePath().getParent(), StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException e) {
+            // some file systems cannot force a folder; the rename itself is atomic
+        }
+    }
+
+    /** Removes the temporary files a killed writer left in {@code dir} (the caller holds the folder). */
+    public static void removeStaleTemporaries(Path dir) throws IOException {
+        try (var s = Files.newDirectoryStream(dir, "*" + TMP_SUFFIX)) {
+            for (Path p : s) {
+                Files.deleteIfExists(p);
+            }
         }
     }
 

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -91,6 +92,65 @@ class CliTest {
         String evalLine = lastLine(e.out());
         assertTrue(evalLine.startsWith("result: "), evalLine);
         assertEquals(acc, value(evalLine, "test_accuracy"), 1e-9, "eval reproduces train's test accuracy");
+    }
+
+    /**
+     * A run that diverges (SGD at lr 1e30) ends with exit code 1 and a message, and the model it
+     * would have replaced is still there, byte for byte, with no temporary file left beside it.
+     */
+    @Test
+    void aDivergedRunKeepsTheSavedModel() throws IOException {
+        writeData("train", 128, 1);
+        writeData("t10k", 64, 2);
+        Path out = dir.resolve("run");
+        Run good = run("train", "--data", "mnist", "--data-dir", dir.toString(), "--epochs", "1", "--batch", "32",
+                "--backend", "java", "--out", out.toString(), "--no-progress");
+        assertEquals(0, good.code(), good.err());
+        byte[] weights = Files.readAllBytes(out.resolve("model.safetensors"));
+        byte[] json = Files.readAllBytes(out.resolve("model.json"));
+        Run bad = run("train", "--data", "mnist", "--data-dir", dir.toString(), "--epochs", "1", "--batch", "32",
+                "--backend", "java", "--optimizer", "sgd", "--lr", "1e30", "--out", out.toString(), "--no-progress");
+        assertEquals(1, bad.code(), bad.err());
+        assertTrue(bad.err().contains("NaN") && bad.err().contains("nothing was saved and the model in " + out
+                + " is kept"), bad.err());
+        assertTrue(!bad.err().contains("\tat "), "no stack trace: " + bad.err());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(weights, Files.readAllBytes(out.resolve("model.safetensors")));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(json, Files.readAllBytes(out.resolve("model.json")));
+        try (var files = Files.list(out)) {
+            assertEquals(List.of(".cnn4j.lock", "model.json", "model.safetensors"),
+                    files.map(f -> f.getFileName().toString()).sorted().toList());
+        }
+    }
+
+    /** --out is checked before any data is read (the data folder here does not even exist). */
+    @Test
+    void aBadOutFolderIsAUsageErrorBeforeTheDataLoads() throws IOException {
+        Path file = Files.writeString(dir.resolve("a-file"), "x");
+        Run r = run("train", "--data", "mnist", "--data-dir", dir.resolve("missing").toString(), "--out",
+                file.resolve("sub").toString(), "--no-progress");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--out") && r.err().contains("cannot be created"), r.err());
+        r = run("train", "--data", "mnist", "--data-dir", dir.resolve("missing").toString(), "--out", file.toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--out " + file), r.err());
+    }
+
+    /** Two runs never write one folder: the second is refused while the first holds it. */
+    @Test
+    void anOutFolderInUseIsRefused() throws IOException {
+        writeData("train", 64, 1);
+        writeData("t10k", 32, 2);
+        Path out = dir.resolve("busy");
+        try (org.cnn4j.io.OutputLock held = org.cnn4j.io.OutputLock.acquire(out, "--out")) {
+            Run r = run("train", "--data", "mnist", "--data-dir", dir.toString(), "--backend", "java", "--out",
+                    out.toString(), "--no-progress");
+            assertEquals(1, r.code(), r.err());
+            assertTrue(r.err().contains("is writing " + out), r.err());
+        }
+        Run r = run("train", "--data", "mnist", "--data-dir", dir.resolve("missing").toString(), "--out",
+                dir.resolve("never-written").toString());
+        assertEquals(1, r.code(), r.err());
+        assertTrue(!Files.exists(dir.resolve("never-written")), "a failed run leaves no empty folder behind");
     }
 
     /** `train --backend cuda` on the simulated CUDA device gives the figures of the native CPU backend. */

@@ -54,6 +54,50 @@ class ModelFileTest {
         }
     }
 
+    /**
+     * Weights that are not finite are never written (the file on disk stays as it was, and no
+     * temporary file is left), and a file that holds them is refused when read.
+     */
+    @Test
+    void nonFiniteWeightsAreNeitherSavedNorLoaded() throws IOException {
+        try (JavaBackend b = new JavaBackend(1); Sequential m = Models.lenet5().initialize(b, 3)) {
+            ModelFile.Normalization norm = new ModelFile.Normalization(new double[] {0}, new double[] {1});
+            Path f = ModelFile.save(dir, m, norm, Map.of());
+            byte[] before = Files.readAllBytes(f);
+            Tensor w = m.parameters().get(2).value();
+            float[] v = w.toFloatArray();
+            v[7] = Float.NaN;
+            w.copyFrom(v);
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> ModelFile.save(dir, m, norm, Map.of()));
+            assertTrue(e.getMessage().contains("not finite") && e.getMessage().contains("[7] = NaN")
+                    && e.getMessage().contains("is kept"), e.getMessage());
+            assertArrayEquals(before, Files.readAllBytes(f));
+            // the same weights written past the check, as another tool might: refused on reading
+            Map<String, SafeTensors.Entry> t = new LinkedHashMap<>();
+            for (Map.Entry<String, Tensor> x : m.stateDict().entrySet()) {
+                t.put(x.getKey(), new SafeTensors.Entry(x.getValue().shape(), x.getValue().toFloatArray()));
+            }
+            Path nan = dir.resolve("nan.safetensors");
+            SafeTensors.write(nan, t, SafeTensors.read(f).metadata());
+            DataFormatException d = assertThrows(DataFormatException.class, () -> ModelFile.load(nan, b));
+            assertTrue(d.getMessage().contains("not finite") && d.getMessage().contains("diverged"), d.getMessage());
+            try (var files = Files.list(dir)) {
+                assertTrue(files.noneMatch(p -> p.toString().endsWith(SafeTensors.TMP_SUFFIX)), "temporary files left");
+            }
+        }
+    }
+
+    /** A temporary file that a killed writer left behind is removed by the next save. */
+    @Test
+    void staleTemporaryFilesAreRemoved() throws IOException {
+        Path stale = Files.writeString(dir.resolve("model.safetensors123" + SafeTensors.TMP_SUFFIX), "partial");
+        try (JavaBackend b = new JavaBackend(1); Sequential m = Models.lenet5().initialize(b, 3)) {
+            ModelFile.save(dir, m, new ModelFile.Normalization(new double[] {0}, new double[] {1}), Map.of());
+        }
+        assertTrue(!Files.exists(stale));
+        assertTrue(Files.exists(dir.resolve("model.safetensors")) && Files.exists(dir.resolve("model.json")));
+    }
+
     @Test
     void safetensorsLayoutIsTheDocumentedOne() throws IOException {
         Map<String, SafeTensors.Entry> t = new LinkedHashMap<>();
