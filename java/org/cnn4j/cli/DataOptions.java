@@ -65,14 +65,54 @@ final class DataOptions {
             case "cifar10" -> Cifar10.load(sourceDir(), train);
             case "folder" -> {
                 Path split = ImageFolder.split(sourceDir(), train);
-                if (folderClasses == null) {
-                    folderClasses = ImageFolder.classes(ImageFolder.split(sourceDir(), true));
+                List<String> names = classNames();
+                if (!train) {
+                    List<String> extra = new java.util.ArrayList<>(ImageFolder.classes(split));
+                    extra.removeAll(names);
+                    if (!extra.isEmpty()) {
+                        throw new IllegalArgumentException(split + " has class folders the training split lacks: "
+                                + extra + " (training classes: " + names + ")");
+                    }
                 }
-                yield ImageFolder.load(split, imageShape, folderClasses);
+                yield ImageFolder.load(split, imageShape, names);
             }
             default -> throw new IllegalArgumentException("unknown data set '" + data
                     + "'; choose fashion-mnist, mnist, cifar10:DIR or folder:DIR");
         };
+    }
+
+    /**
+     * The class names of the data set, in label order: Fashion-MNIST's and CIFAR-10's published
+     * names, MNIST's digits, an image folder's class folders (of its training split).
+     */
+    List<String> classNames() {
+        return switch (kind()) {
+            case "fashion-mnist" -> List.of("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                    "Sneaker", "Bag", "Ankle boot");
+            case "mnist" -> List.of("0", "1", "2", "3", "4", "5", "6", "7", "8", "9");
+            case "cifar10" -> List.of("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+                    "truck");
+            case "folder" -> {
+                if (folderClasses == null) {
+                    folderClasses = ImageFolder.classes(ImageFolder.split(sourceDir(), true));
+                }
+                yield folderClasses;
+            }
+            default -> throw new IllegalArgumentException("unknown data set '" + data
+                    + "'; choose fashion-mnist, mnist, cifar10:DIR or folder:DIR");
+        };
+    }
+
+    /**
+     * Checks that the data's classes are the model's, in the same order (a model saved without
+     * names is taken as is).
+     */
+    void checkClasses(List<String> model) {
+        List<String> mine = classNames();
+        if (model != null && !model.equals(mine)) {
+            throw new IllegalArgumentException("the model's classes " + model + " are not the data's " + mine
+                    + " (same names in the same order are needed)");
+        }
     }
 
     Dataset load(boolean train) {

@@ -42,6 +42,7 @@ final class EvalCommand implements Callable<Integer> {
             ModelFile.Loaded loaded = ModelFile.load(modelFile, be);
             Dataset test;
             try {
+                data.checkClasses(loaded.classes());
                 test = data.load(false, loaded.model().inputShape());
             } catch (RuntimeException e) {
                 loaded.model().close();

@@ -3,10 +3,11 @@ package org.cnn4j.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code cnn4j} command line: train, eval, summary, bench. */
+/** The {@code cnn4j} command line: train, eval, predict, summary, bench. */
 @Command(name = "cnn4j", mixinStandardHelpOptions = true, version = "cnn4j 0.1.0",
         description = "Train convolutional networks from Java.",
-        subcommands = {TrainCommand.class, EvalCommand.class, SummaryCommand.class, BenchCommand.class})
+        subcommands = {TrainCommand.class, EvalCommand.class, PredictCommand.class, SummaryCommand.class,
+            BenchCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
@@ -14,7 +15,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: train, eval, summary or bench");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: train, eval, predict, summary or bench");
     }
 
     public static void main(String[] args) {

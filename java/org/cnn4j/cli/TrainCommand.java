@@ -207,7 +207,8 @@ final class TrainCommand implements Callable<Integer> {
             }
             facts.put("augment", augment);
             facts.put("train_images_per_s", Math.round(last.imagesPerSecond()));
-            Path file = ModelFile.save(outDir, m, new ModelFile.Normalization(stats[0], stats[1]), facts);
+            Path file = ModelFile.save(outDir, m, new ModelFile.Normalization(stats[0], stats[1]), data.classNames(),
+                    facts);
             System.out.printf("saved %s%n", file);
             System.out.printf("result: model=%s backend=%s epochs=%d test_accuracy=%.4f%s test_loss=%.4f"
                             + " train_images_per_s=%.0f seconds=%.1f model_file=%s%n", model, be.name(), epochs,

@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
-import javax.imageio.ImageIO;
 import org.cnn4j.tensor.Shape;
 
 /**
@@ -100,22 +99,15 @@ public final class ImageFolder {
     }
 
     private static BufferedImage read(Path f) {
-        try {
-            BufferedImage img = ImageIO.read(f.toFile());
-            if (img == null) {
-                throw new DataFormatException(f, "not a readable PNG or JPEG image");
-            }
-            return img;
-        } catch (IOException | RuntimeException e) {
-            if (e instanceof DataFormatException d) {
-                throw d;
-            }
-            throw new DataFormatException(f, "unreadable image: " + e.getMessage(), e);
-        }
+        return Images.read(f);
     }
 
-    /** Resizes (bilinear) to H x W and writes the channels as CHW bytes. */
-    static void toChw(BufferedImage src, Shape sample, byte[] out, int offset) {
+    /**
+     * The preprocessing of training, for any image: resizes (bilinear) to H x W of {@code sample}
+     * (C x H x W, C = 1 or 3) and writes the channels as CHW bytes at {@code offset} (one channel:
+     * luma 0.299 R + 0.587 G + 0.114 B).
+     */
+    public static void toChw(BufferedImage src, Shape sample, byte[] out, int offset) {
         int c = sample.dim(0), h = sample.dim(1), w = sample.dim(2);
         BufferedImage rgb = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = rgb.createGraphics();

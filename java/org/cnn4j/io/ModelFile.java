@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.cnn4j.backend.Backend;
@@ -33,6 +34,8 @@ public final class ModelFile {
 
     public static final String ARCHITECTURE = "cnn4j.architecture";
     public static final String NORMALIZATION = "cnn4j.normalization";
+    /** The class names, in label order (a JSON array of strings). */
+    public static final String CLASSES = "cnn4j.classes";
 
     /** Input normalisation: per-channel mean and std of pixel/255. */
     public record Normalization(double[] mean, double[] std) {
@@ -40,6 +43,23 @@ public final class ModelFile {
 
     /** A model read back, initialised on a backend with the saved weights. */
     public record Loaded(Sequential model, Normalization normalization, Map<String, String> metadata) {
+        /** The class names saved with the model, in label order, or null for a model saved without them. */
+        public List<String> classes() {
+            return classesOf(metadata);
+        }
+    }
+
+    static List<String> classesOf(Map<String, String> metadata) {
+        String c = metadata.get(CLASSES);
+        if (c == null) {
+            return null;
+        }
+        try {
+            String[] names = new Gson().fromJson(c, String[].class);
+            return names == null ? null : List.of(names);
+        } catch (JsonParseException | NullPointerException e) {
+            throw new IllegalArgumentException("unreadable " + CLASSES + " metadata: " + e.getMessage(), e);
+        }
     }
 
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
@@ -55,6 +75,19 @@ public final class ModelFile {
      */
     public static Path save(Path dir, Sequential model, Normalization norm, Map<String, Object> facts)
             throws IOException {
+        return save(dir, model, norm, null, facts);
+    }
+
+    /**
+     * As {@link #save(Path, Sequential, Normalization, Map)}, with the class names in label order
+     * (null: none), which {@code eval} and {@code predict} read back.
+     */
+    public static Path save(Path dir, Sequential model, Normalization norm, List<String> classes,
+            Map<String, Object> facts) throws IOException {
+        if (classes != null && classes.size() != model.outputShape().numel()) {
+            throw new IllegalArgumentException(classes.size() + " class names for a model with "
+                    + model.outputShape().numel() + " outputs");
+        }
         Map<String, SafeTensors.Entry> tensors = new LinkedHashMap<>();
         for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
             float[] v = e.getValue().toFloatArray();
@@ -74,9 +107,15 @@ public final class ModelFile {
         meta.put("format", "pt");
         meta.put(ARCHITECTURE, new Gson().toJson(model.architecture()));
         meta.put(NORMALIZATION, new Gson().toJson(normMap));
+        if (classes != null) {
+            meta.put(CLASSES, new Gson().toJson(classes));
+        }
         Map<String, Object> readable = new LinkedHashMap<>();
         readable.put("architecture", model.architecture());
         readable.put("normalization", normMap);
+        if (classes != null) {
+            readable.put("classes", classes);
+        }
         readable.put("weights", "model.safetensors");
         readable.putAll(facts);
         String json;
@@ -124,6 +163,15 @@ public final class ModelFile {
             norm = new Normalization(nm.get("mean"), nm.get("std"));
         } catch (JsonParseException | IllegalArgumentException | ClassCastException e) {
             throw new DataFormatException(f, "unreadable model description: " + e.getMessage(), e);
+        }
+        try {
+            List<String> classes = classesOf(c.metadata());
+            if (classes != null && classes.size() != model.outputShape().numel()) {
+                throw new DataFormatException(f, classes.size() + " class names for " + model.outputShape().numel()
+                        + " outputs");
+            }
+        } catch (IllegalArgumentException e) {
+            throw new DataFormatException(f, e.getMessage(), e);
         }
         model.initialize(backend, DType.FLOAT32, 0);
         Set<String> used = new HashSet<>();

@@ -94,6 +94,51 @@ class CliTest {
         assertEquals(acc, value(evalLine, "test_accuracy"), 1e-9, "eval reproduces train's test accuracy");
     }
 
+    /** predict names the classes of image files (text and JSON); eval refuses data whose classes are not the model's. */
+    @Test
+    void predictNamesTheClassesAndEvalChecksThem() throws IOException {
+        writeData("train", 256, 1);
+        writeData("t10k", 64, 2);
+        Path out = dir.resolve("run");
+        Run t = run("train", "--data", "mnist", "--data-dir", dir.toString(), "--epochs", "2", "--batch", "32",
+                "--backend", "java", "--out", out.toString(), "--no-progress");
+        assertEquals(0, t.code(), t.err());
+        Path images = Files.createDirectories(dir.resolve("images"));
+        for (int q = 0; q < 4; q++) {  // one bright quadrant per image: the quadrant is the digit learnt
+            java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(28, 28,
+                    java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+            for (int y = 0; y < 28; y++) {
+                for (int x = 0; x < 28; x++) {
+                    boolean bright = (y < 14) == (q < 2) && (x < 14) == (q % 2 == 0);
+                    int v = bright ? 225 : 25;
+                    img.setRGB(x, y, (v << 16) | (v << 8) | v);
+                }
+            }
+            javax.imageio.ImageIO.write(img, "png", images.resolve("quadrant" + q + ".png").toFile());
+        }
+        Run p = run("predict", "--model-file", out.toString(), "--backend", "java", "--top-k", "2", images.toString());
+        assertEquals(0, p.code(), p.err());
+        String[] lines = p.out().strip().split("\n");
+        assertEquals(4, lines.length, p.out());
+        for (int q = 0; q < 4; q++) {
+            assertTrue(lines[q].startsWith(images.resolve("quadrant" + q + ".png") + ": " + q + " "), lines[q]);
+        }
+        Run j = run("predict", "--model-file", out.toString(), "--backend", "java", "--json",
+                images.resolve("quadrant3.png").toString());
+        assertEquals(0, j.code(), j.err());
+        com.google.gson.JsonObject o = com.google.gson.JsonParser.parseString(j.out().strip()).getAsJsonObject();
+        assertEquals("3", o.getAsJsonArray("predictions").get(0).getAsJsonObject().get("label").getAsString());
+        assertEquals(3, o.getAsJsonArray("predictions").size());
+
+        // the same files read as Fashion-MNIST: other class names, refused with both lists
+        Run e = run("eval", "--model-file", out.toString(), "--data", "fashion-mnist", "--data-dir", dir.toString(),
+                "--backend", "java");
+        assertEquals(2, e.code(), e.err());
+        assertTrue(e.err().contains("[0, 1, 2") && e.err().contains("T-shirt/top"), e.err());
+        Run bad = run("predict", "--model-file", out.toString(), dir.resolve("nothing-here.png").toString());
+        assertEquals(2, bad.code(), bad.err());
+    }
+
     /**
      * A run that diverges (SGD at lr 1e30) ends with exit code 1 and a message, and the model it
      * would have replaced is still there, byte for byte, with no temporary file left beside it.
