@@ -42,16 +42,54 @@ public record IdxFile(Path path, int[] dims, byte[] data) {
         return parse(path, bytes);
     }
 
+    /** The most values a file may declare: 1 GiB of bytes (Fashion-MNIST's largest file holds 47 MB). */
+    static final long MAX_VALUES = 1L << 30;
+
+    /**
+     * Reads a raw or gzipped file, bounded by its header: the header is read first, then exactly
+     * the values it declares (at most {@link #MAX_VALUES}); a stream that goes on is an error, so
+     * a small file that inflates to gigabytes is refused after one byte too many.
+     */
     static byte[] readMaybeGzip(Path path) throws IOException {
-        byte[] raw = Files.readAllBytes(path);
-        if (raw.length >= 2 && (raw[0] & 0xff) == 0x1f && (raw[1] & 0xff) == 0x8b) {
-            try (InputStream in = new GZIPInputStream(new java.io.ByteArrayInputStream(raw), 1 << 16)) {
-                ByteArrayOutputStream out = new ByteArrayOutputStream(raw.length * 4);
-                in.transferTo(out);
+        try (InputStream file = new java.io.BufferedInputStream(Files.newInputStream(path), 1 << 16)) {
+            file.mark(2);
+            int a = file.read(), b = file.read();
+            file.reset();
+            InputStream in = a == 0x1f && b == 0x8b ? new GZIPInputStream(file, 1 << 16) : file;
+            byte[] head = in.readNBytes(4);
+            if (head.length < 4 || head[0] != 0 || head[1] != 0 || (head[3] & 0xff) < 1 || (head[3] & 0xff) > 4) {
+                return head;  // parse names what is wrong
+            }
+            int rank = head[3] & 0xff;
+            byte[] dims = in.readNBytes(4 * rank);
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            out.write(head);
+            out.write(dims);
+            if (dims.length < 4 * rank) {
                 return out.toByteArray();
             }
+            long total = 1;
+            for (int i = 0; i < rank; i++) {
+                long d = ((long) (dims[4 * i] & 0xff) << 24) | ((dims[4 * i + 1] & 0xff) << 16)
+                        | ((dims[4 * i + 2] & 0xff) << 8) | (dims[4 * i + 3] & 0xff);
+                if (d == 0) {
+                    return out.toByteArray();  // parse names the empty dimension
+                }
+                if (total > MAX_VALUES / d) {
+                    throw new DataFormatException(path, "the header declares more than " + MAX_VALUES
+                            + " values; files of at most that many are read");
+                }
+                total *= d;
+            }
+            out.write(in.readNBytes((int) total));  // reads what is there, never more than declared
+            byte[] extra = in.readNBytes(1 << 20);  // a few trailing bytes are counted by parse; more are refused here
+            if (extra.length == 1 << 20 && in.read() != -1) {
+                throw new DataFormatException(path, "more than " + (1 << 20) + " unexpected bytes after the " + total
+                        + " values the header declares");
+            }
+            out.write(extra);
+            return out.toByteArray();
         }
-        return raw;
     }
 
     /** Parses IDX content read from {@code path}. */
@@ -90,6 +128,10 @@ public record IdxFile(Path path, int[] dims, byte[] data) {
                 throw new DataFormatException(path, "dimension " + i + " has size " + d);
             }
             dims[i] = (int) d;
+            if (total > MAX_VALUES / d) {
+                throw new DataFormatException(path, "the header declares more than " + MAX_VALUES
+                        + " values; files of at most that many are read");
+            }
             total *= d;
         }
         long have = b.length - header;

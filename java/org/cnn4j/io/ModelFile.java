@@ -153,6 +153,7 @@ public final class ModelFile {
         Sequential model;
         Normalization norm;
         try {
+            JsonDepth.check(arch, 64, "the architecture");
             Map<String, Object> a = new Gson().fromJson(arch, new TypeToken<Map<String, Object>>() { }.getType());
             model = Layers.sequentialFromArchitecture(a);
             String n = c.metadata().get(NORMALIZATION);

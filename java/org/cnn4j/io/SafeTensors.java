@@ -155,18 +155,23 @@ public final class SafeTensors {
         }
         JsonObject header;
         try {
-            JsonElement el = JsonParser.parseString(new String(b, 8, (int) n, StandardCharsets.UTF_8));
+            String text = new String(b, 8, (int) n, StandardCharsets.UTF_8);
+            JsonDepth.check(text, MAX_HEADER_DEPTH, "the header");
+            JsonElement el = JsonParser.parseString(text);
             if (!el.isJsonObject()) {
                 throw new DataFormatException(file, "the header is not a JSON object");
             }
             header = el.getAsJsonObject();
         } catch (JsonParseException e) {
             throw new DataFormatException(file, "the header is not valid JSON: " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new DataFormatException(file, e.getMessage(), e);
         }
         long dataStart = 8 + n;
         long dataLen = b.length - dataStart;
         Map<String, String> meta = new LinkedHashMap<>();
         Map<String, Entry> tensors = new LinkedHashMap<>();
+        long indexed = 0;
         for (Map.Entry<String, JsonElement> e : header.entrySet()) {
             String name = e.getKey();
             if (name.equals("__metadata__")) {
@@ -197,6 +202,7 @@ public final class SafeTensors {
                     throw new DataFormatException(file, "tensor " + name + ": " + (end - begin) + " bytes do not hold shape "
                             + shape + " of F32");
                 }
+                indexed += end - begin;
                 float[] data = new float[shape.numel()];
                 ByteBuffer.wrap(b, (int) (dataStart + begin), (int) (end - begin)).order(ByteOrder.LITTLE_ENDIAN)
                         .asFloatBuffer().get(data);
@@ -208,6 +214,13 @@ public final class SafeTensors {
                 throw new DataFormatException(file, "tensor " + name + " has a malformed header entry: " + ex.getMessage(), ex);
             }
         }
+        if (indexed != dataLen) {
+            throw new DataFormatException(file, "the tensors index " + indexed + " of the " + dataLen
+                    + " data bytes (a safetensors buffer holds its tensors and nothing else)");
+        }
         return new Contents(tensors, meta);
     }
+
+    /** Header nesting: an object of tensor objects holding arrays, metadata strings: 3 levels. */
+    static final int MAX_HEADER_DEPTH = 8;
 }

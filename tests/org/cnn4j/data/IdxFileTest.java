@@ -111,6 +111,32 @@ public class IdxFileTest {
                 e.getMessage());
     }
 
+    /**
+     * A small gzip file that inflates far beyond what its header declares (here 64 MB of zeros
+     * after a header of 4 values) is refused after the declared values and 1 MiB more, and a
+     * header that declares more than 2^30 values is refused before anything is read.
+     */
+    @Test
+    void decompressionIsBoundedByTheHeader() throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
+            gz.write(idx(new int[] {4}, seq(4)));
+            byte[] zeros = new byte[1 << 20];
+            for (int i = 0; i < 64; i++) {
+                gz.write(zeros);
+            }
+        }
+        assertTrue(out.size() < 200_000, "the bomb is small: " + out.size());
+        DataFormatException e = assertThrows(DataFormatException.class, () -> IdxFile.read(write("bomb.gz", out.toByteArray())));
+        assertTrue(e.getMessage().contains("more than 1048576 unexpected bytes after the 4 values"), e.getMessage());
+
+        byte[] huge = idx(new int[] {65535, 65535, 65535}, new byte[0]);
+        for (byte[] f : new byte[][] {huge, gzip(huge)}) {
+            e = assertThrows(DataFormatException.class, () -> IdxFile.read(write("huge", f)));
+            assertTrue(e.getMessage().contains("declares more than 1073741824 values"), e.getMessage());
+        }
+    }
+
     @Test
     void trailingBytes() throws IOException {
         byte[] c = idx(new int[] {4}, seq(6));

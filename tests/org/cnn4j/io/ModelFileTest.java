@@ -87,6 +87,40 @@ class ModelFileTest {
         }
     }
 
+    /**
+     * Hostile model files end with a DataFormatException naming the problem: 10,000 nested
+     * arrays in the header (a stack overflow for a recursive parser), an architecture nested as
+     * deep, and bytes after the tensors that the header does not index.
+     */
+    @Test
+    void hostileHeadersAreRefusedInBoundedWork() throws IOException {
+        String nested = "[".repeat(10_000) + "]".repeat(10_000);
+        byte[] json = ("{\"x\":" + nested + "}").getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(8 + json.length).order(ByteOrder.LITTLE_ENDIAN).putLong(json.length).put(json);
+        Path deep = Files.write(dir.resolve("deep.safetensors"), b.array());
+        try (JavaBackend be = new JavaBackend(1)) {
+            DataFormatException e = assertThrows(DataFormatException.class, () -> ModelFile.load(deep, be));
+            assertTrue(e.getMessage().contains("nests 10001 levels deep"), e.getMessage());
+
+            Map<String, String> meta = new LinkedHashMap<>();
+            meta.put(ModelFile.ARCHITECTURE, "{\"layers\":" + nested + "}");
+            Path arch = dir.resolve("arch.safetensors");
+            SafeTensors.write(arch, new LinkedHashMap<>(), meta);
+            e = assertThrows(DataFormatException.class, () -> ModelFile.load(arch, be));
+            assertTrue(e.getMessage().contains("the architecture nests"), e.getMessage());
+
+            try (Sequential m = Models.lenet5().initialize(be, 3)) {
+                Path f = ModelFile.save(dir, m, new ModelFile.Normalization(new double[] {0}, new double[] {1}), Map.of());
+                Path longer = dir.resolve("longer.safetensors");
+                byte[] bytes = Files.readAllBytes(f);
+                Files.write(longer, Arrays.copyOf(bytes, bytes.length + 12));
+                e = assertThrows(DataFormatException.class, () -> ModelFile.load(longer, be));
+                assertTrue(e.getMessage().contains("of the " + (bytes.length + 12 - 8 - ByteBuffer.wrap(bytes, 0, 8)
+                        .order(ByteOrder.LITTLE_ENDIAN).getLong()) + " data bytes"), e.getMessage());
+            }
+        }
+    }
+
     /** A temporary file that a killed writer left behind is removed by the next save. */
     @Test
     void staleTemporaryFilesAreRemoved() throws IOException {
