@@ -17,7 +17,24 @@ final class BackendOptions {
             + "(default: fp32, the arithmetic of the CPU backends).")
     String precision;
 
+    /** The most compute threads asked for (one per processor is the default). */
+    static final int MAX_THREADS = 1024;
+
+    /** Checks the settings without starting a backend. */
+    void check() {
+        if (threads < 0 || threads > MAX_THREADS) {
+            throw new IllegalArgumentException("--threads must be 0 (one per processor) to " + MAX_THREADS + ", got "
+                    + threads);
+        }
+        String name = backend != null ? backend : Backends.defaultName();
+        if (!Backends.NAMES.contains(name)) {
+            throw new IllegalArgumentException("unknown backend '" + name + "'; choose one of "
+                    + String.join(", ", Backends.NAMES));
+        }
+    }
+
     Backends.Choice create() {
+        check();
         String name = backend != null ? backend : Backends.defaultName();
         if (precision != null) {
             applyPrecision(precision, name);

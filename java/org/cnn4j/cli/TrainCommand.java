@@ -100,6 +100,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--image-size", description = "folder data: resize images to HxW (default: the model's own input size).")
     String imageSize;
 
+    /** The largest --batch: far above what fits a step in memory on any machine cnn4j runs on. */
+    static final int MAX_BATCH = 1 << 16;
+
     @Override
     public Integer call() throws Exception {
         if (epochs < 1) {
@@ -111,11 +114,36 @@ final class TrainCommand implements Callable<Integer> {
         if (limit < 0 || testLimit < 0) {
             throw new IllegalArgumentException("--limit and --test-limit must be >= 0");
         }
+        // Every setting is checked here, before the backend starts or any data is read.
+        if (!(lr > 0) || Double.isInfinite(lr)) {
+            throw new IllegalArgumentException("--lr must be a positive number, got " + lr);
+        }
+        if (!(momentum >= 0 && momentum < 1)) {
+            throw new IllegalArgumentException("--momentum must be in [0, 1), got " + momentum);
+        }
+        if (weightDecay != null && !(weightDecay >= 0 && weightDecay < 1)) {
+            throw new IllegalArgumentException("--weight-decay must be in [0, 1), got " + weightDecay);
+        }
+        if (!List.of("sgd", "rmsprop", "adam", "adamw").contains(optimizer)) {
+            throw new IllegalArgumentException("unknown optimizer '" + optimizer + "'; choose one of sgd, rmsprop, adam, adamw");
+        }
+        if (!List.of("constant", "step", "cosine").contains(schedule)) {
+            throw new IllegalArgumentException("unknown schedule '" + schedule + "'; choose constant, step or cosine");
+        }
+        if (stepEpochs < 1 || !(gamma > 0 && gamma <= 1) || warmupSteps < 0) {
+            throw new IllegalArgumentException("--step-epochs must be >= 1, --gamma in (0, 1] and --warmup-steps >= 0; got "
+                    + stepEpochs + ", " + gamma + " and " + warmupSteps);
+        }
+        backendOptions.check();
         Shape natural = Models.create(model).inputShape();
         Shape imageShape = Shape.of(3, natural.dim(1), natural.dim(2));
         if (imageSize != null) {
             int[] hw = ShapeArg.parse(imageSize, 2, "--image-size", "64x64");
             imageShape = Shape.of(3, hw[0], hw[1]);
+        }
+        if (batch > MAX_BATCH || (long) batch * imageShape.numel() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("--batch " + batch + " is too large: at most " + MAX_BATCH
+                    + ", and a batch of inputs must hold fewer than 2^31 values");
         }
         // The output folder is checked and held before any data loads: a run never learns at the
         // end that it cannot save, and two runs never write one folder.

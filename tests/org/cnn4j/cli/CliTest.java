@@ -220,6 +220,31 @@ class CliTest {
         assertEquals(value(lines[1], "test_loss"), value(lines[0], "test_loss"), 0.01, lines[0]);
     }
 
+    /** Each setting is checked before the data is read (the data folder here does not exist): exit 2, naming it. */
+    @Test
+    void settingsAreCheckedBeforeTheDataLoads() {
+        String missing = dir.resolve("no-data").toString();
+        String[][] cases = {
+            {"--lr", "-1", "--lr must be a positive number"},
+            {"--lr", "NaN", "--lr must be a positive number"},
+            {"--momentum", "1.5", "--momentum must be in [0, 1)"},
+            {"--weight-decay", "-0.1", "--weight-decay must be in [0, 1)"},
+            {"--threads", "-3", "--threads must be 0"},
+            {"--threads", "100000", "--threads must be 0"},
+            {"--backend", "tpu", "unknown backend 'tpu'"},
+            {"--optimizer", "lion", "unknown optimizer 'lion'"},
+            {"--schedule", "cyclic", "unknown schedule 'cyclic'"},
+            {"--gamma", "0", "--gamma in (0, 1]"},
+            {"--batch", "100000000", "--batch 100000000 is too large"},
+        };
+        for (String[] c : cases) {
+            Run r = run("train", "--data", "mnist", "--data-dir", missing, "--out", dir.resolve("o").toString(), c[0], c[1]);
+            assertEquals(2, r.code(), c[0] + " " + c[1] + ": " + r.err());
+            assertTrue(r.err().contains(c[2]), c[0] + " " + c[1] + ": " + r.err());
+            assertTrue(!r.err().contains("no-data") && !r.err().contains("\tat "), r.err());
+        }
+    }
+
     @Test
     void badArgumentsGiveAUsageErrorNotATrace() {
         Run r = run("train", "--epochs", "many");
