@@ -17,7 +17,7 @@ import org.cnn4j.tensor.Shape;
 public final class Cifar10 {
     public static final int CLASSES = 10;
     public static final Shape SAMPLE = Shape.of(3, 32, 32);
-    private static final int RECORD = 1 + 3 * 32 * 32;
+    static final int RECORD = 1 + 3 * 32 * 32;
 
     private Cifar10() {
     }

@@ -27,9 +27,14 @@ public record IdxFile(Path path, int[] dims, byte[] data) {
 
     /** Reads and validates a whole file. */
     public static IdxFile read(Path path) {
+        return read(path, null);
+    }
+
+    /** Reads and validates IDX content (raw or gzipped) from {@code in}, or from the file when null; {@code path} names it. */
+    public static IdxFile read(Path path, InputStream in) {
         byte[] bytes;
         try {
-            bytes = readMaybeGzip(path);
+            bytes = in == null ? readMaybeGzip(path) : readMaybeGzip(path, in);
         } catch (NoSuchFileException e) {
             throw new DataFormatException(path, "file not found");
         } catch (ZipException e) {
@@ -51,7 +56,15 @@ public record IdxFile(Path path, int[] dims, byte[] data) {
      * a small file that inflates to gigabytes is refused after one byte too many.
      */
     static byte[] readMaybeGzip(Path path) throws IOException {
-        try (InputStream file = new java.io.BufferedInputStream(Files.newInputStream(path), 1 << 16)) {
+        try (InputStream file = Files.newInputStream(path)) {
+            return readMaybeGzip(path, file);
+        }
+    }
+
+    /** As {@link #readMaybeGzip(Path)}, from a stream; {@code path} names it in errors. */
+    static byte[] readMaybeGzip(Path path, InputStream source) throws IOException {
+        {
+            InputStream file = new java.io.BufferedInputStream(source, 1 << 16);
             file.mark(2);
             int a = file.read(), b = file.read();
             file.reset();

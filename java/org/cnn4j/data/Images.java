@@ -22,7 +22,17 @@ public final class Images {
      * @throws DataFormatException naming the file: not an image, unreadable, or too large
      */
     public static BufferedImage read(Path f) {
-        try (ImageInputStream in = ImageIO.createImageInputStream(f.toFile())) {
+        return decode(f, null);
+    }
+
+    /** As {@link #read(Path)}, from the bytes of an image file; {@code name} names it in errors. */
+    public static BufferedImage read(Path name, byte[] bytes) {
+        return decode(name, bytes);
+    }
+
+    private static BufferedImage decode(Path f, byte[] bytes) {
+        try (ImageInputStream in = ImageIO.createImageInputStream(bytes != null
+                ? new java.io.ByteArrayInputStream(bytes) : f.toFile())) {
             if (in == null) {
                 throw new DataFormatException(f, "cannot be opened");
             }

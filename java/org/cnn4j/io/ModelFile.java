@@ -139,6 +139,25 @@ public final class ModelFile {
     }
 
     /**
+     * Builds the (uninitialised) model an architecture JSON describes, shapes checked; errors name
+     * {@code f} and the problem.
+     */
+    public static Sequential architecture(Path f, String json) {
+        try {
+            JsonDepth.check(json, 64, "the architecture");
+            Map<String, Object> a = new Gson().fromJson(json, new TypeToken<Map<String, Object>>() { }.getType());
+            if (a == null) {
+                throw new DataFormatException(f, "the architecture is empty");
+            }
+            return Layers.sequentialFromArchitecture(a);
+        } catch (JsonParseException | IllegalArgumentException e) {
+            throw new DataFormatException(f, "unreadable model description: " + e.getMessage(), e);
+        } catch (RuntimeException e) {  // building a model from settings reads nothing else: the settings are wrong
+            throw new DataFormatException(f, "unreadable model description (" + e + ")", e);
+        }
+    }
+
+    /**
      * Reads a model: {@code file} is a {@code .safetensors} file or a folder holding
      * {@code model.safetensors}. Every parameter must be present with its shape; extra tensors
      * are an error too.
@@ -153,14 +172,16 @@ public final class ModelFile {
         Sequential model;
         Normalization norm;
         try {
-            JsonDepth.check(arch, 64, "the architecture");
-            Map<String, Object> a = new Gson().fromJson(arch, new TypeToken<Map<String, Object>>() { }.getType());
-            model = Layers.sequentialFromArchitecture(a);
+            model = architecture(f, arch);
             String n = c.metadata().get(NORMALIZATION);
             if (n == null) {
                 throw new DataFormatException(f, "no " + NORMALIZATION + " metadata");
             }
             Map<String, double[]> nm = new Gson().fromJson(n, new TypeToken<Map<String, double[]>>() { }.getType());
+            if (nm == null || nm.get("mean") == null || nm.get("std") == null
+                    || nm.get("mean").length != nm.get("std").length) {
+                throw new DataFormatException(f, NORMALIZATION + " needs a mean and a std per channel");
+            }
             norm = new Normalization(nm.get("mean"), nm.get("std"));
         } catch (JsonParseException | IllegalArgumentException | ClassCastException e) {
             throw new DataFormatException(f, "unreadable model description: " + e.getMessage(), e);

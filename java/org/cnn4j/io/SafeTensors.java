@@ -145,6 +145,11 @@ public final class SafeTensors {
         } catch (IOException e) {
             throw new DataFormatException(file, "cannot read: " + e, e);
         }
+        return parse(file, b);
+    }
+
+    /** Parses and validates the bytes of a safetensors file; {@code file} names it in errors. */
+    public static Contents parse(Path file, byte[] b) {
         if (b.length < 8) {
             throw new DataFormatException(file, "not a safetensors file: " + b.length + " bytes, the header length alone needs 8");
         }
@@ -175,7 +180,13 @@ public final class SafeTensors {
         for (Map.Entry<String, JsonElement> e : header.entrySet()) {
             String name = e.getKey();
             if (name.equals("__metadata__")) {
+                if (!e.getValue().isJsonObject()) {
+                    throw new DataFormatException(file, "__metadata__ is not a JSON object");
+                }
                 for (Map.Entry<String, JsonElement> m : e.getValue().getAsJsonObject().entrySet()) {
+                    if (!m.getValue().isJsonPrimitive() || !m.getValue().getAsJsonPrimitive().isString()) {
+                        throw new DataFormatException(file, "metadata " + m.getKey() + " is not a string");
+                    }
                     meta.put(m.getKey(), m.getValue().getAsString());
                 }
                 continue;

@@ -17,16 +17,14 @@ public final class Layers {
                     + ", expected cnn4j-sequential");
         }
         List<?> in = list(arch, "input_shape");
+        if (in.size() > 8) {
+            throw new IllegalArgumentException("input_shape has " + in.size() + " dimensions");
+        }
         int[] dims = new int[in.size()];
         for (int i = 0; i < dims.length; i++) {
-            dims[i] = ((Number) in.get(i)).intValue();
+            dims[i] = num(in, i, "input_shape");
         }
-        List<Layer> layers = new ArrayList<>();
-        for (Object o : list(arch, "layers")) {
-            @SuppressWarnings("unchecked")
-            Map<String, Object> m = (Map<String, Object>) o;
-            layers.add(fromConfig(m));
-        }
+        List<Layer> layers = fromConfigs(arch, "layers");
         boolean strict = Boolean.TRUE.equals(arch.get("strict"));
         return new Sequential(Shape.of(dims), strict, layers);
     }
@@ -46,6 +44,9 @@ public final class Layers {
     private static List<Layer> fromConfigs(Map<String, Object> c, String key) {
         List<Layer> out = new ArrayList<>();
         for (Object o : list(c, key)) {
+            if (!(o instanceof Map<?, ?>)) {
+                throw new IllegalArgumentException(key + ": a layer is not an object: " + o);
+            }
             @SuppressWarnings("unchecked")
             Map<String, Object> m = (Map<String, Object>) o;
             out.add(fromConfig(m));
@@ -54,7 +55,11 @@ public final class Layers {
     }
 
     private static double real(Map<String, Object> c, String key) {
-        return ((Number) require(c, key)).doubleValue();
+        Object v = require(c, key);
+        if (!(v instanceof Number n) || !Double.isFinite(n.doubleValue())) {
+            throw new IllegalArgumentException(c.get("type") + ": setting '" + key + "' must be a number, got " + v);
+        }
+        return n.doubleValue();
     }
 
     /** One layer from its {@code type} and settings. */
@@ -79,7 +84,7 @@ public final class Layers {
             case "AvgPool2d" -> new AvgPool2d(integer(c, "kernel")).stride(integer(c, "stride"))
                     .padding(integer(c, "padding")).countIncludePad(bool(c, "count_include_pad"));
             case "ReLU" -> new ReLU();
-            case "LeakyReLU" -> new LeakyReLU(((Number) require(c, "negative_slope")).doubleValue());
+            case "LeakyReLU" -> new LeakyReLU(real(c, "negative_slope"));
             case "Sigmoid" -> new Sigmoid();
             case "Tanh" -> new Tanh();
             case "Flatten" -> new Flatten();
@@ -102,18 +107,40 @@ public final class Layers {
     }
 
     private static int integer(Map<String, Object> c, String key) {
-        return ((Number) require(c, key)).intValue();
+        return whole(require(c, key), c.get("type") + ": setting '" + key + "'");
+    }
+
+    /** A JSON number that is a whole number in int range (Gson reads every number as a double). */
+    private static int whole(Object v, String what) {
+        if (!(v instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue())
+                || Math.abs(n.doubleValue()) > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(what + " must be an integer, got " + v);
+        }
+        return n.intValue();
     }
 
     private static boolean bool(Map<String, Object> c, String key) {
-        return (Boolean) require(c, key);
+        if (!(require(c, key) instanceof Boolean b)) {
+            throw new IllegalArgumentException(c.get("type") + ": setting '" + key + "' must be true or false");
+        }
+        return b;
     }
 
     private static List<?> list(Map<String, Object> c, String key) {
-        return (List<?>) require(c, key);
+        if (!(require(c, key) instanceof List<?> l)) {
+            throw new IllegalArgumentException(c.get("type") + ": setting '" + key + "' must be a list");
+        }
+        return l;
     }
 
     private static int num(List<?> l, int i) {
-        return ((Number) l.get(i)).intValue();
+        return num(l, i, "a list setting");
+    }
+
+    private static int num(List<?> l, int i, String what) {
+        if (i >= l.size()) {
+            throw new IllegalArgumentException(what + " " + l + " has no element " + i);
+        }
+        return whole(l.get(i), what + " element " + i);
     }
 }

@@ -139,6 +139,48 @@ class CliTest {
         assertEquals(2, bad.code(), bad.err());
     }
 
+    /** A model trained on an image folder keeps the folder's class names: predict answers with them. */
+    @Test
+    void predictAfterTrainingOnAnImageFolder() throws IOException {
+        String[] names = {"cross", "ring"};
+        SplittableRandom r = new SplittableRandom(3);
+        for (String split : new String[] {"train", "test"}) {
+            for (int c = 0; c < 2; c++) {
+                for (int i = 0; i < (split.equals("train") ? 40 : 8); i++) {
+                    java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(20, 20,
+                            java.awt.image.BufferedImage.TYPE_INT_RGB);
+                    for (int y = 0; y < 20; y++) {
+                        for (int x = 0; x < 20; x++) {
+                            int dx = x - 10, dy = y - 10;
+                            boolean on = c == 0 ? Math.abs(dx) < 2 || Math.abs(dy) < 2
+                                    : Math.abs(dx * dx + dy * dy - 49) < 12;
+                            int v = (on ? 200 : 30) + r.nextInt(40);
+                            img.setRGB(x, y, (v << 16) | (v << 8) | v);
+                        }
+                    }
+                    Path f = dir.resolve("shapes/" + split + "/" + names[c] + "/" + i + ".png");
+                    Files.createDirectories(f.getParent());
+                    javax.imageio.ImageIO.write(img, "png", f.toFile());
+                }
+            }
+        }
+        Path out = dir.resolve("shapes-run");
+        Run t = run("train", "--data", "folder:" + dir.resolve("shapes"), "--image-size", "28x28", "--epochs", "4",
+                "--batch", "16", "--backend", "java", "--out", out.toString(), "--no-progress");
+        assertEquals(0, t.code(), t.err());
+        Run p = run("predict", "--model-file", out.toString(), "--backend", "java", "--top-k", "2",
+                dir.resolve("shapes/test/ring").toString(), dir.resolve("shapes/test/cross/0.png").toString());
+        assertEquals(0, p.code(), p.err());
+        String[] lines = p.out().strip().split("\n");
+        assertEquals(9, lines.length, p.out());
+        int right = 0;
+        for (int i = 0; i < 8; i++) {
+            assertTrue(lines[i].matches(".*: (ring|cross) [0-9.]+ (ring|cross) [0-9.]+"), lines[i]);
+            right += lines[i].contains(": ring ") ? 1 : 0;
+        }
+        assertTrue(right >= 6, "rings recognised: " + right + " of 8\n" + p.out());
+    }
+
     /**
      * A run that diverges (SGD at lr 1e30) ends with exit code 1 and a message, and the model it
      * would have replaced is still there, byte for byte, with no temporary file left beside it.

@@ -31,6 +31,27 @@ class ImageFolderTest {
         ImageIO.write(img, format, file.toFile());
     }
 
+    /**
+     * A PNG whose header declares 20000 x 20000 pixels (2.4 GB decoded) is refused from its
+     * header, before any pixel is decoded; the file here is 57 bytes.
+     */
+    @Test
+    void imagesLargerThanThePixelLimitAreRefusedFromTheirHeader() throws IOException {
+        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+        png.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+        java.nio.ByteBuffer ihdr = java.nio.ByteBuffer.allocate(17).put("IHDR".getBytes(java.nio.charset.StandardCharsets.US_ASCII))
+                .putInt(20000).putInt(20000).put((byte) 8).put((byte) 2).put((byte) 0).put((byte) 0).put((byte) 0);
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(ihdr.array());
+        png.write(java.nio.ByteBuffer.allocate(4).putInt(13).array());
+        png.write(ihdr.array());
+        png.write(java.nio.ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+        png.write(new byte[] {0, 0, 0, 0, 'I', 'E', 'N', 'D', (byte) 0xae, 0x42, 0x60, (byte) 0x82});
+        Path f = java.nio.file.Files.write(dir.resolve("huge.png"), png.toByteArray());
+        DataFormatException e = assertThrows(DataFormatException.class, () -> Images.read(f));
+        assertTrue(e.getMessage().contains("20000x20000 pixels") && e.getMessage().contains(f.toString()), e.getMessage());
+    }
+
     @Test
     void classesAreSortedFoldersAndImagesAreResized() throws IOException {
         Path train = dir.resolve("train");
