@@ -35,18 +35,30 @@ public record Window2d(int kernelH, int kernelW, int strideH, int strideW,
         return new Window2d(kernel, kernel, stride, stride, padding, padding, padding, padding, 1, 1);
     }
 
-    /** Dilated extent of a window: {@code D * (F - 1) + 1}. */
+    /**
+     * Dilated extent of a window: {@code D * (F - 1) + 1}; sizes that do not fit an int are
+     * refused rather than wrapped around.
+     */
     public static int extent(int kernel, int dilation) {
-        return dilation * (kernel - 1) + 1;
+        long e = (long) dilation * (kernel - 1) + 1;
+        if (e > Integer.MAX_VALUE || e < Integer.MIN_VALUE) {
+            throw new IllegalArgumentException("a window of " + kernel + " with dilation " + dilation
+                    + " spans more than 2^31 - 1 positions");
+        }
+        return (int) e;
     }
 
     /**
      * Output size of one dimension, or a negative number when the window does not fit
-     * even once.
+     * even once. Computed in 64 bits: no padding or kernel wraps around to a plausible size.
      */
     public static int outputSize(int in, int padBefore, int padAfter, int kernel, int stride, int dilation) {
-        int span = in + padBefore + padAfter - extent(kernel, dilation);
-        return span < 0 ? -1 : span / stride + 1;
+        long span = (long) in + padBefore + padAfter - extent(kernel, dilation);
+        if (span >= Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("an input of " + in + " padded by " + padBefore + " and " + padAfter
+                    + " is more than 2^31 - 1 positions");
+        }
+        return span < 0 ? -1 : (int) (span / stride + 1);
     }
 
     public int extentH() {

@@ -38,6 +38,17 @@ class ShapeErrorTest {
         org.junit.jupiter.api.Assertions.assertEquals(0, Shape.of(0, 65536, 65536, 65536).numel());
     }
 
+    /** Window arithmetic never wraps around: a dilated extent or a padded size past 2^31 - 1 is refused. */
+    @Test
+    void windowSizesThatOverflowAreRejected() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new Sequential(Shape.of(1, 28, 28), new Conv2d(2, 3).dilation(1 << 30, 1 << 30)));
+        assertTrue(e.getMessage().contains("more than 2^31 - 1"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new Sequential(Shape.of(1, 28, 28),
+                new Conv2d(2, 3).padding(1 << 30, 1 << 30, 1 << 30, 1 << 30)));
+        assertTrue(e.getMessage().contains("more than 2^31 - 1"), e.getMessage());
+    }
+
     @Test
     void linearAfterConvWithoutFlatten() {
         // 1x28x28 -> conv 5x5 -> 6x24x24 -> ReLU -> Linear: needs a Flatten
