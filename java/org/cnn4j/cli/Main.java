@@ -35,19 +35,25 @@ public final class Main implements Runnable {
         // Java Errors pass picocli's handler: each gets a message and exit code 1, no stack trace.
         try {
             return cl.execute(args);
-        } catch (OutOfMemoryError e) {
-            cl.getErr().println("error: out of memory (" + e.getMessage() + "): use a smaller --batch, or give Java"
-                    + " more memory, e.g. CNN4J_JAVA_OPTS=-Xmx8g ./cnn4j ...");
-            return 1;
-        } catch (StackOverflowError e) {
-            cl.getErr().println("error: an input is nested too deeply to read (stack overflow)");
-            return 1;
         } catch (Error e) {
-            if (System.getenv("CNN4J_DEBUG") != null) {
-                e.printStackTrace();
-            }
-            cl.getErr().println("error: " + e);
-            return 1;
+            return report(e, cl.getErr());
         }
+    }
+
+    /** Prints what an Error means for the user (and what helps); returns exit code 1. */
+    static int report(Error e, java.io.PrintWriter err) {
+        if (System.getenv("CNN4J_DEBUG") != null) {
+            e.printStackTrace();
+        }
+        if (e instanceof OutOfMemoryError) {
+            err.println("error: out of memory (" + e.getMessage() + "): use a smaller --batch, or give Java"
+                    + " more memory, e.g. CNN4J_JAVA_OPTS=-Xmx8g ./cnn4j ...");
+        } else if (e instanceof StackOverflowError) {
+            err.println("error: an input is nested too deeply to read (stack overflow)");
+        } else {
+            err.println("error: " + e);
+        }
+        err.flush();
+        return 1;
     }
 }

@@ -181,6 +181,33 @@ class CliTest {
         assertTrue(right >= 6, "rings recognised: " + right + " of 8\n" + p.out());
     }
 
+    /** Errors of the JVM get a message that says what helps, exit code 1, and no stack trace. */
+    @Test
+    void javaErrorsGetAMessage() {
+        java.io.StringWriter w = new java.io.StringWriter();
+        assertEquals(1, Main.report(new OutOfMemoryError("Java heap space"), new java.io.PrintWriter(w)));
+        assertTrue(w.toString().contains("--batch") && w.toString().contains("CNN4J_JAVA_OPTS=-Xmx"), w.toString());
+        w = new java.io.StringWriter();
+        assertEquals(1, Main.report(new StackOverflowError(), new java.io.PrintWriter(w)));
+        assertTrue(w.toString().startsWith("error: an input is nested too deeply"), w.toString());
+        assertTrue(!w.toString().contains("\tat "), w.toString());
+    }
+
+    /** An image folder whose test split has a class the training split lacks is refused, naming it. */
+    @Test
+    void aTestOnlyClassFolderIsRefused() throws IOException {
+        for (String f : new String[] {"train/a/1.png", "train/b/1.png", "test/a/1.png", "test/c/1.png"}) {
+            Path p = dir.resolve("split/" + f);
+            Files.createDirectories(p.getParent());
+            javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(8, 8, java.awt.image.BufferedImage.TYPE_INT_RGB),
+                    "png", p.toFile());
+        }
+        Run r = run("train", "--data", "folder:" + dir.resolve("split"), "--backend", "java", "--epochs", "1",
+                "--out", dir.resolve("split-run").toString(), "--no-progress");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("class folders the training split lacks: [c]") && r.err().contains("[a, b]"), r.err());
+    }
+
     /**
      * A run that diverges (SGD at lr 1e30) ends with exit code 1 and a message, and the model it
      * would have replaced is still there, byte for byte, with no temporary file left beside it.
