@@ -52,17 +52,9 @@ public final class DataLoader implements AutoCloseable {
         this.shuffle = shuffle;
         this.seed = seed;
         this.prefetch = Math.max(0, prefetch);
-        this.lut = new float[channels][256];
+        this.lut = normalization(mean, std, channels);
         this.mean = mean.clone();
         this.std = std.clone();
-        for (int c = 0; c < channels; c++) {
-            if (!(std[c] > 0)) {
-                throw new IllegalArgumentException("std of channel " + c + " must be > 0, got " + std[c]);
-            }
-            for (int v = 0; v < 256; v++) {
-                lut[c][v] = (float) ((v / 255.0 - mean[c]) / std[c]);
-            }
-        }
         int buffers = this.prefetch + 2;
         this.pool = new ArrayBlockingQueue<>(buffers);
         for (int i = 0; i < buffers; i++) {
@@ -270,5 +262,27 @@ public final class DataLoader implements AutoCloseable {
             running.close();
             running = null;
         }
+    }
+
+    /**
+     * The normalisation of training as a table: for each channel, the value {@code (v/255 -
+     * mean[c]) / std[c]} of every pixel byte v. The data loader and the predictor share it, so
+     * an image is normalised the same way in both.
+     */
+    public static float[][] normalization(double[] mean, double[] std, int channels) {
+        if (mean.length < channels || std.length < channels) {
+            throw new IllegalArgumentException("normalisation for " + channels + " channels needs as many means and stds, got "
+                    + mean.length + " and " + std.length);
+        }
+        float[][] lut = new float[channels][256];
+        for (int c = 0; c < channels; c++) {
+            if (!(std[c] > 0)) {
+                throw new IllegalArgumentException("std of channel " + c + " must be > 0, got " + std[c]);
+            }
+            for (int v = 0; v < 256; v++) {
+                lut[c][v] = (float) ((v / 255.0 - mean[c]) / std[c]);
+            }
+        }
+        return lut;
     }
 }

@@ -9,6 +9,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import org.cnn4j.backend.Backend;
 import org.cnn4j.backend.Backends;
+import org.cnn4j.data.DataLoader;
 import org.cnn4j.data.ImageFolder;
 import org.cnn4j.data.Images;
 import org.cnn4j.io.ModelFile;
@@ -75,12 +76,7 @@ public final class Predictor implements AutoCloseable {
             throw new IllegalArgumentException(file + ": the normalisation has " + mean.length + " channels, the model takes "
                     + c);
         }
-        lut = new float[c][256];
-        for (int ch = 0; ch < c; ch++) {
-            for (int v = 0; v < 256; v++) {
-                lut[ch][v] = (float) ((v / 255.0 - mean[ch]) / std[ch]);  // as the data loader does
-            }
-        }
+        lut = DataLoader.normalization(mean, std, c);
         this.idle = new ArrayBlockingQueue<>(maxConcurrency);
         all.add(first);
         idle.add(first);

@@ -39,6 +39,11 @@ class CliTest {
         }
     }
 
+    /** Whether pixel (y, x) of a 28x28 image of class q lies in its bright quadrant. */
+    private static boolean bright(int q, int y, int x) {
+        return (y < 14) == (q < 2) && (x < 14) == (q % 2 == 0);
+    }
+
     /** Images whose label is which quadrant is bright: learnable in a few steps. */
     private void writeData(String prefix, int n, long seed) throws IOException {
         SplittableRandom r = new SplittableRandom(seed);
@@ -49,8 +54,7 @@ class CliTest {
             labels[i] = (byte) q;
             for (int y = 0; y < 28; y++) {
                 for (int x = 0; x < 28; x++) {
-                    boolean bright = (y < 14) == (q < 2) && (x < 14) == (q % 2 == 0);
-                    px[i * 784 + y * 28 + x] = (byte) (bright ? 200 + r.nextInt(50) : r.nextInt(50));
+                    px[i * 784 + y * 28 + x] = (byte) (bright(q, y, x) ? 200 + r.nextInt(50) : r.nextInt(50));
                 }
             }
         }
@@ -109,8 +113,7 @@ class CliTest {
                     java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
             for (int y = 0; y < 28; y++) {
                 for (int x = 0; x < 28; x++) {
-                    boolean bright = (y < 14) == (q < 2) && (x < 14) == (q % 2 == 0);
-                    int v = bright ? 225 : 25;
+                    int v = bright(q, y, x) ? 225 : 25;
                     img.setRGB(x, y, (v << 16) | (v << 8) | v);
                 }
             }
