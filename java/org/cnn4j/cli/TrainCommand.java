@@ -3,6 +3,7 @@ package org.cnn4j.cli;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,6 +15,7 @@ import org.cnn4j.data.Dataset;
 import org.cnn4j.tensor.Shape;
 import org.cnn4j.io.ModelFile;
 import org.cnn4j.io.OutputLock;
+import org.cnn4j.io.SafeTensors;
 import org.cnn4j.nn.Models;
 import org.cnn4j.nn.Sequential;
 import org.cnn4j.nn.ShapeException;
@@ -182,11 +184,12 @@ final class TrainCommand implements Callable<Integer> {
             test = test.limit(testLimit);
         }
         double[][] stats = train.channelStats();
+        LrSchedule sched = schedule(train.size());
         boolean showProgress = progress != null ? progress : Progress.interactive();
 
         try (Sequential m = net.initialize(be, seed);
              Optimizer opt = optimizer(m);
-             Trainer trainer = new Trainer(m, opt, schedule(train.size()));
+             Trainer trainer = new Trainer(m, opt, sched);
              DataLoader trainLoader = new DataLoader(train, batch, true, seed, stats[0], stats[1], 3);
              DataLoader testLoader = new DataLoader(test, Math.max(batch, 256), false, 0, stats[0], stats[1], 2)) {
             if (augment) {
@@ -198,6 +201,7 @@ final class TrainCommand implements Callable<Integer> {
                     reason);
             Trainer.Result last = null;
             Trainer.Result eval = null;
+            List<Map<String, Object>> history = new ArrayList<>();
             long t0 = System.nanoTime();
             for (int e = 0; e < epochs; e++) {
                 try (Progress bar = new Progress("epoch " + (e + 1) + "/" + epochs, trainLoader.batchesPerEpoch(),
@@ -215,6 +219,17 @@ final class TrainCommand implements Callable<Integer> {
                 System.out.printf("epoch %d/%d train_loss=%.4f train_accuracy=%.4f test_loss=%.4f test_accuracy=%.4f%s"
                                 + " images_per_s=%.0f seconds=%.1f%n", e + 1, epochs, last.loss(), last.accuracy(),
                         eval.loss(), eval.accuracy(), top5(eval), last.imagesPerSecond(), last.seconds());
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("epoch", e + 1);
+                row.put("train_loss", last.loss());
+                row.put("train_accuracy", last.accuracy());
+                row.put("test_loss", eval.loss());
+                row.put("test_accuracy", eval.accuracy());
+                row.put("test_top5", Double.isNaN(eval.top5()) ? null : eval.top5());
+                row.put("lr", sched.lr((long) trainLoader.batchesPerEpoch() * (e + 1) - 1));  // at the epoch's last step
+                row.put("train_images_per_s", Math.round(last.imagesPerSecond()));
+                row.put("seconds", last.seconds());
+                history.add(row);
             }
             double total = (System.nanoTime() - t0) / 1e9;
             Map<String, Object> facts = new LinkedHashMap<>();
@@ -235,12 +250,34 @@ final class TrainCommand implements Callable<Integer> {
             }
             facts.put("augment", augment);
             facts.put("train_images_per_s", Math.round(last.imagesPerSecond()));
+            facts.put("history", history);
             Path file = ModelFile.save(outDir, m, new ModelFile.Normalization(stats[0], stats[1]), data.classNames(),
                     facts);
+            writeMetrics(outDir, history);
             System.out.printf("saved %s%n", file);
             System.out.printf("result: model=%s backend=%s epochs=%d test_accuracy=%.4f%s test_loss=%.4f"
                             + " train_images_per_s=%.0f seconds=%.1f model_file=%s%n", model, be.name(), epochs,
                     eval.accuracy(), top5(eval), eval.loss(), last.imagesPerSecond(), total, file);
+        }
+    }
+
+    /** The per-epoch figures as {@code metrics.csv} beside the model (written as one file, atomically). */
+    private static void writeMetrics(Path dir, List<Map<String, Object>> history) throws java.io.IOException {
+        StringBuilder b = new StringBuilder();
+        b.append(String.join(",", history.get(0).keySet())).append('\n');
+        for (Map<String, Object> row : history) {
+            List<String> cells = new ArrayList<>();
+            for (Object v : row.values()) {
+                cells.add(v == null ? "" : v.toString());
+            }
+            b.append(String.join(",", cells)).append('\n');
+        }
+        Path file = dir.resolve("metrics.csv");
+        Path tmp = SafeTensors.writeTemporary(file, b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            SafeTensors.commit(tmp, file);
+        } finally {
+            java.nio.file.Files.deleteIfExists(tmp);
         }
     }
 

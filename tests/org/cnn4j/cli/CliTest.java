@@ -90,6 +90,19 @@ class CliTest {
         assertTrue(value(result, "train_images_per_s") > 0, result);
         assertTrue(acc > 0.9, "quadrant task learnt: " + result);
 
+        // the run's figures per epoch: in model.json and as metrics.csv
+        com.google.gson.JsonArray history = com.google.gson.JsonParser.parseString(
+                Files.readString(out.resolve("model.json"))).getAsJsonObject().getAsJsonArray("history");
+        assertEquals(2, history.size());
+        com.google.gson.JsonObject second = history.get(1).getAsJsonObject();
+        assertEquals(2, second.get("epoch").getAsInt());
+        assertEquals(acc, second.get("test_accuracy").getAsDouble(), 5e-5);
+        assertEquals(1e-3, second.get("lr").getAsDouble(), 1e-12);
+        List<String> csv = Files.readAllLines(out.resolve("metrics.csv"));
+        assertEquals(3, csv.size(), String.join("\n", csv));
+        assertTrue(csv.get(0).startsWith("epoch,train_loss,train_accuracy,test_loss,test_accuracy"), csv.get(0));
+        assertTrue(csv.get(2).startsWith("2,"), csv.get(2));
+
         Run e = run("eval", "--model-file", out.resolve("model.safetensors").toString(), "--data", "mnist",
                 "--data-dir", dir.toString());
         assertEquals(0, e.code(), e.err());
@@ -225,6 +238,7 @@ class CliTest {
         assertEquals(0, good.code(), good.err());
         byte[] weights = Files.readAllBytes(out.resolve("model.safetensors"));
         byte[] json = Files.readAllBytes(out.resolve("model.json"));
+        byte[] metrics = Files.readAllBytes(out.resolve("metrics.csv"));
         Run bad = run("train", "--data", "mnist", "--data-dir", dir.toString(), "--epochs", "1", "--batch", "32",
                 "--backend", "java", "--optimizer", "sgd", "--lr", "1e30", "--out", out.toString(), "--no-progress");
         assertEquals(1, bad.code(), bad.err());
@@ -233,8 +247,9 @@ class CliTest {
         assertTrue(!bad.err().contains("\tat "), "no stack trace: " + bad.err());
         org.junit.jupiter.api.Assertions.assertArrayEquals(weights, Files.readAllBytes(out.resolve("model.safetensors")));
         org.junit.jupiter.api.Assertions.assertArrayEquals(json, Files.readAllBytes(out.resolve("model.json")));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(metrics, Files.readAllBytes(out.resolve("metrics.csv")));
         try (var files = Files.list(out)) {
-            assertEquals(List.of(".cnn4j.lock", "model.json", "model.safetensors"),
+            assertEquals(List.of(".cnn4j.lock", "metrics.csv", "model.json", "model.safetensors"),
                     files.map(f -> f.getFileName().toString()).sorted().toList());
         }
     }
