@@ -805,21 +805,23 @@ void launch(const char *name, dim3 grid, dim3 block, size_t smem, cudaStream_t s
     return;
   }
   const unsigned long long threads = 1ull * block.x * block.y * block.z;
-  std::string cfg = std::string("launch of ") + name + " with grid (" + std::to_string(grid.x) + "," +
-                    std::to_string(grid.y) + "," + std::to_string(grid.z) + ") and block (" +
-                    std::to_string(block.x) + "," + std::to_string(block.y) + "," + std::to_string(block.z) + ")";
+  auto cfg = [&] {  // for the error messages only
+    return std::string("launch of ") + name + " with grid (" + std::to_string(grid.x) + "," + std::to_string(grid.y) +
+           "," + std::to_string(grid.z) + ") and block (" + std::to_string(block.x) + "," +
+           std::to_string(block.y) + "," + std::to_string(block.z) + ")";
+  };
   if (block.x == 0 || block.y == 0 || block.z == 0 || block.x > 1024 || block.y > 1024 || block.z > kMaxBlockZ ||
       threads > static_cast<unsigned long long>(kMaxThreadsPerBlock)) {
-    err(cudaErrorInvalidConfiguration, cfg + ": a block holds 1 to 1024 threads, z at most 64");
+    err(cudaErrorInvalidConfiguration, cfg() + ": a block holds 1 to 1024 threads, z at most 64");
     return;
   }
   if (grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.x > kMaxGridX || grid.y > kMaxGridYZ ||
       grid.z > kMaxGridYZ) {
-    err(cudaErrorInvalidConfiguration, cfg + ": grid x is 1 to 2^31-1, y and z 1 to 65535");
+    err(cudaErrorInvalidConfiguration, cfg() + ": grid x is 1 to 2^31-1, y and z 1 to 65535");
     return;
   }
   if (smem > kStaticSharedLimit) {
-    err(cudaErrorInvalidValue, cfg + ": " + std::to_string(smem) + " bytes of dynamic shared memory (limit 48 KiB)");
+    err(cudaErrorInvalidValue, cfg() + ": " + std::to_string(smem) + " bytes of dynamic shared memory (limit 48 KiB)");
     return;
   }
   {
@@ -827,7 +829,7 @@ void launch(const char *name, dim3 grid, dim3 block, size_t smem, cudaStream_t s
     auto it = bounds().find(base_kernel_name(name));
     if (it != bounds().end() && threads > static_cast<unsigned long long>(it->second)) {
       err(cudaErrorLaunchOutOfResources,
-          cfg + ": " + std::to_string(threads) + " threads, __launch_bounds__(" + std::to_string(it->second) + ")");
+          cfg() + ": " + std::to_string(threads) + " threads, __launch_bounds__(" + std::to_string(it->second) + ")");
       return;
     }
   }

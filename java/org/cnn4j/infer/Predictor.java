@@ -128,12 +128,7 @@ public final class Predictor implements AutoCloseable {
         for (int i = 0; i < images.size(); i++) {
             ImageFolder.toChw(images.get(i), input, px, i * n);
         }
-        float[] x = new float[px.length];
-        int plane = input.dim(1) * input.dim(2);
-        for (int i = 0; i < px.length; i++) {
-            x[i] = lut[(i % n) / plane][px[i] & 0xff];
-        }
-        return run(x, images.size(), k);
+        return predictPixels(px, images.size(), k);
     }
 
     /**
