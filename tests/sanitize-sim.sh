@@ -3,7 +3,8 @@
 # against the CPU kernel of the same name: builds the driver native/tests/sim_kernels.cpp
 # (target cnn4j_sim_kernels) three ways and runs it:
 #   plain    the kernels as built for use (RelWithDebInfo), threads in index order (seed 0) and
-#            in an order drawn from seed 3
+#            in an order drawn from seed 3; and native/tests/sim_limits.cpp: the simulator's
+#            launch limits and its fault on threads that diverge at __syncthreads
 #   address  AddressSanitizer + UndefinedBehaviorSanitizer (CNN4J_SANITIZE=ON): out-of-bounds
 #            and use-after-free accesses of kernels and runtime, leaks, undefined behaviour;
 #            seed 0 and seed 3
@@ -77,6 +78,15 @@ for f in "${flavours[@]}"; do
       build plain OFF
       run plain "$driver" 0
       run plain "$driver" 3
+      # the simulator's launch limits and its fault on threads that diverge at a barrier
+      cmake --build target/sim-sanitize/plain --parallel "$jobs" --target cnn4j_sim_limits
+      if target/sim-sanitize/plain/cnn4j_sim_limits > target/sim-sanitize/plain/sim_limits.log 2>&1; then
+        summary+=("PASS simulator limits and faults (sim_limits)")
+      else
+        cat target/sim-sanitize/plain/sim_limits.log
+        summary+=("FAIL simulator limits and faults (sim_limits)")
+        failed=1
+      fi
       ;;
     address)
       build address ON
