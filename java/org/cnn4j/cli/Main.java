@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code cnn4j} command line: train, eval, predict, summary, bench. */
 @Command(name = "cnn4j", mixinStandardHelpOptions = true, version = "cnn4j 0.1.0",
         description = "Train convolutional networks from Java.",
-        subcommands = {TrainCommand.class, EvalCommand.class, PredictCommand.class, SummaryCommand.class,
+        subcommands = {TrainCommand.class, EvalCommand.class, PredictCommand.class, ReportCommand.class, SummaryCommand.class,
             BenchCommand.class})
 public final class Main implements Runnable {
 

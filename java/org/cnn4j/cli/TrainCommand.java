@@ -15,19 +15,29 @@ import org.cnn4j.data.Dataset;
 import org.cnn4j.tensor.Shape;
 import org.cnn4j.io.ModelFile;
 import org.cnn4j.io.OutputLock;
-import org.cnn4j.io.SafeTensors;
 import org.cnn4j.nn.Models;
 import org.cnn4j.nn.Sequential;
 import org.cnn4j.nn.ShapeException;
 import org.cnn4j.optim.Adam;
-import org.cnn4j.optim.LrSchedule;
 import org.cnn4j.optim.Optimizer;
 import org.cnn4j.optim.RmsProp;
+import org.cnn4j.optim.Schedule;
 import org.cnn4j.optim.Sgd;
+import org.cnn4j.data.Normalization;
+import org.cnn4j.train.Callback;
+import org.cnn4j.train.Checkpoint;
+import org.cnn4j.train.EarlyStopping;
+import org.cnn4j.train.EpochMetrics;
+import org.cnn4j.train.Fit;
+import org.cnn4j.train.History;
+import org.cnn4j.train.MetricsLog;
+import org.cnn4j.train.ReduceLrOnPlateau;
 import org.cnn4j.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code cnn4j train}: trains a zoo model, evaluates it after each epoch, saves it. */
 @Command(name = "train", mixinStandardHelpOptions = true,
@@ -102,11 +112,53 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--image-size", description = "folder data: resize images to HxW (default: the model's own input size).")
     String imageSize;
 
+    @Option(names = "--val-split", defaultValue = "0", description = "Hold out this fraction of the training images "
+            + "(seeded) for validation after each epoch; 0: validate on the test set (default: ${DEFAULT-VALUE}).")
+    double valSplit;
+
+    @Option(names = "--early-stop", defaultValue = "0", description = "Stop when the validation loss has not improved "
+            + "for N epochs and keep the best epoch's weights (0: off, the default).")
+    int earlyStop;
+
+    @Option(names = "--lr-plateau", defaultValue = "0", description = "Divide the learning rate by 10 when the "
+            + "validation loss has not improved for N epochs (0: off, the default).")
+    int lrPlateau;
+
+    @Option(names = "--clip-grad-norm", defaultValue = "0", description = "Clip the gradients' global L2 norm to this "
+            + "value before each step (0: off, the default).")
+    double clipGradNorm;
+
+    @Option(names = "--checkpoint-every", description = "Write a checkpoint (everything needed to resume exactly) into "
+            + "OUT/checkpoints every N epochs: N, Nepochs or Nsteps.")
+    String checkpointEvery;
+
+    @Option(names = "--keep-checkpoints", defaultValue = "3", description = "Checkpoints kept, newest first "
+            + "(default: ${DEFAULT-VALUE}).")
+    int keepCheckpoints;
+
+    @Option(names = "--resume", description = "Continue a run from its newest checkpoint: a run folder, its "
+            + "checkpoints folder or a checkpoint file. The run's settings come from the checkpoint; --epochs may raise "
+            + "the total. Writes into the run's folder unless --out says otherwise.")
+    Path resume;
+
+    @Option(names = "--report", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Write report.html (curves, confusion matrix, filters, activation maps, mistakes) into the "
+                    + "run folder (default: on).")
+    boolean report;
+
+    @Spec
+    CommandSpec spec;
+
     /** The largest --batch: far above what fits a step in memory on any machine cnn4j runs on. */
     static final int MAX_BATCH = 1 << 16;
 
     @Override
     public Integer call() throws Exception {
+        Checkpoint resumed = null;
+        if (resume != null) {
+            resumed = Checkpoint.read(resume);
+            applySettings(resumed.settings());
+        }
         if (epochs < 1) {
             throw new IllegalArgumentException("--epochs must be >= 1, got " + epochs);
         }
@@ -136,6 +188,19 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--step-epochs must be >= 1, --gamma in (0, 1] and --warmup-steps >= 0; got "
                     + stepEpochs + ", " + gamma + " and " + warmupSteps);
         }
+        if (!(valSplit >= 0 && valSplit < 1)) {
+            throw new IllegalArgumentException("--val-split must be in [0, 1), got " + valSplit);
+        }
+        if (earlyStop < 0 || lrPlateau < 0) {
+            throw new IllegalArgumentException("--early-stop and --lr-plateau must be >= 0");
+        }
+        if (!(clipGradNorm >= 0) || Double.isInfinite(clipGradNorm)) {
+            throw new IllegalArgumentException("--clip-grad-norm must be >= 0, got " + clipGradNorm);
+        }
+        if (keepCheckpoints < 1) {
+            throw new IllegalArgumentException("--keep-checkpoints must be >= 1, got " + keepCheckpoints);
+        }
+        Fit.Every every = checkpointEvery == null ? null : Fit.Every.parse(checkpointEvery);
         backendOptions.check();
         Shape natural = Models.create(model).inputShape();
         Shape imageShape = Shape.of(3, natural.dim(1), natural.dim(2));
@@ -149,19 +214,117 @@ final class TrainCommand implements Callable<Integer> {
         }
         // The output folder is checked and held before any data loads: a run never learns at the
         // end that it cannot save, and two runs never write one folder.
-        Path outDir = out != null ? out : Path.of("runs", model + "-"
+        Path outDir = out != null ? out : resumed != null ? runFolder(resumed.file()) : Path.of("runs", model + "-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         try (OutputLock held = OutputLock.acquire(outDir, "--out")) {
             Backends.Choice choice = backendOptions.create();
             try (var be = choice.backend()) {
-                run(be, choice.reason(), imageShape, held.dir());
+                run(be, choice.reason(), imageShape, held.dir(), every, resumed);
             }
         }
         return 0;
     }
 
-    private void run(org.cnn4j.backend.Backend be, String reason, Shape imageShape, Path outDir)
-            throws java.io.IOException {
+    /** The run folder a checkpoint belongs to: the folder above {@code checkpoints/}. */
+    private static Path runFolder(Path checkpoint) {
+        Path dir = checkpoint.toAbsolutePath().getParent();
+        return dir.getFileName() != null && dir.getFileName().toString().equals("checkpoints") ? dir.getParent() : dir;
+    }
+
+    /** The settings that make a run what it is: saved in its checkpoints, applied by --resume. */
+    private Map<String, Object> settings() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("--model", model);
+        m.put("--data", data.data);
+        m.put("--data-dir", data.dataDir == null ? null : data.dataDir.toString());
+        m.put("--epochs", epochs);
+        m.put("--batch", batch);
+        m.put("--optimizer", optimizer);
+        m.put("--lr", lr);
+        m.put("--momentum", momentum);
+        m.put("--nesterov", nesterov);
+        m.put("--weight-decay", weightDecay);
+        m.put("--schedule", schedule);
+        m.put("--step-epochs", stepEpochs);
+        m.put("--gamma", gamma);
+        m.put("--warmup-steps", warmupSteps);
+        m.put("--seed", Long.toString(seed));
+        m.put("--limit", limit);
+        m.put("--test-limit", testLimit);
+        m.put("--augment", augment);
+        m.put("--image-size", imageSize);
+        m.put("--val-split", valSplit);
+        m.put("--early-stop", earlyStop);
+        m.put("--lr-plateau", lrPlateau);
+        m.put("--clip-grad-norm", clipGradNorm);
+        return m;
+    }
+
+    /**
+     * Takes a checkpoint's settings. An option given on this command line must agree with the
+     * checkpoint, except --epochs (a resumed run may go on for longer).
+     */
+    private void applySettings(Map<String, Object> saved) {
+        if (saved.isEmpty()) {
+            throw new IllegalArgumentException("the checkpoint holds no command-line settings: resume it from Java with "
+                    + "Fit.resumeFrom");
+        }
+        Map<String, Object> mine = settings();
+        var parsed = spec.commandLine().getParseResult();
+        for (Map.Entry<String, Object> e : saved.entrySet()) {
+            String opt = e.getKey();
+            Object v = e.getValue();
+            if (!mine.containsKey(opt)) {
+                continue;
+            }
+            if (parsed.hasMatchedOption(opt)) {
+                if (opt.equals("--epochs")) {
+                    continue;
+                }
+                Object given = mine.get(opt);
+                boolean same = v instanceof Number a && given instanceof Number b ? a.doubleValue() == b.doubleValue()
+                        : String.valueOf(v).equals(String.valueOf(given));
+                if (!same) {
+                    throw new IllegalArgumentException(opt + " " + given + " differs from the checkpoint's " + v
+                            + ": a resumed run keeps its settings (only --epochs may change)");
+                }
+                continue;
+            }
+            set(opt, v);
+        }
+    }
+
+    private void set(String opt, Object v) {
+        switch (opt) {
+            case "--model" -> model = (String) v;
+            case "--data" -> data.data = (String) v;
+            case "--data-dir" -> data.dataDir = v == null ? null : Path.of((String) v);
+            case "--epochs" -> epochs = ((Number) v).intValue();
+            case "--batch" -> batch = ((Number) v).intValue();
+            case "--optimizer" -> optimizer = (String) v;
+            case "--lr" -> lr = ((Number) v).doubleValue();
+            case "--momentum" -> momentum = ((Number) v).doubleValue();
+            case "--nesterov" -> nesterov = (Boolean) v;
+            case "--weight-decay" -> weightDecay = v == null ? null : ((Number) v).doubleValue();
+            case "--schedule" -> schedule = (String) v;
+            case "--step-epochs" -> stepEpochs = ((Number) v).intValue();
+            case "--gamma" -> gamma = ((Number) v).doubleValue();
+            case "--warmup-steps" -> warmupSteps = ((Number) v).longValue();
+            case "--seed" -> seed = Long.parseLong(v.toString());
+            case "--limit" -> limit = ((Number) v).intValue();
+            case "--test-limit" -> testLimit = ((Number) v).intValue();
+            case "--augment" -> augment = (Boolean) v;
+            case "--image-size" -> imageSize = (String) v;
+            case "--val-split" -> valSplit = ((Number) v).doubleValue();
+            case "--early-stop" -> earlyStop = ((Number) v).intValue();
+            case "--lr-plateau" -> lrPlateau = ((Number) v).intValue();
+            case "--clip-grad-norm" -> clipGradNorm = ((Number) v).doubleValue();
+            default -> throw new IllegalStateException("no setting " + opt);
+        }
+    }
+
+    private void run(org.cnn4j.backend.Backend be, String reason, Shape imageShape, Path outDir, Fit.Every every,
+                     Checkpoint resumed) throws java.io.IOException {
         Dataset train = data.load(true, imageShape);
         Dataset test = data.load(false, imageShape);
         Sequential net;
@@ -172,76 +335,92 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("model " + model + " does not fit " + data.data + " images ("
                     + train.sampleShape().toCompactString() + "): " + e.getMessage(), e);
         }
-        train(net, be, reason, train, test, outDir);
+        train(net, be, reason, train, test, outDir, every, resumed);
     }
 
     private void train(Sequential net, org.cnn4j.backend.Backend be, String reason, Dataset train, Dataset test,
-            Path outDir) throws java.io.IOException {
+            Path outDir, Fit.Every every, Checkpoint resumed) throws java.io.IOException {
         if (limit > 0) {
             train = train.limit(limit);
         }
         if (testLimit > 0) {
             test = test.limit(testLimit);
         }
-        double[][] stats = train.channelStats();
-        LrSchedule sched = schedule(train.size());
+        train = train.withClassNames(data.classNames());
+        Dataset val;
+        String valName;
+        if (valSplit > 0) {
+            Dataset.Split split = train.split(valSplit, seed);
+            train = split.train();
+            val = split.validation();
+            valName = "val";
+        } else {
+            train = train.withNormalization(Normalization.of(train));
+            val = null;
+            valName = "test";
+        }
+        test = test.withNormalization(train.normalization()).withClassNames(train.classNames());
         boolean showProgress = progress != null ? progress : Progress.interactive();
 
         try (Sequential m = net.initialize(be, seed);
              Optimizer opt = optimizer(m);
-             Trainer trainer = new Trainer(m, opt, sched);
-             DataLoader trainLoader = new DataLoader(train, batch, true, seed, stats[0], stats[1], 3);
-             DataLoader testLoader = new DataLoader(test, Math.max(batch, 256), false, 0, stats[0], stats[1], 2)) {
-            if (augment) {
-                trainLoader.augment(Augmentation.standard(train.sampleShape()));
-            }
+             Trainer trainer = new Trainer(m, opt, schedule(train.size()));
+             DataLoader trainLoader = DataLoader.builder(train).batchSize(batch).shuffle(seed).prefetch(3)
+                     .augment(augment ? Augmentation.standard(train.sampleShape()) : List.of()).build();
+             DataLoader testLoader = DataLoader.builder(test).batchSize(Math.max(batch, 256)).build();
+             DataLoader valLoader = val == null ? null : DataLoader.builder(val).batchSize(Math.max(batch, 256)).build()) {
             trainer.setGraphs(graphs);
-            System.out.printf("cnn4j train: model=%s (%,d parameters) data=%s train=%d test=%d backend=%s (%s; %s)%n",
-                    model, m.parameterCount(), data.data, train.size(), test.size(), be.name(), be.description(),
-                    reason);
-            Trainer.Result last = null;
-            Trainer.Result eval = null;
-            List<Map<String, Object>> history = new ArrayList<>();
-            long t0 = System.nanoTime();
-            for (int e = 0; e < epochs; e++) {
-                try (Progress bar = new Progress("epoch " + (e + 1) + "/" + epochs, trainLoader.batchesPerEpoch(),
-                        showProgress)) {
-                    last = trainer.trainEpoch(trainLoader, e, (step, steps, loss, images) -> bar.step(step, loss, images));
-                } catch (ArithmeticException diverged) {  // the trainer stops at the first non-finite loss
-                    throw new IllegalStateException(diverged.getMessage() + nothingSaved(), diverged);
-                }
-                if (e == 0 && graphs && trainer.graphNote() != null && be.name().equals("cuda")) {
-                    System.out.println("note: " + trainer.graphNote());
-                }
-                diverged("train", last.loss(), e);
-                eval = trainer.evaluate(testLoader);
-                diverged("test", eval.loss(), e);
-                System.out.printf("epoch %d/%d train_loss=%.4f train_accuracy=%.4f test_loss=%.4f test_accuracy=%.4f%s"
-                                + " images_per_s=%.0f seconds=%.1f%n", e + 1, epochs, last.loss(), last.accuracy(),
-                        eval.loss(), eval.accuracy(), top5(eval), last.imagesPerSecond(), last.seconds());
-                Map<String, Object> row = new LinkedHashMap<>();
-                row.put("epoch", e + 1);
-                row.put("train_loss", last.loss());
-                row.put("train_accuracy", last.accuracy());
-                row.put("test_loss", eval.loss());
-                row.put("test_accuracy", eval.accuracy());
-                row.put("test_top5", Double.isNaN(eval.top5()) ? null : eval.top5());
-                row.put("lr", sched.lr((long) trainLoader.batchesPerEpoch() * (e + 1) - 1));  // at the epoch's last step
-                row.put("train_images_per_s", Math.round(last.imagesPerSecond()));
-                row.put("seconds", last.seconds());
-                history.add(row);
+            System.out.printf("cnn4j train: model=%s (%,d parameters) data=%s train=%d %stest=%d backend=%s (%s; %s)%n",
+                    model, m.parameterCount(), data.data, train.size(), val == null ? "" : "val=" + val.size() + " ",
+                    test.size(), be.name(), be.description(), reason);
+            List<Callback> callbacks = new ArrayList<>();
+            callbacks.add(new EpochPrinter(showProgress, valName, be.name().equals("cuda") && graphs));
+            // the log grows beside the model under another name: a run that fails keeps the last run's metrics
+            MetricsLog live = new MetricsLog(outDir, valName, "metrics-live");
+            callbacks.add(live);
+            if (earlyStop > 0) {
+                callbacks.add(new EarlyStopping("val_loss", earlyStop, true));
             }
+            if (lrPlateau > 0) {
+                callbacks.add(new ReduceLrOnPlateau("val_loss", 0.1, lrPlateau));
+            }
+            Fit fit = Fit.of(trainLoader).validation(val == null ? testLoader : valLoader).epochs(epochs)
+                    .callbacks(callbacks).settings(settings());
+            if (every != null) {
+                fit.checkpoints(outDir.resolve("checkpoints"), every, keepCheckpoints);
+            }
+            if (resumed != null) {
+                fit.resumeFrom(resumed.file());
+                System.out.printf("resuming from %s: epoch %d, batch %d (step %d)%n", resumed.file(), resumed.epoch() + 1,
+                        resumed.batch(), resumed.globalStep());
+            }
+            long t0 = System.nanoTime();
+            History h;
+            try {
+                h = trainer.fit(fit);
+            } catch (ArithmeticException diverged) {  // the trainer stops at the first non-finite loss
+                throw new IllegalStateException(diverged.getMessage() + nothingSaved(), diverged);
+            }
+            if (h.stoppedEarly()) {
+                System.out.println("stopped early: " + h.stopReason() + (earlyStop > 0 ? "; the best epoch's weights are kept" : ""));
+            }
+            Trainer.Result eval = trainer.evaluate(testLoader);
+            diverged("test", eval.loss(), h.last().epoch() - 1);
+            EpochMetrics last = h.last();
             double total = (System.nanoTime() - t0) / 1e9;
             Map<String, Object> facts = new LinkedHashMap<>();
             facts.put("model", model);
             facts.put("data", data.data);
-            facts.put("epochs", epochs);
+            facts.put("epochs", h.epochs().size());
             facts.put("batch", batch);
             facts.put("optimizer", optimizer);
             facts.put("lr", lr);
             facts.put("seed", seed);
             facts.put("backend", be.name());
             facts.put("train_images", train.size());
+            if (val != null) {
+                facts.put("val_images", val.size());
+            }
             facts.put("test_images", test.size());
             facts.put("test_accuracy", eval.accuracy());
             facts.put("test_loss", eval.loss());
@@ -250,34 +429,73 @@ final class TrainCommand implements Callable<Integer> {
             }
             facts.put("augment", augment);
             facts.put("train_images_per_s", Math.round(last.imagesPerSecond()));
-            facts.put("history", history);
-            Path file = ModelFile.save(outDir, m, new ModelFile.Normalization(stats[0], stats[1]), data.classNames(),
-                    facts);
-            writeMetrics(outDir, history);
+            if (h.stoppedEarly()) {
+                facts.put("stopped_early", h.stopReason());
+            }
+            facts.put("settings", settings());
+            facts.put("history", h.rows(valName));
+            Path file = ModelFile.save(outDir, m, facts);
+            MetricsLog.write(outDir, "metrics", h, valName);
+            for (Path f : live.files()) {
+                java.nio.file.Files.deleteIfExists(f);
+            }
             System.out.printf("saved %s%n", file);
+            if (report) {
+                Path page = org.cnn4j.report.Report.write(outDir, m, h, valName, testLoader, settings());
+                System.out.printf("report %s%n", page);
+            }
             System.out.printf("result: model=%s backend=%s epochs=%d test_accuracy=%.4f%s test_loss=%.4f"
-                            + " train_images_per_s=%.0f seconds=%.1f model_file=%s%n", model, be.name(), epochs,
+                            + " train_images_per_s=%.0f seconds=%.1f model_file=%s%n", model, be.name(), h.epochs().size(),
                     eval.accuracy(), top5(eval), eval.loss(), last.imagesPerSecond(), total, file);
         }
     }
 
-    /** The per-epoch figures as {@code metrics.csv} beside the model (written as one file, atomically). */
-    private static void writeMetrics(Path dir, List<Map<String, Object>> history) throws java.io.IOException {
-        StringBuilder b = new StringBuilder();
-        b.append(String.join(",", history.get(0).keySet())).append('\n');
-        for (Map<String, Object> row : history) {
-            List<String> cells = new ArrayList<>();
-            for (Object v : row.values()) {
-                cells.add(v == null ? "" : v.toString());
-            }
-            b.append(String.join(",", cells)).append('\n');
+    /** Prints each epoch's figures and shows a progress bar during it; stops a run whose validation loss is not finite. */
+    private final class EpochPrinter implements Callback {
+        private final boolean show;
+        private final String valName;
+        private boolean noteGraphs;
+        private Progress bar;
+
+        EpochPrinter(boolean show, String valName, boolean noteGraphs) {
+            this.show = show;
+            this.valName = valName;
+            this.noteGraphs = noteGraphs;
         }
-        Path file = dir.resolve("metrics.csv");
-        Path tmp = SafeTensors.writeTemporary(file, b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        try {
-            SafeTensors.commit(tmp, file);
-        } finally {
-            java.nio.file.Files.deleteIfExists(tmp);
+
+        @Override
+        public void onStep(Fit fit, int step, int steps, double loss, int images) {
+            if (bar == null) {
+                bar = new Progress("epoch " + (fit.epoch() + 1) + "/" + fit.epochs(), steps, show);
+            }
+            bar.step(step, loss, images);
+        }
+
+        @Override
+        public void onEpochEnd(Fit fit, EpochMetrics e) {
+            if (bar != null) {
+                bar.close();
+                bar = null;
+            }
+            if (noteGraphs && fit.trainer().graphNote() != null) {
+                System.out.println("note: " + fit.trainer().graphNote());
+            }
+            noteGraphs = false;
+            diverged("train", e.trainLoss(), e.epoch() - 1);
+            diverged(valName, e.valLoss(), e.epoch() - 1);
+            System.out.printf("epoch %d/%d train_loss=%.4f train_accuracy=%.4f %s_loss=%.4f %s_accuracy=%.4f%s"
+                            + " images_per_s=%.0f seconds=%.1f%n", e.epoch(), fit.epochs(), e.trainLoss(), e.trainAccuracy(),
+                    valName, e.valLoss(), valName, e.valAccuracy(),
+                    Double.isNaN(e.valTop5()) ? "" : String.format(" %s_top5=%.4f", valName, e.valTop5()),
+                    e.imagesPerSecond(), e.seconds());
+        }
+
+        @Override
+        public void onFitEnd(Fit fit, History h) {
+            if (bar != null) {
+                bar.close();
+                bar = null;
+            }
         }
     }
 
@@ -302,7 +520,7 @@ final class TrainCommand implements Callable<Integer> {
     private Optimizer optimizer(Sequential m) {
         var ps = m.parameters();
         double wd = weightDecay != null ? weightDecay : 0;
-        return switch (optimizer) {
+        Optimizer o = switch (optimizer) {
             case "sgd" -> new Sgd(ps, lr, momentum, 0, nesterov, wd);
             case "rmsprop" -> new RmsProp(ps, lr, 0.99, 1e-8, wd, 0);
             case "adam" -> new Adam(ps, lr, 0.9, 0.999, 1e-8, wd, false);
@@ -310,17 +528,18 @@ final class TrainCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("unknown optimizer '" + optimizer + "'; choose one of "
                     + String.join(", ", List.of("sgd", "rmsprop", "adam", "adamw")));
         };
+        return o.clipGradNorm(clipGradNorm);
     }
 
-    private LrSchedule schedule(int trainSize) {
+    private Schedule schedule(int trainSize) {
         long stepsPerEpoch = (trainSize + batch - 1) / batch;
-        LrSchedule s = switch (schedule) {
-            case "constant" -> LrSchedule.constant(lr);
-            case "step" -> LrSchedule.step(lr, stepsPerEpoch * stepEpochs, gamma);
-            case "cosine" -> LrSchedule.cosine(lr, 0, stepsPerEpoch * epochs);
+        Schedule s = switch (schedule) {
+            case "constant" -> Schedule.constant();
+            case "step" -> Schedule.step(stepsPerEpoch * stepEpochs, gamma);
+            case "cosine" -> Schedule.cosine(stepsPerEpoch * epochs, 0);
             default -> throw new IllegalArgumentException("unknown schedule '" + schedule
                     + "'; choose constant, step or cosine");
         };
-        return warmupSteps > 0 ? LrSchedule.warmup(s, warmupSteps) : s;
+        return warmupSteps > 0 ? s.withWarmup(warmupSteps) : s;
     }
 }

@@ -13,7 +13,13 @@ import java.util.concurrent.TimeUnit;
  * the seed and e), normalisation {@code (pixel/255 - mean[c]) / std[c]}, and a background
  * thread that prepares the next batches while the model trains on the current one. The last
  * batch of an epoch may be smaller. Batch buffers are pooled, so a steady-state epoch
- * allocates nothing.
+ * allocates nothing. Build one with {@link #builder(Dataset)}; the normalisation is the data
+ * set's own ({@link Dataset#normalization()}) unless another is given.
+ *
+ * <p>The order of every epoch and every augmentation draw are functions of the seed, the
+ * epoch and the sample's position, so {@link #epoch(int, int)} can start an epoch at any
+ * batch and deliver exactly what an uninterrupted epoch would have delivered from there.
+ * A loader serves one consumer thread at a time.
  */
 public final class DataLoader implements AutoCloseable {
     private final Dataset data;
@@ -28,6 +34,70 @@ public final class DataLoader implements AutoCloseable {
     private Augmentation.Image image;
     private double[] mean;
     private double[] std;
+    private final Normalization norm;
+
+    /** Settings of a loader; {@link #build()} makes it. */
+    public static final class Builder {
+        private final Dataset data;
+        private int batchSize = 64;
+        private boolean shuffle;
+        private long seed;
+        private Normalization normalization;
+        private int prefetch = 2;
+        private List<Augmentation.Transform> augment = List.of();
+
+        private Builder(Dataset data) {
+            this.data = data;
+        }
+
+        /** Images per batch (default 64). */
+        public Builder batchSize(int n) {
+            this.batchSize = n;
+            return this;
+        }
+
+        /** Shuffles every epoch in an order drawn from {@code seed} and the epoch (default: in order). */
+        public Builder shuffle(long seed) {
+            this.shuffle = true;
+            this.seed = seed;
+            return this;
+        }
+
+        /** Seeds the augmentation draws without shuffling. */
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        /** The normalisation (default: the data set's, {@link Dataset#normalization()}). */
+        public Builder normalization(Normalization n) {
+            this.normalization = n;
+            return this;
+        }
+
+        /** Batches prepared ahead on a background thread (default 2; 0: on the caller's thread). */
+        public Builder prefetch(int n) {
+            this.prefetch = n;
+            return this;
+        }
+
+        /** Augmentation applied to every image, in order, before normalisation (default none). */
+        public Builder augment(List<Augmentation.Transform> t) {
+            this.augment = List.copyOf(t);
+            return this;
+        }
+
+        public DataLoader build() {
+            Normalization n = normalization != null ? normalization : data.normalization();
+            DataLoader l = new DataLoader(data, batchSize, shuffle, seed, n.mean(), n.std(), prefetch);
+            return augment.isEmpty() ? l : l.augment(augment);
+        }
+    }
+
+    /** A builder of a loader over {@code data}. */
+    public static Builder builder(Dataset data) {
+        return new Builder(data);
+    }
 
     /**
      * @param mean     per-channel mean of pixel/255 (one value per channel)
@@ -55,6 +125,7 @@ public final class DataLoader implements AutoCloseable {
         this.lut = normalization(mean, std, channels);
         this.mean = mean.clone();
         this.std = std.clone();
+        this.norm = new Normalization(mean, std);
         int buffers = this.prefetch + 2;
         this.pool = new ArrayBlockingQueue<>(buffers);
         for (int i = 0; i < buffers; i++) {
@@ -74,6 +145,19 @@ public final class DataLoader implements AutoCloseable {
 
     public Dataset dataset() {
         return data;
+    }
+
+    /** The normalisation this loader applies. */
+    public Normalization normalization() {
+        return norm;
+    }
+
+    public long seed() {
+        return seed;
+    }
+
+    public boolean shuffles() {
+        return shuffle;
     }
 
     public int batchSize() {
@@ -105,10 +189,22 @@ public final class DataLoader implements AutoCloseable {
 
     /** Iterates the batches of one epoch; close it (try-with-resources) to stop early. */
     public Epoch epoch(int epoch) {
+        return epoch(epoch, 0);
+    }
+
+    /**
+     * Iterates the batches of one epoch from batch {@code startBatch} on (0-based): the batches
+     * an uninterrupted epoch delivers from there, augmentation included.
+     */
+    public Epoch epoch(int epoch, int startBatch) {
+        if (startBatch < 0 || startBatch > batchesPerEpoch()) {
+            throw new IllegalArgumentException("epoch " + epoch + " has " + batchesPerEpoch()
+                    + " batches; cannot start at batch " + startBatch);
+        }
         if (running != null) {
             running.close();
         }
-        running = new Epoch(order(epoch), epoch);
+        running = new Epoch(order(epoch), epoch, startBatch);
         return running;
     }
 
@@ -179,9 +275,14 @@ public final class DataLoader implements AutoCloseable {
         private final Thread worker;
         private volatile boolean stopped;
 
-        Epoch(int[] order, int epochIndex) {
+        private final int first;
+
+        Epoch(int[] order, int epochIndex, int startBatch) {
             this.order = order;
             this.epochIndex = epochIndex;
+            this.first = startBatch * batchSize;
+            this.next = first;
+            this.delivered = startBatch;
             if (prefetch == 0) {
                 ready = null;
                 worker = null;
@@ -195,7 +296,7 @@ public final class DataLoader implements AutoCloseable {
 
         private void produce() {
             try {
-                for (int start = 0; start < order.length && !stopped; start += batchSize) {
+                for (int start = first; start < order.length && !stopped; start += batchSize) {
                     Batch b = take();
                     fill(b, order, start, epochIndex);
                     ready.put(b);

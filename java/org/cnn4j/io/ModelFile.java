@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Set;
 import org.cnn4j.backend.Backend;
 import org.cnn4j.data.DataFormatException;
+import org.cnn4j.data.Normalization;
 import org.cnn4j.nn.Layers;
 import org.cnn4j.nn.Parameter;
 import org.cnn4j.nn.Sequential;
@@ -36,10 +37,6 @@ public final class ModelFile {
     public static final String NORMALIZATION = "cnn4j.normalization";
     /** The class names, in label order (a JSON array of strings). */
     public static final String CLASSES = "cnn4j.classes";
-
-    /** Input normalisation: per-channel mean and std of pixel/255. */
-    public record Normalization(double[] mean, double[] std) {
-    }
 
     /** A model read back, initialised on a backend with the saved weights. */
     public record Loaded(Sequential model, Normalization normalization, Map<String, String> metadata) {
@@ -76,6 +73,19 @@ public final class ModelFile {
     public static Path save(Path dir, Sequential model, Normalization norm, Map<String, Object> facts)
             throws IOException {
         return save(dir, model, norm, null, facts);
+    }
+
+    /**
+     * Saves a model with the normalisation and class names it carries (training sets them from
+     * its data; see {@link Sequential#normalization()}).
+     *
+     * @throws IllegalStateException when the model carries no normalisation
+     */
+    public static Path save(Path dir, Sequential model, Map<String, Object> facts) throws IOException {
+        if (model.normalization() == null) {
+            throw new IllegalStateException("the model carries no input normalisation: train it with fit(), or give one");
+        }
+        return save(dir, model, model.normalization(), model.classNames(), facts);
     }
 
     /**
@@ -183,6 +193,10 @@ public final class ModelFile {
                 throw new DataFormatException(f, NORMALIZATION + " needs a mean and a std per channel");
             }
             norm = new Normalization(nm.get("mean"), nm.get("std"));
+            if (norm.channels() != model.inputShape().dim(0)) {
+                throw new DataFormatException(f, NORMALIZATION + " has " + norm.channels() + " channels, the model's input "
+                        + model.inputShape().dim(0));
+            }
         } catch (JsonParseException | IllegalArgumentException | ClassCastException e) {
             throw new DataFormatException(f, "unreadable model description: " + e.getMessage(), e);
         }
@@ -228,6 +242,8 @@ public final class ModelFile {
             model.close();
             throw e;
         }
+        model.setNormalization(norm);
+        model.setClassNames(classesOf(c.metadata()));
         return new Loaded(model, norm, c.metadata());
     }
 }

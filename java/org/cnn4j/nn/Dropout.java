@@ -37,6 +37,20 @@ public final class Dropout extends Layer {
         return this;
     }
 
+    /** The mask seed and the number of masks drawn from it: what a checkpoint saves. */
+    public long[] randomState() {
+        return new long[] {seed, step};
+    }
+
+    /** Restores {@link #randomState()}: the next training step draws the mask it would have drawn. */
+    public void restoreRandomState(long seed, long step) {
+        if (step < 0) {
+            throw new IllegalArgumentException("dropout step must be >= 0, got " + step);
+        }
+        this.seed = seed;
+        this.step = step;
+    }
+
     /**
      * Uses the same mask on every training step (the seed does not advance): for gradient
      * checks and for reproducing one step exactly.

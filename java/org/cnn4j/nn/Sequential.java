@@ -27,6 +27,8 @@ public final class Sequential implements AutoCloseable {
     private final boolean strict;
     private Backend backend;
     private DType dtype;
+    private org.cnn4j.data.Normalization normalization;
+    private List<String> classNames;
 
     public Sequential(Shape inputShape, Layer... layers) {
         this(inputShape, false, List.of(layers));
@@ -139,6 +141,53 @@ public final class Sequential implements AutoCloseable {
             ps.addAll(layer.parameters());
         }
         return ps;
+    }
+
+    /** Every layer, composites' children after their parent, depth first. */
+    public List<Layer> allLayers() {
+        List<Layer> all = new ArrayList<>();
+        for (Layer l : layers) {
+            addAll(l, all);
+        }
+        return all;
+    }
+
+    private static void addAll(Layer l, List<Layer> out) {
+        out.add(l);
+        for (Layer c : l.children()) {
+            addAll(c, out);
+        }
+    }
+
+    /**
+     * The input normalisation the model was trained with (set by training from its data, read
+     * back from a model file), or null when nobody said.
+     */
+    public org.cnn4j.data.Normalization normalization() {
+        return normalization;
+    }
+
+    public Sequential setNormalization(org.cnn4j.data.Normalization n) {
+        if (n != null && n.channels() != inputShape.dim(0)) {
+            throw new IllegalArgumentException("a normalisation of " + n.channels() + " channels for a model whose input has "
+                    + inputShape.dim(0));
+        }
+        this.normalization = n;
+        return this;
+    }
+
+    /** The class names in label order (set by training from its data, read from a model file), or null. */
+    public List<String> classNames() {
+        return classNames;
+    }
+
+    public Sequential setClassNames(List<String> names) {
+        if (names != null && names.size() != outputShape().numel()) {
+            throw new IllegalArgumentException(names.size() + " class names for a model with " + outputShape().numel()
+                    + " outputs");
+        }
+        this.classNames = names == null ? null : List.copyOf(names);
+        return this;
     }
 
     /**

@@ -35,4 +35,9 @@ public final class Adam extends Optimizer {
         backend.adamUpdate(p.value(), p.grad(), state(p, 0, 2), state(p, 1, 2), learningRate(), beta1, beta2, eps,
                 weightDecay, decoupled, step);
     }
+
+    @Override
+    protected int stateSlots() {
+        return 2;
+    }
 }

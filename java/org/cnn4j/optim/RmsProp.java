@@ -25,4 +25,9 @@ public final class RmsProp extends Optimizer {
         backend.rmspropUpdate(p.value(), p.grad(), state(p, 0, 2), momentum > 0 ? state(p, 1, 2) : null,
                 learningRate(), alpha, eps, weightDecay, momentum);
     }
+
+    @Override
+    protected int stateSlots() {
+        return 2;
+    }
 }

@@ -29,4 +29,9 @@ public final class Sgd extends Optimizer {
         backend.sgdUpdate(p.value(), p.grad(), momentum > 0 ? state(p, 0, 1) : null, learningRate(), momentum,
                 dampening, nesterov, weightDecay, step == 1);
     }
+
+    @Override
+    protected int stateSlots() {
+        return momentum > 0 ? 1 : 0;
+    }
 }

@@ -180,6 +180,11 @@ public final class StepRunner implements AutoCloseable {
         return before == null ? null : read(before);
     }
 
+    /** The number of steps queued so far by this runner. */
+    public long queued() {
+        return steps;
+    }
+
     /** Waits for the last queued step and returns its totals (null if none is outstanding). */
     public Totals drain() {
         Pending before = pending;

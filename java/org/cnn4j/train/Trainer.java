@@ -1,5 +1,8 @@
 package org.cnn4j.train;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import org.cnn4j.backend.Backend;
 import org.cnn4j.backend.LossResult;
 import org.cnn4j.data.Batch;
@@ -7,6 +10,7 @@ import org.cnn4j.data.DataLoader;
 import org.cnn4j.nn.Sequential;
 import org.cnn4j.optim.LrSchedule;
 import org.cnn4j.optim.Optimizer;
+import org.cnn4j.optim.Schedule;
 import org.cnn4j.tensor.DType;
 import org.cnn4j.tensor.Shape;
 import org.cnn4j.tensor.Tensor;
@@ -17,6 +21,12 @@ import org.cnn4j.tensor.Tensor;
  * device), the learning rate from the schedule, and the step's loss and correct count
  * summed once they come back. Listeners hear of a step one step late, when its two scalars
  * arrive; a non-finite loss stops training then, naming the step.
+ *
+ * <p>{@link #fit(Fit)} runs the whole loop: epochs, validation, callbacks (early stopping,
+ * best checkpoint, learning rate on a plateau, metrics log), checkpoints and exact resume.
+ * The learning rate of a step is the optimizer's base rate times the schedule's factor times
+ * the plateau factor ({@link #setLrScale(double)}). A trainer, like its model and backend, is
+ * driven by one thread.
  */
 public final class Trainer implements AutoCloseable {
 
@@ -38,18 +48,65 @@ public final class Trainer implements AutoCloseable {
     }
 
     private final Sequential model;
+    private final Optimizer optimizer;
     private final LrSchedule schedule;
     private final StepRunner runner;
     private long globalStep;
+    private double lrScale = 1;
 
+    /** Trains at the optimizer's learning rate throughout. */
+    public Trainer(Sequential model, Optimizer optimizer) {
+        this(model, optimizer, Schedule.constant());
+    }
+
+    /** Trains at the optimizer's learning rate times the schedule's factor. */
+    public Trainer(Sequential model, Optimizer optimizer, Schedule schedule) {
+        this(model, optimizer, schedule.times(optimizer.baseLearningRate()));
+    }
+
+    /** Trains at the rates of an absolute schedule (the optimizer's own rate is then unused). */
     public Trainer(Sequential model, Optimizer optimizer, LrSchedule schedule) {
         this.runner = new StepRunner(model, optimizer);
         this.model = model;
+        this.optimizer = optimizer;
         this.schedule = schedule;
+    }
+
+    public Sequential model() {
+        return model;
+    }
+
+    public Optimizer optimizer() {
+        return optimizer;
     }
 
     public long globalStep() {
         return globalStep;
+    }
+
+    /** Sets the step count of the run (the schedule's position), as a resumed run does. */
+    public void setGlobalStep(long step) {
+        if (step < 0) {
+            throw new IllegalArgumentException("the global step must be >= 0, got " + step);
+        }
+        this.globalStep = step;
+    }
+
+    /** The factor on the schedule's rate (1 unless a plateau callback lowered it). */
+    public double lrScale() {
+        return lrScale;
+    }
+
+    public void setLrScale(double s) {
+        if (!(s > 0) || Double.isInfinite(s)) {
+            throw new IllegalArgumentException("the learning-rate factor must be > 0, got " + s);
+        }
+        this.lrScale = s;
+    }
+
+    /** The learning rate of global step {@code step}. */
+    public double learningRate(long step) {
+        return schedule.lr(step) * lrScale;
     }
 
     /** Turns recording and replaying of training steps on or off (default on). */
@@ -70,36 +127,130 @@ public final class Trainer implements AutoCloseable {
 
     /** One epoch of training (epoch counts from 0 and selects the shuffle order). */
     public Result trainEpoch(DataLoader loader, int epoch, StepListener listener) {
+        return runEpoch(loader, epoch, 0, new double[4], listener, null);
+    }
+
+    /** Trains for {@code epochs} epochs with validation after each and the callbacks; see {@link #fit(Fit)}. */
+    public History fit(DataLoader train, DataLoader validation, int epochs, Callback... callbacks) {
+        return fit(Fit.of(train).validation(validation).epochs(epochs).callbacks(callbacks));
+    }
+
+    /**
+     * Runs a fit: from its checkpoint when it resumes one, epochs until the last or until a
+     * callback stops it, each followed by validation (when given), the callbacks and, when due,
+     * a checkpoint. The model takes the training data's normalisation and class names, so it
+     * saves with them. Returns the history (a resumed run's includes the epochs before).
+     *
+     * @throws ArithmeticException when the training loss becomes NaN or infinite (naming the step)
+     * @throws UncheckedIOException when a checkpoint cannot be written or read
+     */
+    public History fit(Fit fit) {
+        fit.start(this);
+        DataLoader train = fit.trainData();
+        model.setNormalization(train.normalization());
+        if (train.dataset().classNames() != null) {
+            model.setClassNames(train.dataset().classNames());
+        }
+        int startEpoch = 0;
+        int startBatch = 0;
+        double[] sums = new double[4];
+        try {
+            if (fit.resume() != null) {
+                Checkpoint c = Checkpoint.read(fit.resume());
+                c.restore(this, fit);
+                startEpoch = c.epoch();
+                startBatch = c.batch();
+                sums = c.sums();
+            }
+            for (Callback cb : fit.callbacks()) {
+                cb.onFitStart(fit);
+            }
+            for (int e = startEpoch; e < fit.epochs() && !fit.stopRequested(); e++) {
+                fit.setEpoch(e);
+                Result r = runEpoch(train, e, startBatch, sums, null, fit);
+                startBatch = 0;
+                Result v = fit.validationData() != null ? evaluate(fit.validationData()) : null;
+                EpochMetrics m = new EpochMetrics(e + 1, r.loss(), r.accuracy(), v != null ? v.loss() : Double.NaN,
+                        v != null ? v.accuracy() : Double.NaN, v != null ? v.top5() : Double.NaN,
+                        learningRate(globalStep - 1), r.imagesPerSecond(), r.seconds(), EpochMetrics.measureResidentBytes());
+                fit.historyList().add(m);
+                for (Callback cb : fit.callbacks()) {
+                    cb.onEpochEnd(fit, m);
+                }
+                sums = new double[4];
+                Fit.Every every = fit.every();
+                if (fit.checkpointDir() != null && !every.steps() && (e + 1) % every.count() == 0) {
+                    fit.setLastCheckpoint(Checkpoint.write(fit.checkpointDir(), this, fit, e + 1, 0, sums));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("checkpoint: " + e.getMessage(), e);
+        }
+        History h = new History(fit.history(), fit.stopReason());
+        for (Callback cb : fit.callbacks()) {
+            cb.onFitEnd(fit, h);
+        }
+        return h;
+    }
+
+    /**
+     * One epoch from batch {@code startBatch}, adding to {@code sums} (loss sum, correct,
+     * images, seconds: a resumed epoch's totals go on from its checkpoint). With a fit, steps
+     * go to its callbacks and step checkpoints are written when due.
+     */
+    private Result runEpoch(DataLoader loader, int epoch, int startBatch, double[] sums, StepListener listener,
+                            Fit fit) throws UncheckedIOException {
         long t0 = System.nanoTime();
-        double[] sums = new double[3];  // loss sum, correct, images
+        double before = sums[3];
         int steps = loader.batchesPerEpoch();
-        long firstStep = globalStep;
-        try (DataLoader.Epoch it = loader.epoch(epoch)) {
+        long runnerBase = runner.queued() - startBatch;
+        StepListener hear = listener;
+        if (fit != null) {
+            hear = (step, n, loss, images) -> {
+                for (Callback cb : fit.callbacks()) {
+                    cb.onStep(fit, step, n, loss, images);
+                }
+            };
+        }
+        Fit.Every every = fit != null && fit.checkpointDir() != null ? fit.every() : null;
+        try (DataLoader.Epoch it = loader.epoch(epoch, startBatch)) {
+            int done = startBatch;
             while (it.hasNext()) {
                 Batch b = it.next();
-                double lr = schedule.lr(globalStep);
-                StepRunner.Totals done;
+                double lr = learningRate(globalStep);
+                StepRunner.Totals finished;
                 try {
-                    done = runner.queue(b.images(), b.labels(), b.size(), lr);
+                    finished = runner.queue(b.images(), b.labels(), b.size(), lr);
                 } finally {
                     b.release();
                 }
                 globalStep++;
-                report(done, sums, epoch, firstStep, steps, listener);
+                done++;
+                report(finished, sums, epoch, runnerBase, steps, hear);
+                if (every != null && every.steps() && globalStep % every.count() == 0) {
+                    report(runner.drain(), sums, epoch, runnerBase, steps, hear);
+                    sums[3] = before + (System.nanoTime() - t0) / 1e9;
+                    try {
+                        fit.setLastCheckpoint(Checkpoint.write(fit.checkpointDir(), this, fit, epoch, done, sums));
+                    } catch (IOException e) {
+                        throw new UncheckedIOException("checkpoint: " + e.getMessage(), e);
+                    }
+                }
             }
-            report(runner.drain(), sums, epoch, firstStep, steps, listener);
+            report(runner.drain(), sums, epoch, runnerBase, steps, hear);
         }
-        double secs = (System.nanoTime() - t0) / 1e9;
+        sums[3] = before + (System.nanoTime() - t0) / 1e9;
         int images = (int) sums[2];
-        return new Result(sums[0] / images, sums[1] / images, images, secs);
+        return new Result(images > 0 ? sums[0] / images : Double.NaN, images > 0 ? sums[1] / images : Double.NaN,
+                images, sums[3]);
     }
 
-    private void report(StepRunner.Totals t, double[] sums, int epoch, long firstStep, int steps,
+    private void report(StepRunner.Totals t, double[] sums, int epoch, long runnerBase, int steps,
                         StepListener listener) {
         if (t == null) {
             return;
         }
-        int stepInEpoch = (int) (t.step() - firstStep) + 1;
+        int stepInEpoch = (int) (t.step() - runnerBase) + 1;
         double mean = t.meanLoss();
         if (!Double.isFinite(mean)) {
             throw new ArithmeticException("the training loss became " + mean + " at epoch " + (epoch + 1)

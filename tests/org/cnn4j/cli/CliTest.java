@@ -239,6 +239,7 @@ class CliTest {
         byte[] weights = Files.readAllBytes(out.resolve("model.safetensors"));
         byte[] json = Files.readAllBytes(out.resolve("model.json"));
         byte[] metrics = Files.readAllBytes(out.resolve("metrics.csv"));
+        byte[] report = Files.readAllBytes(out.resolve("report.html"));
         Run bad = run("train", "--data", "mnist", "--data-dir", dir.toString(), "--epochs", "1", "--batch", "32",
                 "--backend", "java", "--optimizer", "sgd", "--lr", "1e30", "--out", out.toString(), "--no-progress");
         assertEquals(1, bad.code(), bad.err());
@@ -248,10 +249,76 @@ class CliTest {
         org.junit.jupiter.api.Assertions.assertArrayEquals(weights, Files.readAllBytes(out.resolve("model.safetensors")));
         org.junit.jupiter.api.Assertions.assertArrayEquals(json, Files.readAllBytes(out.resolve("model.json")));
         org.junit.jupiter.api.Assertions.assertArrayEquals(metrics, Files.readAllBytes(out.resolve("metrics.csv")));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(report, Files.readAllBytes(out.resolve("report.html")));
         try (var files = Files.list(out)) {
-            assertEquals(List.of(".cnn4j.lock", "metrics.csv", "model.json", "model.safetensors"),
+            assertEquals(List.of(".cnn4j.lock", "metrics.csv", "metrics.json", "model.json", "model.safetensors",
+                            "report.html"),
                     files.map(f -> f.getFileName().toString()).sorted().toList());
         }
+    }
+
+    /**
+     * A run checkpointed mid-epoch and resumed with a larger --epochs ends with the very weights of
+     * a run that went straight through; the resumed run takes its settings from the checkpoint and
+     * refuses a command line that contradicts them.
+     */
+    @Test
+    void aRunResumedFromAMidEpochCheckpointEndsAsAnUninterruptedOne() throws IOException {
+        writeData("train", 128, 1);
+        writeData("t10k", 64, 2);
+        Path straight = dir.resolve("straight");
+        Path parts = dir.resolve("parts");
+        Run a = run("train", "--data", "mnist", "--data-dir", dir.toString(), "--epochs", "2", "--batch", "32",
+                "--backend", "java", "--threads", "2", "--clip-grad-norm", "5", "--val-split", "0.25", "--out",
+                straight.toString(), "--no-progress", "--no-report");
+        assertEquals(0, a.code(), a.err());
+        Run b = run("train", "--data", "mnist", "--data-dir", dir.toString(), "--epochs", "1", "--batch", "32",
+                "--backend", "java", "--threads", "2", "--clip-grad-norm", "5", "--val-split", "0.25", "--out",
+                parts.toString(), "--no-progress", "--no-report", "--checkpoint-every", "2steps", "--keep-checkpoints", "1");
+        assertEquals(0, b.code(), b.err());
+        assertTrue(b.out().contains("train=96 val=32 test=64"), b.out());
+        try (var files = Files.list(parts.resolve("checkpoints"))) {
+            assertEquals(List.of("checkpoint-000000000002.safetensors"),
+                    files.map(f -> f.getFileName().toString()).sorted().toList(), "3 batches an epoch: one at step 2, 1 kept");
+        }
+        Run bad = run("train", "--resume", parts.toString(), "--lr", "0.5", "--no-progress");
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("--lr 0.5 differs from the checkpoint's 0.001"), bad.err());
+        Run c = run("train", "--resume", parts.toString(), "--epochs", "2", "--backend", "java", "--threads", "2",
+                "--no-progress", "--no-report");
+        assertEquals(0, c.code(), c.err());
+        assertTrue(c.out().contains("resuming from") && c.out().contains("epoch 1, batch 2 (step 2)"), c.out());
+        assertTrue(c.out().contains("epoch 2/2"), c.out());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(Files.readAllBytes(straight.resolve("model.safetensors")),
+                Files.readAllBytes(parts.resolve("model.safetensors")), "the resumed run's weights are the straight run's");
+        List<String> m1 = Files.readAllLines(straight.resolve("metrics.csv"));
+        List<String> m2 = Files.readAllLines(parts.resolve("metrics.csv"));
+        assertEquals(3, m2.size());
+        for (int i = 0; i < 3; i++) {  // everything but throughput, seconds and memory
+            assertEquals(String.join(",", List.of(m1.get(i).split(",")).subList(0, 7)),
+                    String.join(",", List.of(m2.get(i).split(",")).subList(0, 7)));
+        }
+    }
+
+    /** --early-stop stops a run whose validation loss stops improving and keeps the best epoch. */
+    @Test
+    void earlyStoppingFromTheCommandLine() throws IOException {
+        writeData("train", 96, 3);
+        writeData("t10k", 32, 4);
+        byte[] noise = new byte[96];  // labels that have nothing to do with the images: validation loss rises soon
+        SplittableRandom rng = new SplittableRandom(5);
+        for (int i = 0; i < noise.length; i++) {
+            noise[i] = (byte) rng.nextInt(4);
+        }
+        Files.write(dir.resolve("train-labels-idx1-ubyte"), IdxFileTest.idx(new int[] {96}, noise));
+        Path out = dir.resolve("early");
+        Run r = run("train", "--data", "mnist", "--data-dir", dir.toString(), "--epochs", "30", "--batch", "16",
+                "--backend", "java", "--lr", "3e-3", "--val-split", "0.3", "--early-stop", "2", "--out", out.toString(),
+                "--no-progress", "--no-report");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("stopped early: val_loss did not improve for 2 epochs"), r.out());
+        String json = Files.readString(out.resolve("model.json"));
+        assertTrue(json.contains("\"stopped_early\""), json);
     }
 
     /** --out is checked before any data is read (the data folder here does not even exist). */

@@ -1,5 +1,6 @@
 package org.cnn4j.infer;
 
+import org.cnn4j.data.Normalization;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -35,7 +36,7 @@ class PredictorTest {
 
     private Path saved() throws IOException {
         try (JavaBackend b = new JavaBackend(1); Sequential m = Models.lenet5().initialize(b, 11)) {
-            return ModelFile.save(dir, m, new ModelFile.Normalization(new double[] {0.28}, new double[] {0.35}), NAMES,
+            return ModelFile.save(dir, m, new Normalization(new double[] {0.28}, new double[] {0.35}), NAMES,
                     Map.of());
         }
     }

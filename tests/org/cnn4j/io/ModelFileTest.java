@@ -1,5 +1,6 @@
 package org.cnn4j.io;
 
+import org.cnn4j.data.Normalization;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -31,7 +32,7 @@ class ModelFileTest {
     @Test
     void savedModelComesBackWithTheSameWeightsAndOutputs() throws IOException {
         try (JavaBackend b = new JavaBackend(2); Sequential m = Models.lenet5().initialize(b, 3)) {
-            ModelFile.Normalization norm = new ModelFile.Normalization(new double[] {0.29}, new double[] {0.35});
+            Normalization norm = new Normalization(new double[] {0.29}, new double[] {0.35});
             Path f = ModelFile.save(dir, m, norm, Map.of("test_accuracy", 0.5));
             assertTrue(Files.exists(dir.resolve("model.json")));
             ModelFile.Loaded l = ModelFile.load(f, b);
@@ -61,7 +62,7 @@ class ModelFileTest {
     @Test
     void nonFiniteWeightsAreNeitherSavedNorLoaded() throws IOException {
         try (JavaBackend b = new JavaBackend(1); Sequential m = Models.lenet5().initialize(b, 3)) {
-            ModelFile.Normalization norm = new ModelFile.Normalization(new double[] {0}, new double[] {1});
+            Normalization norm = new Normalization(new double[] {0}, new double[] {1});
             Path f = ModelFile.save(dir, m, norm, Map.of());
             byte[] before = Files.readAllBytes(f);
             Tensor w = m.parameters().get(2).value();
@@ -110,7 +111,7 @@ class ModelFileTest {
             assertTrue(e.getMessage().contains("the architecture nests"), e.getMessage());
 
             try (Sequential m = Models.lenet5().initialize(be, 3)) {
-                Path f = ModelFile.save(dir, m, new ModelFile.Normalization(new double[] {0}, new double[] {1}), Map.of());
+                Path f = ModelFile.save(dir, m, new Normalization(new double[] {0}, new double[] {1}), Map.of());
                 Path longer = dir.resolve("longer.safetensors");
                 byte[] bytes = Files.readAllBytes(f);
                 Files.write(longer, Arrays.copyOf(bytes, bytes.length + 12));
@@ -126,7 +127,7 @@ class ModelFileTest {
     void staleTemporaryFilesAreRemoved() throws IOException {
         Path stale = Files.writeString(dir.resolve("model.safetensors123" + SafeTensors.TMP_SUFFIX), "partial");
         try (JavaBackend b = new JavaBackend(1); Sequential m = Models.lenet5().initialize(b, 3)) {
-            ModelFile.save(dir, m, new ModelFile.Normalization(new double[] {0}, new double[] {1}), Map.of());
+            ModelFile.save(dir, m, new Normalization(new double[] {0}, new double[] {1}), Map.of());
         }
         assertTrue(!Files.exists(stale));
         assertTrue(Files.exists(dir.resolve("model.safetensors")) && Files.exists(dir.resolve("model.json")));
@@ -151,7 +152,7 @@ class ModelFileTest {
     @Test
     void corruptFilesGiveSpecificErrors() throws IOException {
         try (JavaBackend b = new JavaBackend(1); Sequential m = Models.lenet5().initialize(b, 3)) {
-            Path f = ModelFile.save(dir, m, new ModelFile.Normalization(new double[] {0}, new double[] {1}), Map.of());
+            Path f = ModelFile.save(dir, m, new Normalization(new double[] {0}, new double[] {1}), Map.of());
             byte[] good = Files.readAllBytes(f);
 
             Path cut = dir.resolve("cut.safetensors");
