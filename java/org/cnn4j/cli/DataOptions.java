@@ -87,11 +87,8 @@ final class DataOptions {
      */
     List<String> classNames() {
         return switch (kind()) {
-            case "fashion-mnist" -> List.of("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                    "Sneaker", "Bag", "Ankle boot");
-            case "mnist" -> List.of("0", "1", "2", "3", "4", "5", "6", "7", "8", "9");
-            case "cifar10" -> List.of("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
-                    "truck");
+            case "fashion-mnist", "mnist" -> IdxDatasets.classNames(kind());
+            case "cifar10" -> Cifar10.CLASS_NAMES;
             case "folder" -> {
                 if (folderClasses == null) {
                     folderClasses = ImageFolder.classes(ImageFolder.split(sourceDir(), true));

@@ -440,9 +440,14 @@ final class TrainCommand implements Callable<Integer> {
                 java.nio.file.Files.deleteIfExists(f);
             }
             System.out.printf("saved %s%n", file);
-            if (report) {
-                Path page = org.cnn4j.report.Report.write(outDir, m, h, valName, testLoader, settings());
-                System.out.printf("report %s%n", page);
+            if (report) {  // the model is saved: a report that cannot be drawn costs a warning, not the run
+                try {
+                    Path page = org.cnn4j.report.Report.write(outDir, m, h, valName, testLoader, settings());
+                    System.out.printf("report %s%n", page);
+                } catch (java.io.IOException | RuntimeException | LinkageError e) {
+                    System.err.println("warning: report.html was not written (" + e + "); rebuild it with: cnn4j report "
+                            + outDir);
+                }
             }
             System.out.printf("result: model=%s backend=%s epochs=%d test_accuracy=%.4f%s test_loss=%.4f"
                             + " train_images_per_s=%.0f seconds=%.1f model_file=%s%n", model, be.name(), h.epochs().size(),

@@ -16,6 +16,9 @@ import org.cnn4j.tensor.Shape;
  */
 public final class Cifar10 {
     public static final int CLASSES = 10;
+    /** CIFAR-10's published class names, in label order. */
+    public static final List<String> CLASS_NAMES = List.of("airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
+            "horse", "ship", "truck");
     public static final Shape SAMPLE = Shape.of(3, 32, 32);
     static final int RECORD = 1 + 3 * 32 * 32;
 
@@ -86,6 +89,6 @@ public final class Cifar10 {
                 System.arraycopy(b, i * RECORD + 1, pixels, r * (RECORD - 1), RECORD - 1);
             }
         }
-        return new Dataset(name, SAMPLE, CLASSES, pixels, labels);
+        return new Dataset(name, SAMPLE, CLASSES, pixels, labels, CLASS_NAMES, null);
     }
 }

@@ -10,6 +10,22 @@ public final class IdxDatasets {
     private IdxDatasets() {
     }
 
+    /** Fashion-MNIST's published class names, in label order. */
+    public static final java.util.List<String> FASHION_MNIST_CLASSES = java.util.List.of("T-shirt/top", "Trouser",
+            "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot");
+    /** MNIST's classes: the digits. */
+    public static final java.util.List<String> MNIST_CLASSES = java.util.List.of("0", "1", "2", "3", "4", "5", "6", "7",
+            "8", "9");
+
+    /** The class names of a data set loaded by name: fashion-mnist's or mnist's, else null. */
+    public static java.util.List<String> classNames(String name) {
+        return switch (name) {
+            case "fashion-mnist" -> FASHION_MNIST_CLASSES;
+            case "mnist" -> MNIST_CLASSES;
+            default -> null;
+        };
+    }
+
     /** Where Debian's {@code dataset-fashion-mnist} package installs the files. */
     public static final Path DEFAULT_FASHION_MNIST = Path.of("/usr/share/datasets/fashion-mnist");
 
@@ -24,7 +40,8 @@ public final class IdxDatasets {
         String prefix = train ? "train" : "t10k";
         Path images = find(name, dir, prefix + "-images-idx3-ubyte");
         Path labels = find(name, dir, prefix + "-labels-idx1-ubyte");
-        return fromFiles(name + (train ? "/train" : "/test"), images, labels, 10);
+        Dataset d = fromFiles(name + (train ? "/train" : "/test"), images, labels, 10);
+        return classNames(name) == null ? d : d.withClassNames(classNames(name));
     }
 
     /** Pairs an image file [n, rows, cols] with a label file [n]; labels must be below {@code classes}. */

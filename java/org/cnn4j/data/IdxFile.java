@@ -1,6 +1,5 @@
 package org.cnn4j.data;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -32,9 +31,13 @@ public record IdxFile(Path path, int[] dims, byte[] data) {
 
     /** Reads and validates IDX content (raw or gzipped) from {@code in}, or from the file when null; {@code path} names it. */
     public static IdxFile read(Path path, InputStream in) {
-        byte[] bytes;
         try {
-            bytes = in == null ? readMaybeGzip(path) : readMaybeGzip(path, in);
+            if (in != null) {
+                return readStream(path, in);
+            }
+            try (InputStream file = Files.newInputStream(path)) {
+                return readStream(path, file);
+            }
         } catch (NoSuchFileException e) {
             throw new DataFormatException(path, "file not found");
         } catch (ZipException e) {
@@ -44,65 +47,70 @@ public record IdxFile(Path path, int[] dims, byte[] data) {
         } catch (IOException e) {
             throw new DataFormatException(path, "cannot read: " + e, e);
         }
-        return parse(path, bytes);
     }
 
     /** The most values a file may declare: 1 GiB of bytes (Fashion-MNIST's largest file holds 47 MB). */
     static final long MAX_VALUES = 1L << 30;
 
     /**
-     * Reads a raw or gzipped file, bounded by its header: the header is read first, then exactly
-     * the values it declares (at most {@link #MAX_VALUES}); a stream that goes on is an error, so
-     * a small file that inflates to gigabytes is refused after one byte too many.
+     * Reads a raw or gzipped stream, bounded by its header: the header is read first, then
+     * exactly the values it declares (at most {@link #MAX_VALUES}) straight into the array that
+     * the result keeps; a stream that goes on is an error, so a small file that inflates to
+     * gigabytes is refused after one byte too many.
      */
-    static byte[] readMaybeGzip(Path path) throws IOException {
-        try (InputStream file = Files.newInputStream(path)) {
-            return readMaybeGzip(path, file);
+    static IdxFile readStream(Path path, InputStream source) throws IOException {
+        InputStream file = new java.io.BufferedInputStream(source, 1 << 16);
+        file.mark(2);
+        int a = file.read(), b = file.read();
+        file.reset();
+        InputStream in = a == 0x1f && b == 0x8b ? new GZIPInputStream(file, 1 << 16) : file;
+        byte[] head = in.readNBytes(4);
+        if (head.length < 4 || head[0] != 0 || head[1] != 0 || (head[2] & 0xff) != TYPE_UBYTE || (head[3] & 0xff) < 1
+                || (head[3] & 0xff) > 4) {
+            return parse(path, head);  // names what is wrong
         }
-    }
-
-    /** As {@link #readMaybeGzip(Path)}, from a stream; {@code path} names it in errors. */
-    static byte[] readMaybeGzip(Path path, InputStream source) throws IOException {
-        {
-            InputStream file = new java.io.BufferedInputStream(source, 1 << 16);
-            file.mark(2);
-            int a = file.read(), b = file.read();
-            file.reset();
-            InputStream in = a == 0x1f && b == 0x8b ? new GZIPInputStream(file, 1 << 16) : file;
-            byte[] head = in.readNBytes(4);
-            if (head.length < 4 || head[0] != 0 || head[1] != 0 || (head[3] & 0xff) < 1 || (head[3] & 0xff) > 4) {
-                return head;  // parse names what is wrong
-            }
-            int rank = head[3] & 0xff;
-            byte[] dims = in.readNBytes(4 * rank);
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            out.write(head);
-            out.write(dims);
-            if (dims.length < 4 * rank) {
-                return out.toByteArray();
-            }
-            long total = 1;
-            for (int i = 0; i < rank; i++) {
-                long d = ((long) (dims[4 * i] & 0xff) << 24) | ((dims[4 * i + 1] & 0xff) << 16)
-                        | ((dims[4 * i + 2] & 0xff) << 8) | (dims[4 * i + 3] & 0xff);
-                if (d == 0) {
-                    return out.toByteArray();  // parse names the empty dimension
-                }
-                if (total > MAX_VALUES / d) {
-                    throw new DataFormatException(path, "the header declares more than " + MAX_VALUES
-                            + " values; files of at most that many are read");
-                }
-                total *= d;
-            }
-            out.write(in.readNBytes((int) total));  // reads what is there, never more than declared
-            byte[] extra = in.readNBytes(1 << 20);  // a few trailing bytes are counted by parse; more are refused here
-            if (extra.length == 1 << 20 && in.read() != -1) {
-                throw new DataFormatException(path, "more than " + (1 << 20) + " unexpected bytes after the " + total
-                        + " values the header declares");
-            }
-            out.write(extra);
-            return out.toByteArray();
+        int rank = head[3] & 0xff;
+        byte[] header = Arrays.copyOf(head, 4 + 4 * rank);
+        int got = in.readNBytes(header, 4, 4 * rank);
+        if (got < 4 * rank) {
+            return parse(path, Arrays.copyOf(header, 4 + got));  // a truncated header
         }
+        int[] dims = new int[rank];
+        long total = 1;
+        for (int i = 0; i < rank; i++) {
+            int o = 4 + 4 * i;
+            long d = ((long) (header[o] & 0xff) << 24) | ((header[o + 1] & 0xff) << 16) | ((header[o + 2] & 0xff) << 8)
+                    | (header[o + 3] & 0xff);
+            if (d == 0 || d > Integer.MAX_VALUE) {
+                throw new DataFormatException(path, "dimension " + i + " has size " + d);
+            }
+            if (total > MAX_VALUES / d) {
+                throw new DataFormatException(path, "the header declares more than " + MAX_VALUES
+                        + " values; files of at most that many are read");
+            }
+            dims[i] = (int) d;
+            total *= d;
+        }
+        byte[] data = new byte[(int) total];
+        int n = in.readNBytes(data, 0, data.length);
+        if (n < total) {
+            throw new DataFormatException(path, "truncated: the header declares " + Arrays.toString(dims) + " = "
+                    + total + " values, the file holds " + n);
+        }
+        long extra = in.skip(1 << 20);
+        while (extra < (1 << 20) && in.read() != -1) {
+            extra++;
+            extra += in.skip((1 << 20) - extra);
+        }
+        if (extra >= 1 << 20 && in.read() != -1) {
+            throw new DataFormatException(path, "more than " + (1 << 20) + " unexpected bytes after the " + total
+                    + " values the header declares");
+        }
+        if (extra > 0) {
+            throw new DataFormatException(path, extra + " unexpected bytes after the " + total
+                    + " values the header " + Arrays.toString(dims) + " declares");
+        }
+        return new IdxFile(path, dims, data);
     }
 
     /** Parses IDX content read from {@code path}. */

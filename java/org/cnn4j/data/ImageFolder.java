@@ -90,7 +90,7 @@ public final class ImageFolder {
             y[i] = labels.get(i);
             toChw(read(files.get(i)), sample, pixels, i * ss);
         }
-        return new Dataset("folder:" + dir, sample, names.size(), pixels, y);
+        return new Dataset("folder:" + dir, sample, names.size(), pixels, y, names, null);
     }
 
     private static boolean isImage(Path p) {

@@ -73,7 +73,7 @@ public final class SafeTensors {
         int pad = (8 - json.length % 8) % 8;
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), TMP_SUFFIX);
+        Path tmp = newTemporary(dir, file);
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
                  OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16)) {
@@ -102,7 +102,7 @@ public final class SafeTensors {
     /** Writes {@code bytes} to a new temporary file beside {@code file}, forced to disk; returns it. */
     public static Path writeTemporary(Path file, byte[] bytes) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), TMP_SUFFIX);
+        Path tmp = newTemporary(dir, file);
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
             ByteBuffer b = ByteBuffer.wrap(bytes);
             while (b.hasRemaining()) {
@@ -112,6 +112,20 @@ public final class SafeTensors {
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(tmp);
             throw e;
+        }
+        return tmp;
+    }
+
+    /**
+     * A new empty temporary file beside {@code file}, readable by everyone as a file the user
+     * wrote would be ({@code rw-r--r--}; temporary files start private).
+     */
+    private static Path newTemporary(Path dir, Path file) throws IOException {
+        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), TMP_SUFFIX);
+        try {
+            Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system: its defaults apply
         }
         return tmp;
     }

@@ -84,7 +84,7 @@ public final class Report {
                 .append("body{font-family:sans-serif;margin:24px;color:#222;max-width:1200px}h1{font-size:22px}"
                         + "h2{font-size:18px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}"
                         + "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}"
-                        + "th{background:#f2f2f2}pre{background:#f7f7f7;padding:8px;font-size:12px;overflow:auto}"
+                        + "th{background:#f2f2f2}pre{background:#f7f7f7;padding:8px;font-size:12px;overflow:auto;white-space:pre-wrap}"
                         + ".pix{image-rendering:pixelated;border:1px solid #999;margin:1px}"
                         + ".grid{display:flex;flex-wrap:wrap;gap:10px}.cell{text-align:center;font-size:11px}"
                         + ".charts img{margin-right:8px}.cm td{min-width:34px}")
@@ -97,7 +97,10 @@ public final class Report {
             h.append(String.format(", final train loss %.4f, %s accuracy %.4f", last.trainLoss(), valName,
                     last.valAccuracy()));
         }
-        h.append(String.format("; test accuracy %.4f on %d images.", figures.accuracy(), figures.images()));
+        if (!valName.equals("test") || last == null) {
+            h.append(String.format("; test accuracy %.4f on %d images", figures.accuracy(), figures.images()));
+        }
+        h.append('.');
         if (history.stoppedEarly()) {
             h.append(" Stopped early: ").append(esc(history.stopReason())).append('.');
         }
@@ -114,20 +117,27 @@ public final class Report {
                 .append(" top-5</th><th>lr</th><th>images/s</th><th>s</th><th>RSS MiB</th></tr>\n");
         for (EpochMetrics m : history.epochs()) {
             h.append(String.format("<tr><td>%d</td><td>%.4f</td><td>%.4f</td><td>%s</td><td>%s</td><td>%s</td>"
-                            + "<td>%.3g</td><td>%.0f</td><td>%.1f</td><td>%s</td></tr>\n", m.epoch(), m.trainLoss(),
-                    m.trainAccuracy(), f4(m.valLoss()), f4(m.valAccuracy()), f4(m.valTop5()), m.lr(), m.imagesPerSecond(),
-                    m.seconds(), m.residentBytes() < 0 ? "" : Long.toString(m.residentBytes() >> 20)));
+                            + "<td>%.3g</td><td>%d</td><td>%.1f</td><td>%s</td></tr>\n", m.epoch(), m.trainLoss(),
+                    m.trainAccuracy(), f4(m.valLoss()), f4(m.valAccuracy()), f4(m.valTop5()), m.lr(), Math.round(m.imagesPerSecond()),
+                    m.seconds(), m.residentBytes() < 0 ? "" : Long.toString(Math.round(m.residentBytes() / 1048576.0))));
         }
         h.append("</table>\n");
 
         h.append("<h2>Model</h2>\n<pre>").append(esc(model.summary())).append("</pre>\n");
         if (!settings.isEmpty()) {
-            h.append("<h2>Settings</h2>\n<table>");
+            h.append("<h2>Settings</h2>\n<pre>cnn4j train");
             for (Map.Entry<String, Object> e : settings.entrySet()) {
-                h.append("<tr><th style=\"text-align:left\">").append(esc(e.getKey())).append("</th><td style=\"text-align:left\">")
-                        .append(esc(String.valueOf(e.getValue()))).append("</td></tr>");
+                Object v = e.getValue();
+                if (v == null || Boolean.FALSE.equals(v)) {
+                    continue;
+                }
+                h.append(' ').append(esc(e.getKey()));
+                if (!Boolean.TRUE.equals(v)) {
+                    h.append(' ').append(esc(v instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue())
+                            && Math.abs(n.doubleValue()) < 1e15 ? Long.toString(n.longValue()) : String.valueOf(v)));
+                }
             }
-            h.append("</table>\n");
+            h.append("</pre>\n");
         }
 
         h.append("<h2>Confusion matrix (test set, ").append(figures.images()).append(" images)</h2>\n");
@@ -271,8 +281,9 @@ public final class Report {
     }
 
     private static XYChart chart(String title, String yTitle) {
-        XYChart c = new XYChartBuilder().width(380).height(280).title(title).xAxisTitle("epoch").yAxisTitle(yTitle).build();
-        c.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+        XYChart c = new XYChartBuilder().width(380).height(320).title(title).xAxisTitle("epoch").yAxisTitle(yTitle).build();
+        c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+        c.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
         c.getStyler().setChartBackgroundColor(Color.WHITE);
         c.getStyler().setXAxisDecimalPattern("0");
         return c;
@@ -417,7 +428,7 @@ public final class Report {
                 int c = sh.dim(1), hh = sh.dim(2), ww = sh.dim(3);
                 b.append("<div style=\"font-size:12px;margin-top:6px\">").append(esc(stageNames.get(s)))
                         .append("</div><div class=\"grid\" style=\"gap:4px\">");
-                int size = Math.max(28, Math.min(84, hh * 3));
+                int size = Math.max(48, Math.min(84, hh * 3));
                 for (int ch = 0; ch < Math.min(c, ACTIVATION_CHANNELS); ch++) {
                     b.append(pixelImg(map(stageMaps.get(s), ((i * c) + ch) * hh * ww, hh, ww), size));
                 }

@@ -1,6 +1,7 @@
 package org.cnn4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -298,6 +299,52 @@ class CliTest {
             assertEquals(String.join(",", List.of(m1.get(i).split(",")).subList(0, 7)),
                     String.join(",", List.of(m2.get(i).split(",")).subList(0, 7)));
         }
+    }
+
+    /**
+     * Every train run writes report.html: curves, epochs, model, settings, the confusion matrix
+     * with class names, the first convolution's filters, activation maps and mistakes; `report
+     * RUN_DIR` rebuilds it from the saved model and metrics.
+     */
+    @Test
+    void trainWritesAReportAndReportRebuildsIt() throws IOException {
+        writeData("train", 96, 7);
+        writeData("t10k", 40, 8);
+        Path out = dir.resolve("reported");
+        Run r = run("train", "--data", "mnist", "--data-dir", dir.toString(), "--epochs", "2", "--batch", "16",
+                "--backend", "java", "--val-split", "0.25", "--out", out.toString(), "--no-progress");
+        assertEquals(0, r.code(), r.err());
+        String html = Files.readString(out.resolve("report.html"));
+        for (String section : List.of("Training curves", "Epochs", "Model", "Settings", "Confusion matrix (test set, 40 images)",
+                "First convolution's filters (layer 0, [6, 1, 5, 5])", "Activation maps", "Misclassified test images",
+                "layer 0 (Conv2d + ReLU) 6x28x28", "layer 3 (Conv2d + ReLU) 16x10x10", "<th>7</th>", "val top-5")) {
+            assertTrue(html.contains(section), section + " missing from the report");
+        }
+        assertEquals(3, count(html, "<img alt="), "loss, accuracy and learning-rate charts");
+        int pix = count(html, "<img class=\"pix\"");
+        int mistakes = count(html, "<div class=\"cell\">");
+        // 6 filters; 3 test images, each with 6 + 8 maps; the misclassified images
+        assertEquals(6 + 3 * (1 + 6 + 8) + mistakes, pix);
+        assertTrue(html.contains("cnn4j train --model lenet5 --data mnist"), "the settings as a command line");
+        assertFalse(html.contains("http://") || html.contains("https://") || html.contains("<script"),
+                "the page is self-contained and static");
+        Files.delete(out.resolve("report.html"));
+        Run again = run("report", out.toString(), "--backend", "java");
+        assertEquals(0, again.code(), again.err());
+        assertTrue(again.out().contains("result: report=") && again.out().contains("epochs=2"), again.out());
+        String rebuilt = Files.readString(out.resolve("report.html"));
+        assertEquals(html, rebuilt, "the rebuilt page is the one train wrote");
+        Run missing = run("report", dir.resolve("nowhere").toString());
+        assertEquals(2, missing.code(), missing.err());
+        assertTrue(missing.err().contains("has no model.json"), missing.err());
+    }
+
+    private static int count(String s, String what) {
+        int n = 0;
+        for (int i = s.indexOf(what); i >= 0; i = s.indexOf(what, i + 1)) {
+            n++;
+        }
+        return n;
     }
 
     /** --early-stop stops a run whose validation loss stops improving and keeps the best epoch. */
