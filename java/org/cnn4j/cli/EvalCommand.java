@@ -60,8 +60,8 @@ final class EvalCommand implements Callable<Integer> {
                 }
             }
             try (var m = evalModel;
-                 DataLoader loader = new DataLoader(test, batch, false, 0, loaded.normalization().mean(),
-                         loaded.normalization().std(), 2)) {
+                 DataLoader loader = DataLoader.builder(test.withNormalization(loaded.normalization())).batchSize(batch)
+                         .build()) {
                 if (!m.inputShape().equals(test.sampleShape())) {
                     throw new IllegalArgumentException("the model takes " + m.inputShape().toCompactString()
                             + " inputs, data set " + data.data + " has " + test.sampleShape().toCompactString());

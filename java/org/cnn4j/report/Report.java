@@ -13,8 +13,6 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import javax.imageio.ImageIO;
-import org.cnn4j.backend.Backend;
-import org.cnn4j.data.Batch;
 import org.cnn4j.data.DataLoader;
 import org.cnn4j.data.Dataset;
 import org.cnn4j.io.SafeTensors;
@@ -27,6 +25,7 @@ import org.cnn4j.tensor.Shape;
 import org.cnn4j.tensor.Tensor;
 import org.cnn4j.train.EpochMetrics;
 import org.cnn4j.train.History;
+import org.cnn4j.train.Trainer;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -186,54 +185,30 @@ public final class Report {
 
     /** Runs the model over the test data: the confusion matrix, the correct count and the first mistakes. */
     public static TestFigures measure(Sequential model, DataLoader test) {
-        Backend backend = model.backend();
         int k = model.outputShape().numel();
         int[][] cm = new int[k][k];
         List<int[]> mistakes = new ArrayList<>();
-        int images = 0, correct = 0;
-        Tensor x = null;
-        try (DataLoader.Epoch it = test.epoch(0)) {
-            int[] order = test.order(0);
-            while (it.hasNext()) {
-                Batch b = it.next();
-                int n = b.size();
-                Shape xs = model.inputShape().withBatch(n);
-                if (x == null || !x.shape().equals(xs)) {
-                    if (x != null) {
-                        x.close();
-                    }
-                    x = backend.zeros(xs, model.dtype());
-                }
-                int[] y;
-                try {
-                    x.copyFrom(b.images(), x.numel());
-                    y = java.util.Arrays.copyOf(b.labels(), n);
-                } finally {
-                    b.release();
-                }
-                float[] logits = model.forward(x, false).toFloatArray();
-                for (int i = 0; i < n; i++) {
-                    int p = 0;
-                    for (int c = 1; c < k; c++) {
-                        if (logits[i * k + c] > logits[i * k + p]) {
-                            p = c;
-                        }
-                    }
-                    cm[y[i]][p]++;
-                    if (p == y[i]) {
-                        correct++;
-                    } else if (mistakes.size() < MISTAKES) {
-                        mistakes.add(new int[] {order[images + i], p, y[i]});
+        int[] totals = new int[2];  // images, correct
+        int[] order = test.order(0);
+        Trainer.forEachBatch(model, test, (out, labels, y, n, first) -> {
+            float[] logits = out.toFloatArray();
+            for (int i = 0; i < n; i++) {
+                int p = 0;
+                for (int c = 1; c < k; c++) {
+                    if (logits[i * k + c] > logits[i * k + p]) {
+                        p = c;
                     }
                 }
-                images += n;
+                cm[y[i]][p]++;
+                if (p == y[i]) {
+                    totals[1]++;
+                } else if (mistakes.size() < MISTAKES) {
+                    mistakes.add(new int[] {order[first + i], p, y[i]});
+                }
             }
-        } finally {
-            if (x != null) {
-                x.close();
-            }
-        }
-        return new TestFigures(cm, images, correct, mistakes);
+            totals[0] += n;
+        });
+        return new TestFigures(cm, totals[0], totals[1], mistakes);
     }
 
     private static String f4(double v) {
@@ -331,29 +306,35 @@ public final class Report {
         int o = w.shape().dim(0), in = w.shape().dim(1), kh = w.shape().dim(2), kw = w.shape().dim(3);
         float[] v = w.toFloatArray();
         List<BufferedImage> out = new ArrayList<>();
-        int plane = kh * kw;
         for (int f = 0; f < Math.min(o, 64); f++) {
-            int base = f * in * plane;
-            float lo = Float.MAX_VALUE, hi = -Float.MAX_VALUE;
-            for (int i = 0; i < in * plane; i++) {
-                lo = Math.min(lo, v[base + i]);
-                hi = Math.max(hi, v[base + i]);
-            }
-            float span = hi > lo ? hi - lo : 1;
-            BufferedImage img = new BufferedImage(kw, kh, BufferedImage.TYPE_INT_RGB);
-            for (int yy = 0; yy < kh; yy++) {
-                for (int xx = 0; xx < kw; xx++) {
-                    int[] c = new int[3];
-                    for (int ch = 0; ch < 3; ch++) {
-                        int src = in == 3 ? ch : 0;
-                        c[ch] = Math.round((v[base + src * plane + yy * kw + xx] - lo) / span * 255);
-                    }
-                    img.setRGB(xx, yy, (c[0] << 16) | (c[1] << 8) | c[2]);
-                }
-            }
-            out.add(img);
+            out.add(scaled(v, f * in * kh * kw, in == 3 ? 3 : 1, in * kh * kw, kh, kw));
         }
         return out;
+    }
+
+    /**
+     * Values at {@code off} as an image of h x w: grey from one plane, or RGB from three planes
+     * one after the other; the {@code span} values from {@code off} set the range mapped to 0..255.
+     */
+    private static BufferedImage scaled(float[] v, int off, int planes, int span, int h, int w) {
+        float lo = Float.MAX_VALUE, hi = -Float.MAX_VALUE;
+        for (int i = 0; i < span; i++) {
+            lo = Math.min(lo, v[off + i]);
+            hi = Math.max(hi, v[off + i]);
+        }
+        float range = hi > lo ? hi - lo : 1;
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int rgb = 0;
+                for (int c = 0; c < 3; c++) {
+                    int src = off + (planes == 3 ? c * h * w : 0) + y * w + x;
+                    rgb = (rgb << 8) | Math.round((v[src] - lo) / range * 255);
+                }
+                img.setRGB(x, y, rgb);
+            }
+        }
+        return img;
     }
 
     /** A data set's sample as an image (grey or RGB). */
@@ -430,29 +411,12 @@ public final class Report {
                         .append("</div><div class=\"grid\" style=\"gap:4px\">");
                 int size = Math.max(48, Math.min(84, hh * 3));
                 for (int ch = 0; ch < Math.min(c, ACTIVATION_CHANNELS); ch++) {
-                    b.append(pixelImg(map(stageMaps.get(s), ((i * c) + ch) * hh * ww, hh, ww), size));
+                    b.append(pixelImg(scaled(stageMaps.get(s), ((i * c) + ch) * hh * ww, 1, hh * ww, hh, ww), size));
                 }
                 b.append("</div>\n");
             }
         }
         return b.toString();
-    }
-
-    private static BufferedImage map(float[] v, int off, int h, int w) {
-        float lo = Float.MAX_VALUE, hi = -Float.MAX_VALUE;
-        for (int i = 0; i < h * w; i++) {
-            lo = Math.min(lo, v[off + i]);
-            hi = Math.max(hi, v[off + i]);
-        }
-        float span = hi > lo ? hi - lo : 1;
-        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                int g = Math.round((v[off + y * w + x] - lo) / span * 255);
-                img.setRGB(x, y, (g << 16) | (g << 8) | g);
-            }
-        }
-        return img;
     }
 
     private static String pixelImg(BufferedImage img, int size) {

@@ -269,19 +269,27 @@ public final class Trainer implements AutoCloseable {
         return evaluate(model, loader);
     }
 
+    /** What {@link #forEachBatch} shows of each batch. */
+    @FunctionalInterface
+    public interface BatchVisitor {
+        /**
+         * @param logits the model's output for the batch (owned by the model, valid until the next batch)
+         * @param labels the labels on the backend
+         * @param y      the labels on the host (the first n)
+         * @param first  the batch's first position in the loader's epoch order
+         */
+        void visit(Tensor logits, Tensor labels, int[] y, int n, int first);
+    }
+
     /**
-     * Loss, top-1 and (with at least 5 classes) top-5 accuracy of {@code model} over
-     * {@code loader}, in inference mode (SPEC S4.4).
+     * Runs {@code model} in inference mode over one pass of {@code loader} (epoch 0's order),
+     * batch by batch; the input and label tensors are planned per batch size and freed at the
+     * end, on error too.
      */
-    public static Result evaluate(Sequential model, DataLoader loader) {
+    public static void forEachBatch(Sequential model, DataLoader loader, BatchVisitor visitor) {
         Backend backend = model.backend();
-        long t0 = System.nanoTime();
-        double lossSum = 0;
-        long correct = 0;
-        long correct5 = 0;
-        int images = 0;
-        int classes = model.outputShape().dim(0);
-        Tensor x = null, labels = null, top = null;
+        Tensor x = null, labels = null;
+        int first = 0;
         try (DataLoader.Epoch it = loader.epoch(0)) {
             while (it.hasNext()) {
                 Batch b = it.next();
@@ -291,13 +299,9 @@ public final class Trainer implements AutoCloseable {
                     if (x != null) {
                         x.close();
                         labels.close();
-                        if (top != null) {
-                            top.close();
-                        }
                     }
                     x = backend.zeros(xs, model.dtype());
                     labels = backend.zeros(Shape.of(n), DType.INT32);
-                    top = classes >= 5 ? backend.zeros(Shape.of(n, 5), DType.INT32) : null;
                 }
                 int[] y = java.util.Arrays.copyOf(b.labels(), n);
                 try {
@@ -306,36 +310,63 @@ public final class Trainer implements AutoCloseable {
                 } finally {
                     b.release();
                 }
-                Tensor logits = model.forward(x, false);
-                LossResult r = backend.softmaxCrossEntropy(logits, labels, null);
-                lossSum += r.meanLoss() * n;
-                correct += r.correct();
-                images += n;
-                if (top != null) {
-                    backend.topK(logits, 5, top);
-                    int[] t = top.toIntArray();
-                    for (int i = 0; i < n; i++) {
-                        for (int k = 0; k < 5; k++) {
-                            if (t[i * 5 + k] == y[i]) {
-                                correct5++;
-                                break;
-                            }
-                        }
-                    }
-                }
+                visitor.visit(model.forward(x, false), labels, y, n, first);
+                first += n;
             }
         } finally {
             if (x != null) {
                 x.close();
                 labels.close();
             }
-            if (top != null) {
-                top.close();
+        }
+    }
+
+    /**
+     * Loss, top-1 and (with at least 5 classes) top-5 accuracy of {@code model} over
+     * {@code loader}, in inference mode (SPEC S4.4).
+     */
+    public static Result evaluate(Sequential model, DataLoader loader) {
+        Backend backend = model.backend();
+        long t0 = System.nanoTime();
+        int classes = model.outputShape().dim(0);
+        double[] sums = new double[4];  // loss sum, correct, top-5 correct, images
+        Tensor[] top = new Tensor[1];
+        try {
+            forEachBatch(model, loader, (logits, labels, y, n, first) -> {
+                LossResult r = backend.softmaxCrossEntropy(logits, labels, null);
+                sums[0] += r.meanLoss() * n;
+                sums[1] += r.correct();
+                sums[3] += n;
+                if (classes < 5) {
+                    return;
+                }
+                if (top[0] == null || top[0].shape().dim(0) != n) {
+                    if (top[0] != null) {
+                        top[0].close();
+                    }
+                    top[0] = null;  // a failed allocation leaves nothing to close twice
+                    top[0] = backend.zeros(Shape.of(n, 5), DType.INT32);
+                }
+                backend.topK(logits, 5, top[0]);
+                int[] t = top[0].toIntArray();
+                for (int i = 0; i < n; i++) {
+                    for (int k = 0; k < 5; k++) {
+                        if (t[i * 5 + k] == y[i]) {
+                            sums[2]++;
+                            break;
+                        }
+                    }
+                }
+            });
+        } finally {
+            if (top[0] != null) {
+                top[0].close();
             }
         }
         double secs = (System.nanoTime() - t0) / 1e9;
-        return new Result(lossSum / images, (double) correct / images, images, secs,
-                classes >= 5 ? (double) correct5 / images : Double.NaN);
+        int images = (int) sums[3];
+        return new Result(sums[0] / images, sums[1] / images, images, secs,
+                classes >= 5 ? sums[2] / images : Double.NaN);
     }
 
     @Override
