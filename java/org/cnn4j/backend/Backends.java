@@ -36,14 +36,36 @@ public final class Backends {
      */
     public static Choice create(String name, int threads) {
         int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        if (name.equals("auto")) {
+            String configured = defaultName();
+            if (!configured.equals("auto")) {
+                String source = System.getProperty("cnn4j.backend") != null
+                        && !System.getProperty("cnn4j.backend").isBlank() ? "-Dcnn4j.backend" : "CNN4J_BACKEND";
+                if (!NAMES.contains(configured)) {
+                    throw new IllegalArgumentException(source + " names an unknown backend '" + configured
+                            + "'; choose one of " + String.join(", ", NAMES));
+                }
+                Choice c = create(configured, threads);
+                return new Choice(c.backend(), "set by " + source + "=" + configured);
+            }
+            return auto(t);
+        }
         return switch (name) {
             case "java" -> new Choice(new JavaBackend(t), "requested");
             case "cpu" -> new Choice(NativeCpuBackend.create(t), "requested");
-            case "auto" -> auto(t);
             case "cuda" -> new Choice(CudaBackend.create(0), "requested");
             default -> throw new IllegalArgumentException("unknown backend '" + name + "'; choose one of "
                     + String.join(", ", NAMES));
         };
+    }
+
+    /**
+     * The default backend: the one named by the system property {@code cnn4j.backend} or the
+     * environment variable {@code CNN4J_BACKEND} when set, else the automatic choice; one
+     * thread per available processor.
+     */
+    public static Choice create() {
+        return create("auto", 0);
     }
 
     /**

@@ -63,10 +63,37 @@ public final class NativeCpuBackend extends AbstractNativeBackend {
                 throw new BackendUnavailableException("native library has ABI version " + abi + ", expected 1");
             }
         } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
-            Throwable cause = e.getCause() != null ? e.getCause() : e;
-            throw new BackendUnavailableException("backend '" + backend + "' is not available: the native library did not load ("
-                    + cause + "); this may be a JNI-free build of cnn4j (use --backend java)", e);
+            throw new BackendUnavailableException("backend '" + backend + "' is not available: " + whyNotLoaded(e), e);
         }
+    }
+
+    /** Where JavaCPP looks for the packaged library: a class-path resource per platform. */
+    static final String PACKAGED_LIBRARY = "/org/cnn4j/nativelib/linux-x86_64/libjniCnn4jNative.so";
+
+    /**
+     * One line on why the library did not load: a build that carries none (the JNI-free
+     * flavour, or a class path without the native artifact) is named as such; otherwise the
+     * loader's first line, without the library path it searched.
+     */
+    static String whyNotLoaded(Throwable e) {
+        if (Cnn4jNative.class.getResource(PACKAGED_LIBRARY) == null) {
+            return "this cnn4j carries no native library for " + System.getProperty("os.name") + "/"
+                    + System.getProperty("os.arch") + " (a JNI-free build, or the native artifact is not on the class path);"
+                    + " the pure-Java backend runs everywhere (--backend java)";
+        }
+        Throwable c = e;
+        while (c.getCause() != null && c.getCause() != c) {
+            c = c.getCause();
+        }
+        String m = String.valueOf(c.getMessage()).lines().findFirst().orElse("");
+        int path = m.indexOf(" in java.library.path");
+        if (path >= 0) {
+            m = m.substring(0, path);
+        }
+        if (m.length() > 240) {
+            m = m.substring(0, 240) + "...";
+        }
+        return "the native library did not load (" + c.getClass().getSimpleName() + ": " + m + ")";
     }
 
     /** Whether the native library loads here. */

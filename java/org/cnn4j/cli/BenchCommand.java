@@ -13,6 +13,7 @@ import org.cnn4j.tensor.DType;
 import org.cnn4j.tensor.Shape;
 import org.cnn4j.tensor.Tensor;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -32,11 +33,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "64", description = "Batch size (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--input", description = "Input shape CxHxW, e.g. 3x32x32 (default: the model's own).")
-    String input;
-
-    @Option(names = "--classes", defaultValue = "0", description = "Classes (default: the model's own).")
-    int classes;
+    @Mixin
+    ModelShapeOptions shape;
 
     @Option(names = "--backend", description = "Backends to compare, comma-separated (default: $CNN4J_BACKEND or auto).")
     String backends;
@@ -133,15 +131,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private Sequential net() {
-        Sequential natural = Models.create(model);
-        if (input == null && classes == 0) {
-            return natural;
-        }
-        Shape in = natural.inputShape();
-        if (input != null) {
-            in = Shape.of(ShapeArg.parse(input, 3, "--input", "3x32x32"));
-        }
-        return Models.create(model, in, classes > 0 ? classes : natural.outputShape().dim(0));
+        return shape.build(model);
     }
 
     static double median(double[] v) {

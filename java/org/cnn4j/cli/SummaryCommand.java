@@ -1,9 +1,9 @@
 package org.cnn4j.cli;
 
 import java.util.concurrent.Callable;
-import org.cnn4j.nn.Models;
 import org.cnn4j.nn.Sequential;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 /** {@code cnn4j summary MODEL}: layer table with output shapes and parameter counts. */
@@ -11,12 +11,16 @@ import picocli.CommandLine.Parameters;
         description = "Print a model's layers, output shapes and parameter counts.")
 final class SummaryCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "MODEL", description = "A zoo model name.")
+    @Parameters(index = "0", paramLabel = "MODEL", description = "A zoo model name (torchvision's names, such as "
+            + "vgg16_bn, are accepted too).")
     String model;
+
+    @Mixin
+    ModelShapeOptions shape;
 
     @Override
     public Integer call() {
-        try (Sequential m = Models.create(model)) {
+        try (Sequential m = shape.build(model)) {
             System.out.println(model + " (input " + m.inputShape().toCompactString() + ")");
             System.out.print(m.summary());
         }

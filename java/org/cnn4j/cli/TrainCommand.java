@@ -159,6 +159,7 @@ final class TrainCommand implements Callable<Integer> {
             resumed = Checkpoint.read(resume);
             applySettings(resumed.settings());
         }
+        model = Models.canonicalName(model);
         if (epochs < 1) {
             throw new IllegalArgumentException("--epochs must be >= 1, got " + epochs);
         }

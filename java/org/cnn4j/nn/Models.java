@@ -69,8 +69,21 @@ public final class Models {
         return entry(name).builder().build(input, classes);
     }
 
+    /**
+     * The zoo's name for a model: the name itself, or for torchvision's spelling (underscores,
+     * as in {@code vgg16_bn}) the same name with hyphens; case is ignored.
+     */
+    public static String canonicalName(String name) {
+        String n = name.toLowerCase(java.util.Locale.ROOT);
+        if (ZOO.containsKey(n)) {
+            return n;
+        }
+        String hyphens = n.replace('_', '-');
+        return ZOO.containsKey(hyphens) ? hyphens : name;
+    }
+
     private static Entry entry(String name) {
-        Entry e = ZOO.get(name);
+        Entry e = ZOO.get(canonicalName(name));
         if (e == null) {
             throw new IllegalArgumentException("unknown model '" + name + "'; known models: " + String.join(", ", names()));
         }

@@ -34,11 +34,41 @@ class NativeAvailabilityTest {
             assertNull(NativeCpuBackend.class.getResource(LIB), "a JNI-free build carries no native library");
             BackendUnavailableException e = assertThrows(BackendUnavailableException.class,
                     () -> Backends.create("cpu", 2));
-            assertTrue(e.getMessage().contains("not available"), e.getMessage());
+            assertTrue(e.getMessage().contains("not available") && e.getMessage().contains("carries no native library"),
+                    e.getMessage());
+            assertTrue(!e.getMessage().contains("java.library.path") && e.getMessage().lines().count() == 1,
+                    "one line, no library path: " + e.getMessage());
             Backends.Choice auto = Backends.create("auto", 2);
             try (Backend b = auto.backend()) {
                 assertEquals("java", b.name());
                 assertTrue(auto.reason().contains("not available"), auto.reason());
+                assertTrue(!auto.reason().contains("java.library.path"), auto.reason());
+            }
+        }
+    }
+
+    /** The API's default selection honours -Dcnn4j.backend (as the command line does), and names a bad value. */
+    @Test
+    void theConfiguredBackendIsHonouredByAuto() {
+        String before = System.getProperty("cnn4j.backend");
+        try {
+            System.setProperty("cnn4j.backend", "java");
+            Backends.Choice c = Backends.create();
+            try (Backend b = c.backend()) {
+                assertEquals("java", b.name());
+                assertEquals("set by -Dcnn4j.backend=java", c.reason());
+            }
+            System.setProperty("cnn4j.backend", "tpu");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Backends.create("auto", 1));
+            assertTrue(e.getMessage().contains("-Dcnn4j.backend names an unknown backend 'tpu'"), e.getMessage());
+            try (Backend b = Backends.create("java", 1).backend()) {
+                assertEquals("java", b.name(), "a backend asked for by name is not overridden");
+            }
+        } finally {
+            if (before == null) {
+                System.clearProperty("cnn4j.backend");
+            } else {
+                System.setProperty("cnn4j.backend", before);
             }
         }
     }

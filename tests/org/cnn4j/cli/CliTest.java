@@ -487,4 +487,24 @@ class CliTest {
         assertTrue(r.out().contains("total parameters: 61,706"), r.out());
         assertTrue(r.out().contains("16x5x5"), r.out());
     }
+
+    /** summary takes bench's --input and --classes, and torchvision's model names. */
+    @Test
+    void summaryForAnotherInputAndTorchvisionNames() {
+        Run r = run("summary", "vgg11_bn", "--input", "3x32x32", "--classes", "10");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("vgg11_bn (input 3x32x32)"), r.out());
+        assertTrue(r.out().contains("BatchNorm2d"), r.out());
+        String lastLayer = r.out().lines().filter(l -> l.contains("Linear")).reduce((a, b) -> b).orElse("");
+        assertTrue(lastLayer.contains("->10"), lastLayer);
+        Run resnet = run("summary", "ResNet18");
+        assertEquals(0, resnet.code(), resnet.err());
+        assertTrue(resnet.out().contains("total parameters: 11,689,512"), resnet.out());
+        Run bad = run("summary", "lenet5", "--classes", "1");
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("--classes must be at least 2"), bad.err());
+        Run unknown = run("summary", "vgg99");
+        assertEquals(2, unknown.code(), unknown.err());
+        assertTrue(unknown.err().contains("unknown model 'vgg99'"), unknown.err());
+    }
 }
