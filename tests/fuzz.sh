@@ -29,7 +29,7 @@ for t in "${targets[@]}"; do
     log="target/fuzz/$t-$r.log"
     rc=0
     JAZZER_FUZZ=1 mvn -B -Dstyle.color=never -Dcnn4j.cuda="${CNN4J_CUDA:-SIM}" -Dtest="${class[$t]}#$t" \
-      -Dsurefire.failIfNoSpecifiedTests=false surefire:test > "$log" 2>&1 || rc=$?
+      -Dsurefire.failIfNoSpecifiedTests=false -pl modules/cli -am test-compile surefire:test > "$log" 2>&1 || rc=$?
     n=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -1)
     runs=$((runs + ${n:-0}))
     if [ "$rc" -ne 0 ]; then

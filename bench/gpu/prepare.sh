@@ -14,12 +14,13 @@ OUT="$MMA_DRY" bench/gpu/run.sh mma >/dev/null
 grep -q '^mma (.*): exit 0$' "$MMA_DRY/summary.txt" || {
   cat "$MMA_DRY/mma-check.txt" >&2; echo "the mma/cvt check fails (bench/gpu/run.sh mma)" >&2; exit 1; }
 rm -rf "$MMA_DRY"
-mvn -B -q -Dstyle.color=never -DskipTests clean package test-compile
 rm -rf .device && mkdir -p .device
+# package and the test classpath in one run: the modules' artifacts resolve within it
+mvn -B -q -Dstyle.color=never -DskipTests clean package test-compile dependency:copy-dependencies \
+    -DincludeScope=test -DoutputDirectory="$PWD/.device/testlib"
 cp target/cnn4j.jar .device/
 cp -r target/lib .device/lib
 cp -r target/test-classes .device/test-classes
-mvn -B -q dependency:copy-dependencies -DincludeScope=test -DoutputDirectory="$PWD/.device/testlib" >/dev/null
 mvn -B -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.10.2 \
     -DoutputDirectory="$PWD/.device" >/dev/null
 # the test classpath without what lib/ already holds
