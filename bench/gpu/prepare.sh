@@ -16,7 +16,7 @@ grep -q '^mma (.*): exit 0$' "$MMA_DRY/summary.txt" || {
 rm -rf "$MMA_DRY"
 rm -rf .device && mkdir -p .device
 # package and the test classpath in one run: the modules' artifacts resolve within it
-mvn -B -q -Dstyle.color=never -DskipTests clean package test-compile dependency:copy-dependencies \
+mvn -B -q -Dstyle.color=never -DskipTests clean package dependency:copy-dependencies \
     -DincludeScope=test -DoutputDirectory="$PWD/.device/testlib"
 cp target/cnn4j.jar .device/
 cp -r target/lib .device/lib
