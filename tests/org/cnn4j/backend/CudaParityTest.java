@@ -124,18 +124,18 @@ class CudaParityTest {
 
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"FLOAT32", "FLOAT64"})
-    void remainingAndNewOps(DType dt) {
-        List<double[]> want = NativeParityTest.runRemaining(ref, DType.FLOAT64);
-        List<double[]> got = NativeParityTest.runRemaining(gpu, dt);
+    void lossBiasElementwiseOptimizersNormDropoutMaxout(DType dt) {
+        List<double[]> want = NativeParityTest.runLossBiasElementwiseOptimizers(ref, DType.FLOAT64);
+        List<double[]> got = NativeParityTest.runLossBiasElementwiseOptimizers(gpu, dt);
         for (int i = 0; i < want.size(); i++) {
-            assertClose("cuda " + dt + " " + NativeParityTest.REMAINING[i], want.get(i), got.get(i), tol(dt) * 10);
+            assertClose("cuda " + dt + " " + NativeParityTest.LOSS_BIAS_ELEMENTWISE_OPTIMIZER_OUTPUTS[i], want.get(i), got.get(i), tol(dt) * 10);
         }
         for (Shape s : List.of(Shape.of(4, 6, 5, 3), Shape.of(9, 6), Shape.of(1, 6, 33, 31))) {
-            List<double[]> w = NativeParityTest.runNewOps(ref, DType.FLOAT64, s);
-            List<double[]> g = NativeParityTest.runNewOps(gpu, dt, s);
+            List<double[]> w = NativeParityTest.runNormDropoutMaxout(ref, DType.FLOAT64, s);
+            List<double[]> g = NativeParityTest.runNormDropoutMaxout(gpu, dt, s);
             for (int i = 0; i < w.size(); i++) {
-                assertClose("cuda " + dt + " " + s + " " + NativeParityTest.NEW_OPS[i], w.get(i), g.get(i),
-                        i == 7 ? 0 : tol(dt) * 10);
+                assertClose("cuda " + dt + " " + s + " " + NativeParityTest.NORM_DROPOUT_MAXOUT_OUTPUTS[i], w.get(i), g.get(i),
+                        NativeParityTest.tolerance(NativeParityTest.NORM_DROPOUT_MAXOUT_OUTPUTS[i], dt));
             }
         }
     }

@@ -189,15 +189,14 @@ class NativeParityTest {
 
     /** Batch norm (both modes), dropout masks, multiply, maxout and channel copies against Java. */
     @ParameterizedTest(name = "[{index}] {0} {1}")
-    @MethodSource("newOpCases")
+    @MethodSource("normDropoutMaxoutShapes")
     void normalisationDropoutMaxout(DType dt, Shape s) {
         NativeCpuBackend nb = use(NativeCpuBackend.supportedIsa(), 2);
-        List<double[]> want = runNewOps(ref, DType.FLOAT64, s);
-        List<double[]> got = runNewOps(nb, dt, s);
+        List<double[]> want = runNormDropoutMaxout(ref, DType.FLOAT64, s);
+        List<double[]> got = runNormDropoutMaxout(nb, dt, s);
         for (int i = 0; i < want.size(); i++) {
-            // which values dropout zeroes and maxout's arg-max are exact; values within tolerance
-            double t = i == 7 ? 0 : tol(dt) * 10;
-            assertClose(dt + " " + s + " " + NEW_OPS[i], want.get(i), got.get(i), t);
+            assertClose(dt + " " + s + " " + NORM_DROPOUT_MAXOUT_OUTPUTS[i], want.get(i), got.get(i),
+                    tolerance(NORM_DROPOUT_MAXOUT_OUTPUTS[i], dt));
         }
         double[] wm = want.get(4), gm = got.get(4);
         for (int i = 0; i < wm.length; i++) {
@@ -205,7 +204,7 @@ class NativeParityTest {
         }
     }
 
-    static Stream<Arguments> newOpCases() {
+    static Stream<Arguments> normDropoutMaxoutShapes() {
         List<Arguments> out = new ArrayList<>();
         for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
             for (Shape s : List.of(Shape.of(4, 6, 5, 3), Shape.of(9, 6), Shape.of(1, 6, 33, 31))) {
@@ -215,11 +214,16 @@ class NativeParityTest {
         return out.stream();
     }
 
-    static final String[] NEW_OPS = {"bn train y", "bn running stats", "bn train dx/dgamma/dbeta",
+    static final String[] NORM_DROPOUT_MAXOUT_OUTPUTS = {"bn train y", "bn running stats", "bn train dx/dgamma/dbeta",
         "bn eval y and dx", "dropout mask", "dropout y", "multiply", "maxout argmax", "maxout y", "maxout dx",
         "copyChannels"};
 
-    static List<double[]> runNewOps(Backend b, DType dt, Shape s) {
+    /** Indices are exact (maxout's arg-max); values agree within ten times the type's tolerance. */
+    static double tolerance(String output, DType dt) {
+        return output.endsWith("argmax") ? 0 : tol(dt) * 10;
+    }
+
+    static List<double[]> runNormDropoutMaxout(Backend b, DType dt, Shape s) {
         SplittableRandom rng = new SplittableRandom(s.numel());
         int c = s.dim(1);
         Shape cs = Shape.of(c);
@@ -335,15 +339,15 @@ class NativeParityTest {
     /** Softmax-CE, top-k, bias, element-wise ops, reductions and the three optimizers, in one sweep. */
     @ParameterizedTest(name = "[{index}] {0}")
     @MethodSource("dtypes")
-    void remainingOps(DType dt) {
+    void lossBiasElementwiseAndOptimizers(DType dt) {
         NativeCpuBackend nb = use(NativeCpuBackend.supportedIsa(), 2);
         for (Backend b : new Backend[] {ref, nb}) {
             assertEquals(b == ref ? "java" : "cpu", b.name());
         }
-        List<double[]> want = runRemaining(ref, DType.FLOAT64);
-        List<double[]> got = runRemaining(nb, dt);
+        List<double[]> want = runLossBiasElementwiseOptimizers(ref, DType.FLOAT64);
+        List<double[]> got = runLossBiasElementwiseOptimizers(nb, dt);
         for (int i = 0; i < want.size(); i++) {
-            assertClose(dt + " " + REMAINING[i], want.get(i), got.get(i), tol(dt) * 10);
+            assertClose(dt + " " + LOSS_BIAS_ELEMENTWISE_OPTIMIZER_OUTPUTS[i], want.get(i), got.get(i), tol(dt) * 10);
         }
     }
 
@@ -351,11 +355,11 @@ class NativeParityTest {
         return Stream.of(DType.FLOAT32, DType.FLOAT64);
     }
 
-    static final String[] REMAINING = {"loss/correct", "dlogits", "top-3", "biasAdd rank 4", "biasGrad rank 4",
+    static final String[] LOSS_BIAS_ELEMENTWISE_OPTIMIZER_OUTPUTS = {"loss/correct", "dlogits", "top-3", "biasAdd rank 4", "biasGrad rank 4",
         "biasAdd rank 2", "biasGrad rank 2", "add", "axpy", "scale", "sum/sumOfSquares", "fill/copy",
         "sgd", "sgd momentum", "sgd nesterov+wd", "rmsprop", "rmsprop momentum+wd", "adam", "adamw"};
 
-    static List<double[]> runRemaining(Backend b, DType dt) {
+    static List<double[]> runLossBiasElementwiseOptimizers(Backend b, DType dt) {
         SplittableRandom rng = new SplittableRandom(17);
         List<double[]> out = new ArrayList<>();
         int rows = 7, classes = 10;
