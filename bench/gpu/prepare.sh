@@ -23,8 +23,12 @@ cp -r target/lib .device/lib
 cp -r target/test-classes .device/test-classes
 mvn -B -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.10.2 \
     -DoutputDirectory="$PWD/.device" >/dev/null
-# the test classpath without what lib/ already holds
+# the test classpath without what lib/ already holds, and without Jazzer (8 MB; the GPU suites
+# do not fuzz): .device must stay under the 64 MiB a call carries
 for j in .device/lib/*.jar; do rm -f ".device/testlib/$(basename "$j")"; done
+rm -f .device/testlib/jazzer*.jar
+size=$(du -sb .device | cut -f1)
+[ "$size" -lt $((64 * 1024 * 1024)) ] || { echo ".device holds $size bytes: more than the 64 MiB a call carries" >&2; exit 1; }
 jlink --add-modules java.base,java.logging,jdk.unsupported,java.management,java.desktop \
       --strip-debug --no-header-files --no-man-pages --compress=2 --output .device/jre
 # Fashion-MNIST (30 MB) travels in a call of its own: with .device it would pass the 64 MiB
