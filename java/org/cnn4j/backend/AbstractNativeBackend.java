@@ -69,6 +69,7 @@ abstract class AbstractNativeBackend implements Backend {
     @Override
     public void fill(Tensor x, double value) {
         NativeTensor nx = t("fill", x);
+        prepare();
         check("fill", ops.fill(code(x.dtype()), nx.address(), x.numel(), value));
     }
 
@@ -80,6 +81,7 @@ abstract class AbstractNativeBackend implements Backend {
             throw OpChecks.error("copy", "src is " + src.dtype() + ", dst is " + dst.dtype());
         }
         if (s.address() != d.address()) {
+            prepare();
             check("copy", ops.copyDevice(s.address(), d.address(), s.bytes()));
         }
     }
@@ -91,6 +93,7 @@ abstract class AbstractNativeBackend implements Backend {
         OpChecks.sameShape(op, "a", a, "b", b);
         OpChecks.sameShape(op, "a", a, "out", out);
         int dt = code(OpChecks.floating(op, a, b, out));
+        prepare();
         check(op, ops.add(dt, x.address(), y.address(), o.address(), a.numel()));
     }
 
@@ -99,18 +102,21 @@ abstract class AbstractNativeBackend implements Backend {
         String op = "axpy";
         NativeTensor nx = t(op, x), ny = t(op, y);
         OpChecks.sameNumel(op, "x", x, "y", y);
+        prepare();
         check(op, ops.axpy(code(OpChecks.floating(op, x, y)), alpha, nx.address(), ny.address(), x.numel()));
     }
 
     @Override
     public void scale(Tensor x, double alpha) {
         NativeTensor nx = t("scale", x);
+        prepare();
         check("scale", ops.scale(code(OpChecks.floating("scale", x)), nx.address(), x.numel(), alpha));
     }
 
     private double reduce(String op, Tensor x, boolean squares) {
         NativeTensor nx = t(op, x);
         double[] out = new double[1];
+        prepare();
         check("sum", ops.sum(code(OpChecks.floating(op, x)), nx.address(), x.numel(), b(squares), out));
         return out[0];
     }
@@ -255,6 +261,7 @@ abstract class AbstractNativeBackend implements Backend {
         int[] s = OpChecks.channelSplit(op, dy);
         OpChecks.shape(op, "dbias", dbias, Shape.of(s[1]));
         int dt = code(OpChecks.floating(op, dy, dbias));
+        prepare();
         check("bias_grad", ops.biasGrad(dt, ndy.address(), nb.address(), s[0], s[1], s[2]));
     }
 
@@ -299,6 +306,7 @@ abstract class AbstractNativeBackend implements Backend {
         OpChecks.sameShape(op, "x", x, "mask", mask);
         OpChecks.dropoutProbability(op, p);
         int dt = code(OpChecks.floating(op, x, y, mask));
+        prepare();
         check("dropout_forward", ops.dropoutForward(dt, nx.address(), ny.address(), nm.address(), x.numel(), p,
                 seed));
     }
@@ -309,6 +317,7 @@ abstract class AbstractNativeBackend implements Backend {
         NativeTensor x = t(op, a), y = t(op, b), o = t(op, out);
         OpChecks.sameShape(op, "a", a, "b", b);
         OpChecks.sameShape(op, "a", a, "out", out);
+        prepare();
         check(op, ops.multiply(code(OpChecks.floating(op, a, b, out)), x.address(), y.address(), o.address(),
                 a.numel()));
     }
@@ -319,6 +328,7 @@ abstract class AbstractNativeBackend implements Backend {
         NativeTensor nx = t(op, x), ny = t(op, y), na = t(op, argmax);
         int[] s = OpChecks.maxout(op, x, y, argmax, pieces);
         int dt = code(OpChecks.floating(op, x, y));
+        prepare();
         check("maxout_forward", ops.maxoutForward(dt, nx.address(), ny.address(), na.address(), s[0], s[1], s[2],
                 pieces));
     }
@@ -329,6 +339,7 @@ abstract class AbstractNativeBackend implements Backend {
         NativeTensor ndy = t(op, dy), na = t(op, argmax), ndx = t(op, dx);
         int[] s = OpChecks.maxout(op, dx, dy, argmax, pieces);
         int dt = code(OpChecks.floating(op, dy, dx));
+        prepare();
         check("maxout_backward", ops.maxoutBackward(dt, ndy.address(), na.address(), ndx.address(), s[0], s[1],
                 s[2], pieces));
     }
@@ -338,6 +349,7 @@ abstract class AbstractNativeBackend implements Backend {
         String op = "copyChannels";
         NativeTensor ns = t(op, src), nd = t(op, dst);
         int[] s = OpChecks.copyChannels(op, src, srcOffset, dst, dstOffset, count);
+        prepare();
         check("copy_channels", ops.copyChannels(ns.address(), s[2], srcOffset, nd.address(), s[3], dstOffset, count,
                 s[0], s[1], src.dtype().bytes()));
     }
@@ -352,6 +364,7 @@ abstract class AbstractNativeBackend implements Backend {
         }
         int dt = code(OpChecks.floating(op, logits, dlogits));
         double[] r = new double[3];
+        prepare();
         int st = ops.softmaxCrossEntropy(dt, nl.address(), nlab.address(), a(nd), nc[0], nc[1], 1.0 / nc[0], r);
         if (st != 0 && r[2] >= 0) {
             int row = (int) r[2];
@@ -368,6 +381,7 @@ abstract class AbstractNativeBackend implements Backend {
         NativeTensor nl = t(op, logits), no = t(op, out);
         int[] rc = OpChecks.topK(op, logits, k, out);
         int dt = code(OpChecks.floating(op, logits));
+        prepare();
         check("top_k", ops.topK(dt, nl.address(), rc[0], rc[1], k, no.address()));
     }
 
@@ -378,6 +392,7 @@ abstract class AbstractNativeBackend implements Backend {
         NativeTensor p = t(op, param), g = t(op, grad), v = t(op, velocity);
         OpChecks.optimizerState(op, param, grad, OpChecks.SGD_STATE, velocity);
         int dt = code(OpChecks.floating(op, param, grad, velocity));
+        prepare();
         check("sgd_update", ops.sgdUpdate(dt, p.address(), g.address(), a(v), param.numel(), lr,
                 v == null ? 0 : momentum, dampening, b(nesterov), weightDecay, b(firstStep)));
     }
@@ -389,6 +404,7 @@ abstract class AbstractNativeBackend implements Backend {
         NativeTensor p = t(op, param), g = t(op, grad), s = t(op, squareAvg), mb = t(op, momentumBuffer);
         OpChecks.optimizerState(op, param, grad, OpChecks.RMSPROP_STATE, squareAvg, momentumBuffer);
         int dt = code(OpChecks.floating(op, param, grad, squareAvg, momentumBuffer));
+        prepare();
         check("rmsprop_update", ops.rmspropUpdate(dt, p.address(), g.address(), s.address(), a(mb),
                 param.numel(), lr, alpha, eps, weightDecay, mb == null ? 0 : momentum));
     }
@@ -401,6 +417,7 @@ abstract class AbstractNativeBackend implements Backend {
         OpChecks.optimizerState(op, param, grad, OpChecks.ADAM_STATE, m, v);
         OpChecks.adamStep(op, step);
         int dt = code(OpChecks.floating(op, param, grad, m, v));
+        prepare();
         check("adam_update", ops.adamUpdate(dt, p.address(), g.address(), nm.address(), nv.address(),
                 param.numel(), lr, beta1, beta2, eps, weightDecay, b(decoupled), step));
     }

@@ -300,4 +300,31 @@ class CudaRuntimeTest {
             assertEquals(before[1], after[1], "bytes in use changed");
         }
     }
+
+    /**
+     * Every op of a closed backend is refused with the same message before anything reaches the
+     * device: element-wise, reductions, bias gradient, dropout, maxout, loss, top-k and the three
+     * optimizer updates as much as convolutions.
+     */
+    @Test
+    void everyOpRefusesAClosedBackend() {
+        CudaBackend b = CudaBackend.create(0);
+        try (Tensor x = b.zeros(Shape.of(2, 4)); Tensor y = b.zeros(Shape.of(2, 4)); Tensor m = b.zeros(Shape.of(2, 4));
+             Tensor v = b.zeros(Shape.of(2, 4)); Tensor bias = b.zeros(Shape.of(4)); Tensor half = b.zeros(Shape.of(2, 2));
+             Tensor labels = b.zeros(Shape.of(2), DType.INT32); Tensor idx = b.zeros(Shape.of(2, 2), DType.INT32)) {
+            b.close();
+            List<Runnable> ops = List.of(() -> b.fill(x, 1), () -> b.copy(x, y), () -> b.add(x, y, m),
+                    () -> b.axpy(2, x, y), () -> b.scale(x, 2), () -> b.sum(x), () -> b.sumOfSquares(x),
+                    () -> b.biasGrad(x, bias), () -> b.dropoutForward(x, y, m, 0.5, 1), () -> b.multiply(x, y, m),
+                    () -> b.maxoutForward(x, half, idx, 2), () -> b.maxoutBackward(half, idx, x, 2),
+                    () -> b.softmaxCrossEntropy(x, labels, y), () -> b.topK(x, 2, idx),
+                    () -> b.sgdUpdate(x, y, m, 0.1, 0.9, 0, false, 0, true),
+                    () -> b.rmspropUpdate(x, y, m, v, 0.1, 0.99, 1e-8, 0, 0.9),
+                    () -> b.adamUpdate(x, y, m, v, 0.1, 0.9, 0.999, 1e-8, 0, false, 1));
+            for (int i = 0; i < ops.size(); i++) {
+                IllegalStateException e = assertThrows(IllegalStateException.class, ops.get(i)::run, "op " + i);
+                assertTrue(e.getMessage().contains("used after close()"), "op " + i + ": " + e.getMessage());
+            }
+        }
+    }
 }
