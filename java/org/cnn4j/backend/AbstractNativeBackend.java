@@ -273,9 +273,7 @@ abstract class AbstractNativeBackend implements Backend {
                 rv = t(op, runningVar), ny = t(op, y), sm = t(op, saveMean), si = t(op, saveInvStd);
         int[] s = OpChecks.batchNorm(op, x, y, gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
         int dt = code(OpChecks.floating(op, x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd));
-        if (!(eps > 0)) {
-            throw OpChecks.error(op, "eps must be > 0, got " + eps);
-        }
+        OpChecks.batchNormSettings(op, momentum, eps);
         prepare();
         check("batch_norm_forward", ops.batchNormForward(dt, nx.address(), ng.address(), nb.address(),
                 rm.address(), rv.address(), ny.address(), sm.address(), si.address(), s[0], s[1], s[2], b(batchStats),

@@ -302,6 +302,7 @@ public final class JavaBackend implements Backend {
         HeapTensor hx = h(op, x), hg = h(op, gamma), hb = h(op, beta), rm = h(op, runningMean),
                 rv = h(op, runningVar), hy = h(op, y), sm = h(op, saveMean), si = h(op, saveInvStd);
         int[] s = OpChecks.batchNorm(op, x, y, gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
+        OpChecks.batchNormSettings(op, momentum, eps);
         if (OpChecks.floating(op, x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd) == DType.FLOAT32) {
             FloatKernels.batchNormForward(hx.f, hg.f, hb.f, rm.f, rv.f, hy.f, sm.f, si.f, s[0], s[1], s[2],
                     batchStats, momentum, eps);

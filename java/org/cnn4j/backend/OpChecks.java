@@ -201,6 +201,16 @@ public final class OpChecks {
         }
     }
 
+    /** Batch norm's settings, the same on every backend: eps > 0 and finite, momentum in [0, 1]. */
+    public static void batchNormSettings(String op, double momentum, double eps) {
+        if (!(eps > 0) || Double.isInfinite(eps)) {
+            throw error(op, "eps must be > 0, got " + eps);
+        }
+        if (!(momentum >= 0 && momentum <= 1)) {
+            throw error(op, "momentum must be in [0, 1], got " + momentum);
+        }
+    }
+
     /** Validates batch norm's tensors; returns {outer, channels, inner}. */
     public static int[] batchNorm(String op, Tensor x, Tensor y, Tensor... perChannel) {
         int[] s = channelSplit(op, x);
