@@ -165,11 +165,11 @@ abstract class AbstractNativeBackend implements Backend {
     public void maxPool2dForward(Tensor x, Tensor y, Tensor argmax, Window2d win) {
         String op = "maxPool2dForward";
         NativeTensor nx = t(op, x), ny = t(op, y), na = t(op, argmax);
-        int[] p = OpChecks.maxPool2dForward(op, x, y, argmax, win);
+        OpChecks.Pool p = OpChecks.maxPool2dForward(op, x, y, argmax, win);
         int dt = code(OpChecks.floating(op, x, y));
         prepare();
-        check("max_pool2d_forward", ops.maxPool2dForward(dt, nx.address(), ny.address(), a(na), p[0], p[1],
-                p[2], p[3], p[4], win.kernelH(), win.kernelW(), win.strideH(), win.strideW(), win.padTop(),
+        check("max_pool2d_forward", ops.maxPool2dForward(dt, nx.address(), ny.address(), a(na), p.planes(), p.h(),
+                p.w(), p.oh(), p.ow(), win.kernelH(), win.kernelW(), win.strideH(), win.strideW(), win.padTop(),
                 win.padLeft(), win.dilationH(), win.dilationW()));
     }
 
@@ -177,22 +177,22 @@ abstract class AbstractNativeBackend implements Backend {
     public void maxPool2dBackward(Tensor dy, Tensor argmax, Tensor dx) {
         String op = "maxPool2dBackward";
         NativeTensor ndy = t(op, dy), na = t(op, argmax), ndx = t(op, dx);
-        int[] p = OpChecks.maxPool2dBackward(op, dy, argmax, dx);
+        OpChecks.PoolBackward p = OpChecks.maxPool2dBackward(op, dy, argmax, dx);
         int dt = code(OpChecks.floating(op, dy, dx));
         prepare();
         check("max_pool2d_backward", ops.maxPool2dBackward(dt, ndy.address(), na.address(), ndx.address(),
-                p[0], p[1], p[2]));
+                p.planes(), p.inPlane(), p.outPlane()));
     }
 
     @Override
     public void avgPool2dForward(Tensor x, Tensor y, Window2d win, boolean countIncludePad) {
         String op = "avgPool2dForward";
         NativeTensor nx = t(op, x), ny = t(op, y);
-        int[] p = OpChecks.pool2d(op, x, y, win);
+        OpChecks.Pool p = OpChecks.pool2d(op, x, y, win);
         int dt = code(OpChecks.floating(op, x, y));
         prepare();
-        check("avg_pool2d_forward", ops.avgPool2dForward(dt, nx.address(), ny.address(), p[0], p[1], p[2],
-                p[3], p[4], win.kernelH(), win.kernelW(), win.strideH(), win.strideW(), win.padTop(), win.padLeft(),
+        check("avg_pool2d_forward", ops.avgPool2dForward(dt, nx.address(), ny.address(), p.planes(), p.h(), p.w(),
+                p.oh(), p.ow(), win.kernelH(), win.kernelW(), win.strideH(), win.strideW(), win.padTop(), win.padLeft(),
                 win.dilationH(), win.dilationW(), b(countIncludePad)));
     }
 
@@ -200,11 +200,11 @@ abstract class AbstractNativeBackend implements Backend {
     public void avgPool2dBackward(Tensor dy, Tensor dx, Window2d win, boolean countIncludePad) {
         String op = "avgPool2dBackward";
         NativeTensor ndy = t(op, dy), ndx = t(op, dx);
-        int[] p = OpChecks.pool2d(op, dx, dy, win);
+        OpChecks.Pool p = OpChecks.pool2d(op, dx, dy, win);
         int dt = code(OpChecks.floating(op, dy, dx));
         prepare();
-        check("avg_pool2d_backward", ops.avgPool2dBackward(dt, ndy.address(), ndx.address(), p[0], p[1], p[2],
-                p[3], p[4], win.kernelH(), win.kernelW(), win.strideH(), win.strideW(), win.padTop(), win.padLeft(),
+        check("avg_pool2d_backward", ops.avgPool2dBackward(dt, ndy.address(), ndx.address(), p.planes(), p.h(), p.w(),
+                p.oh(), p.ow(), win.kernelH(), win.kernelW(), win.strideH(), win.strideW(), win.padTop(), win.padLeft(),
                 win.dilationH(), win.dilationW(), b(countIncludePad)));
     }
 
@@ -236,10 +236,10 @@ abstract class AbstractNativeBackend implements Backend {
     public void matmul(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c, boolean accumulate) {
         String op = "matmul";
         NativeTensor na = t(op, a), nb = t(op, b), nc = t(op, c);
-        int[] mnk = OpChecks.matmul(op, a, transA, b, transB, c);
+        OpChecks.Gemm mnk = OpChecks.matmul(op, a, transA, b, transB, c);
         int dt = code(OpChecks.floating(op, a, b, c));
         prepare();
-        check("matmul", ops.matmul(dt, b(transA), b(transB), mnk[0], mnk[1], mnk[2], na.address(), nb.address(),
+        check("matmul", ops.matmul(dt, b(transA), b(transB), mnk.m(), mnk.n(), mnk.k(), na.address(), nb.address(),
                 nc.address(), b(accumulate)));
     }
 
@@ -247,22 +247,22 @@ abstract class AbstractNativeBackend implements Backend {
     public void biasAdd(Tensor y, Tensor bias) {
         String op = "biasAdd";
         NativeTensor ny = t(op, y), nb = t(op, bias);
-        int[] s = OpChecks.channelSplit(op, y);
-        OpChecks.shape(op, "bias", bias, Shape.of(s[1]));
+        OpChecks.Channels s = OpChecks.channelSplit(op, y);
+        OpChecks.shape(op, "bias", bias, Shape.of(s.channels()));
         int dt = code(OpChecks.floating(op, y, bias));
         prepare();
-        check("bias_add", ops.biasAdd(dt, ny.address(), nb.address(), s[0], s[1], s[2]));
+        check("bias_add", ops.biasAdd(dt, ny.address(), nb.address(), s.outer(), s.channels(), s.inner()));
     }
 
     @Override
     public void biasGrad(Tensor dy, Tensor dbias) {
         String op = "biasGrad";
         NativeTensor ndy = t(op, dy), nb = t(op, dbias);
-        int[] s = OpChecks.channelSplit(op, dy);
-        OpChecks.shape(op, "dbias", dbias, Shape.of(s[1]));
+        OpChecks.Channels s = OpChecks.channelSplit(op, dy);
+        OpChecks.shape(op, "dbias", dbias, Shape.of(s.channels()));
         int dt = code(OpChecks.floating(op, dy, dbias));
         prepare();
-        check("bias_grad", ops.biasGrad(dt, ndy.address(), nb.address(), s[0], s[1], s[2]));
+        check("bias_grad", ops.biasGrad(dt, ndy.address(), nb.address(), s.outer(), s.channels(), s.inner()));
     }
 
     @Override
@@ -271,12 +271,12 @@ abstract class AbstractNativeBackend implements Backend {
         String op = "batchNormForward";
         NativeTensor nx = t(op, x), ng = t(op, gamma), nb = t(op, beta), rm = t(op, runningMean),
                 rv = t(op, runningVar), ny = t(op, y), sm = t(op, saveMean), si = t(op, saveInvStd);
-        int[] s = OpChecks.batchNorm(op, x, y, gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
+        OpChecks.Channels s = OpChecks.batchNorm(op, x, y, gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
         int dt = code(OpChecks.floating(op, x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd));
         OpChecks.batchNormSettings(op, momentum, eps);
         prepare();
         check("batch_norm_forward", ops.batchNormForward(dt, nx.address(), ng.address(), nb.address(),
-                rm.address(), rv.address(), ny.address(), sm.address(), si.address(), s[0], s[1], s[2], b(batchStats),
+                rm.address(), rv.address(), ny.address(), sm.address(), si.address(), s.outer(), s.channels(), s.inner(), b(batchStats),
                 momentum, eps));
     }
 
@@ -286,14 +286,14 @@ abstract class AbstractNativeBackend implements Backend {
         String op = "batchNormBackward";
         NativeTensor nx = t(op, x), ndy = t(op, dy), ng = t(op, gamma), sm = t(op, saveMean), si = t(op, saveInvStd),
                 ndx = t(op, dx), dg = t(op, dgamma), db = t(op, dbeta);
-        int[] s = OpChecks.batchNorm(op, x, dy, gamma, saveMean, saveInvStd, dgamma, dbeta);
+        OpChecks.Channels s = OpChecks.batchNorm(op, x, dy, gamma, saveMean, saveInvStd, dgamma, dbeta);
         if (dx != null) {
             OpChecks.sameShape(op, "x", x, "dx", dx);
         }
         int dt = code(OpChecks.floating(op, x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta));
         prepare();
         check("batch_norm_backward", ops.batchNormBackward(dt, nx.address(), ndy.address(), ng.address(),
-                sm.address(), si.address(), a(ndx), dg.address(), db.address(), s[0], s[1], s[2], b(batchStats)));
+                sm.address(), si.address(), a(ndx), dg.address(), db.address(), s.outer(), s.channels(), s.inner(), b(batchStats)));
     }
 
     @Override
@@ -324,10 +324,10 @@ abstract class AbstractNativeBackend implements Backend {
     public void maxoutForward(Tensor x, Tensor y, Tensor argmax, int pieces) {
         String op = "maxoutForward";
         NativeTensor nx = t(op, x), ny = t(op, y), na = t(op, argmax);
-        int[] s = OpChecks.maxout(op, x, y, argmax, pieces);
+        OpChecks.Channels s = OpChecks.maxout(op, x, y, argmax, pieces);
         int dt = code(OpChecks.floating(op, x, y));
         prepare();
-        check("maxout_forward", ops.maxoutForward(dt, nx.address(), ny.address(), na.address(), s[0], s[1], s[2],
+        check("maxout_forward", ops.maxoutForward(dt, nx.address(), ny.address(), na.address(), s.outer(), s.channels(), s.inner(),
                 pieces));
     }
 
@@ -335,52 +335,52 @@ abstract class AbstractNativeBackend implements Backend {
     public void maxoutBackward(Tensor dy, Tensor argmax, Tensor dx, int pieces) {
         String op = "maxoutBackward";
         NativeTensor ndy = t(op, dy), na = t(op, argmax), ndx = t(op, dx);
-        int[] s = OpChecks.maxout(op, dx, dy, argmax, pieces);
+        OpChecks.Channels s = OpChecks.maxout(op, dx, dy, argmax, pieces);
         int dt = code(OpChecks.floating(op, dy, dx));
         prepare();
-        check("maxout_backward", ops.maxoutBackward(dt, ndy.address(), na.address(), ndx.address(), s[0], s[1],
-                s[2], pieces));
+        check("maxout_backward", ops.maxoutBackward(dt, ndy.address(), na.address(), ndx.address(), s.outer(), s.channels(),
+                s.inner(), pieces));
     }
 
     @Override
     public void copyChannels(Tensor src, int srcOffset, Tensor dst, int dstOffset, int count) {
         String op = "copyChannels";
         NativeTensor ns = t(op, src), nd = t(op, dst);
-        int[] s = OpChecks.copyChannels(op, src, srcOffset, dst, dstOffset, count);
+        OpChecks.ChannelCopy s = OpChecks.copyChannels(op, src, srcOffset, dst, dstOffset, count);
         prepare();
-        check("copy_channels", ops.copyChannels(ns.address(), s[2], srcOffset, nd.address(), s[3], dstOffset, count,
-                s[0], s[1], src.dtype().bytes()));
+        check("copy_channels", ops.copyChannels(ns.address(), s.srcChannels(), srcOffset, nd.address(), s.dstChannels(), dstOffset, count,
+                s.outer(), s.inner(), src.dtype().bytes()));
     }
 
     @Override
     public LossResult softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits) {
         String op = "softmaxCrossEntropy";
         NativeTensor nl = t(op, logits), nlab = t(op, labels), nd = t(op, dlogits);
-        int[] nc = OpChecks.classification(op, logits, labels);
+        OpChecks.Rows nc = OpChecks.classification(op, logits, labels);
         if (dlogits != null) {
             OpChecks.shape(op, "dlogits", dlogits, logits.shape());
         }
         int dt = code(OpChecks.floating(op, logits, dlogits));
         double[] r = new double[3];
         prepare();
-        int st = ops.softmaxCrossEntropy(dt, nl.address(), nlab.address(), a(nd), nc[0], nc[1], 1.0 / nc[0], r);
+        int st = ops.softmaxCrossEntropy(dt, nl.address(), nlab.address(), a(nd), nc.rows(), nc.classes(), 1.0 / nc.rows(), r);
         if (st != 0 && r[2] >= 0) {
             int row = (int) r[2];
             throw new IllegalArgumentException("label " + labels.toIntArray()[row] + " at row " + row
-                    + " is outside [0, " + nc[1] + ")");
+                    + " is outside [0, " + nc.classes() + ")");
         }
         check("softmax_cross_entropy", st);
-        return new LossResult(r[0] / nc[0], (int) r[1]);
+        return new LossResult(r[0] / nc.rows(), (int) r[1]);
     }
 
     @Override
     public void topK(Tensor logits, int k, Tensor out) {
         String op = "topK";
         NativeTensor nl = t(op, logits), no = t(op, out);
-        int[] rc = OpChecks.topK(op, logits, k, out);
+        OpChecks.Rows rc = OpChecks.topK(op, logits, k, out);
         int dt = code(OpChecks.floating(op, logits));
         prepare();
-        check("top_k", ops.topK(dt, nl.address(), rc[0], rc[1], k, no.address()));
+        check("top_k", ops.topK(dt, nl.address(), rc.rows(), rc.classes(), k, no.address()));
     }
 
     @Override

@@ -155,14 +155,14 @@ public final class CudaBackend extends AbstractNativeBackend {
         prepare();
         String op = "softmaxCrossEntropy";
         NativeTensor nl = t(op, logits), nlab = t(op, labels), nd = t(op, dlogits), nt = t(op, totals);
-        int[] nc = OpChecks.classification(op, logits, labels);
+        OpChecks.Rows nc = OpChecks.classification(op, logits, labels);
         if (dlogits != null) {
             OpChecks.shape(op, "dlogits", dlogits, logits.shape());
         }
         OpChecks.lossTotals(op, totals);
         int dt = code(OpChecks.floating(op, logits, dlogits));
         check("softmax_cross_entropy_device", cnn4j_cuda_softmax_cross_entropy_device(dt, nl.address(),
-                nlab.address(), a(nd), nc[0], nc[1], 1.0 / nc[0], nt.address()));
+                nlab.address(), a(nd), nc.rows(), nc.classes(), 1.0 / nc.rows(), nt.address()));
     }
 
     @Override

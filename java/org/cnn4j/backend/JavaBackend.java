@@ -185,12 +185,12 @@ public final class JavaBackend implements Backend {
     public void maxPool2dForward(Tensor x, Tensor y, Tensor argmax, Window2d win) {
         String op = "maxPool2dForward";
         HeapTensor hx = h(op, x), hy = h(op, y), ha = h(op, argmax);
-        int[] p = OpChecks.maxPool2dForward(op, x, y, argmax, win);
+        OpChecks.Pool p = OpChecks.maxPool2dForward(op, x, y, argmax, win);
         int[] am = ha == null ? null : ha.i;
         if (OpChecks.floating(op, x, y) == DType.FLOAT32) {
-            FloatKernels.maxPool2dForward(par, p[0], p[1], p[2], win, p[3], p[4], hx.f, hy.f, am);
+            FloatKernels.maxPool2dForward(par, p.planes(), p.h(), p.w(), win, p.oh(), p.ow(), hx.f, hy.f, am);
         } else {
-            DoubleKernels.maxPool2dForward(par, p[0], p[1], p[2], win, p[3], p[4], hx.d, hy.d, am);
+            DoubleKernels.maxPool2dForward(par, p.planes(), p.h(), p.w(), win, p.oh(), p.ow(), hx.d, hy.d, am);
         }
     }
 
@@ -198,8 +198,8 @@ public final class JavaBackend implements Backend {
     public void maxPool2dBackward(Tensor dy, Tensor argmax, Tensor dx) {
         String op = "maxPool2dBackward";
         HeapTensor hdy = h(op, dy), ha = h(op, argmax), hdx = h(op, dx);
-        int[] p = OpChecks.maxPool2dBackward(op, dy, argmax, dx);
-        int planes = p[0], hw = p[1], ohw = p[2];
+        OpChecks.PoolBackward p = OpChecks.maxPool2dBackward(op, dy, argmax, dx);
+        int planes = p.planes(), hw = p.inPlane(), ohw = p.outPlane();
         if (OpChecks.floating(op, dy, dx) == DType.FLOAT32) {
             FloatKernels.maxPool2dBackward(par, planes, hw, ohw, hdy.f, ha.i, hdx.f);
         } else {
@@ -211,11 +211,11 @@ public final class JavaBackend implements Backend {
     public void avgPool2dForward(Tensor x, Tensor y, Window2d win, boolean countIncludePad) {
         String op = "avgPool2dForward";
         HeapTensor hx = h(op, x), hy = h(op, y);
-        int[] p = OpChecks.pool2d(op, x, y, win);
+        OpChecks.Pool p = OpChecks.pool2d(op, x, y, win);
         if (OpChecks.floating(op, x, y) == DType.FLOAT32) {
-            FloatKernels.avgPool2dForward(par, p[0], p[1], p[2], win, p[3], p[4], countIncludePad, hx.f, hy.f);
+            FloatKernels.avgPool2dForward(par, p.planes(), p.h(), p.w(), win, p.oh(), p.ow(), countIncludePad, hx.f, hy.f);
         } else {
-            DoubleKernels.avgPool2dForward(par, p[0], p[1], p[2], win, p[3], p[4], countIncludePad, hx.d, hy.d);
+            DoubleKernels.avgPool2dForward(par, p.planes(), p.h(), p.w(), win, p.oh(), p.ow(), countIncludePad, hx.d, hy.d);
         }
     }
 
@@ -223,11 +223,11 @@ public final class JavaBackend implements Backend {
     public void avgPool2dBackward(Tensor dy, Tensor dx, Window2d win, boolean countIncludePad) {
         String op = "avgPool2dBackward";
         HeapTensor hdy = h(op, dy), hdx = h(op, dx);
-        int[] p = OpChecks.pool2d(op, dx, dy, win);
+        OpChecks.Pool p = OpChecks.pool2d(op, dx, dy, win);
         if (OpChecks.floating(op, dy, dx) == DType.FLOAT32) {
-            FloatKernels.avgPool2dBackward(par, p[0], p[1], p[2], win, p[3], p[4], countIncludePad, hdy.f, hdx.f);
+            FloatKernels.avgPool2dBackward(par, p.planes(), p.h(), p.w(), win, p.oh(), p.ow(), countIncludePad, hdy.f, hdx.f);
         } else {
-            DoubleKernels.avgPool2dBackward(par, p[0], p[1], p[2], win, p[3], p[4], countIncludePad, hdy.d, hdx.d);
+            DoubleKernels.avgPool2dBackward(par, p.planes(), p.h(), p.w(), win, p.oh(), p.ow(), countIncludePad, hdy.d, hdx.d);
         }
     }
 
@@ -261,11 +261,11 @@ public final class JavaBackend implements Backend {
     public void matmul(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c, boolean accumulate) {
         String op = "matmul";
         HeapTensor ha = h(op, a), hb = h(op, b), hc = h(op, c);
-        int[] mnk = OpChecks.matmul(op, a, transA, b, transB, c);
+        OpChecks.Gemm mnk = OpChecks.matmul(op, a, transA, b, transB, c);
         if (OpChecks.floating(op, a, b, c) == DType.FLOAT32) {
-            FloatKernels.matmul(par, fs, transA, transB, mnk[0], mnk[1], mnk[2], ha.f, hb.f, hc.f, accumulate);
+            FloatKernels.matmul(par, fs, transA, transB, mnk.m(), mnk.n(), mnk.k(), ha.f, hb.f, hc.f, accumulate);
         } else {
-            DoubleKernels.matmul(par, ds, transA, transB, mnk[0], mnk[1], mnk[2], ha.d, hb.d, hc.d, accumulate);
+            DoubleKernels.matmul(par, ds, transA, transB, mnk.m(), mnk.n(), mnk.k(), ha.d, hb.d, hc.d, accumulate);
         }
     }
 
@@ -273,12 +273,12 @@ public final class JavaBackend implements Backend {
     public void biasAdd(Tensor y, Tensor bias) {
         String op = "biasAdd";
         HeapTensor hy = h(op, y), hb = h(op, bias);
-        int[] s = OpChecks.channelSplit(op, y);
-        OpChecks.shape(op, "bias", bias, Shape.of(s[1]));
+        OpChecks.Channels s = OpChecks.channelSplit(op, y);
+        OpChecks.shape(op, "bias", bias, Shape.of(s.channels()));
         if (OpChecks.floating(op, y, bias) == DType.FLOAT32) {
-            FloatKernels.biasAdd(hy.f, hb.f, s[0], s[1], s[2]);
+            FloatKernels.biasAdd(hy.f, hb.f, s.outer(), s.channels(), s.inner());
         } else {
-            DoubleKernels.biasAdd(hy.d, hb.d, s[0], s[1], s[2]);
+            DoubleKernels.biasAdd(hy.d, hb.d, s.outer(), s.channels(), s.inner());
         }
     }
 
@@ -286,12 +286,12 @@ public final class JavaBackend implements Backend {
     public void biasGrad(Tensor dy, Tensor dbias) {
         String op = "biasGrad";
         HeapTensor hy = h(op, dy), hb = h(op, dbias);
-        int[] s = OpChecks.channelSplit(op, dy);
-        OpChecks.shape(op, "dbias", dbias, Shape.of(s[1]));
+        OpChecks.Channels s = OpChecks.channelSplit(op, dy);
+        OpChecks.shape(op, "dbias", dbias, Shape.of(s.channels()));
         if (OpChecks.floating(op, dy, dbias) == DType.FLOAT32) {
-            FloatKernels.biasGrad(hy.f, hb.f, s[0], s[1], s[2]);
+            FloatKernels.biasGrad(hy.f, hb.f, s.outer(), s.channels(), s.inner());
         } else {
-            DoubleKernels.biasGrad(hy.d, hb.d, s[0], s[1], s[2]);
+            DoubleKernels.biasGrad(hy.d, hb.d, s.outer(), s.channels(), s.inner());
         }
     }
 
@@ -301,13 +301,13 @@ public final class JavaBackend implements Backend {
         String op = "batchNormForward";
         HeapTensor hx = h(op, x), hg = h(op, gamma), hb = h(op, beta), rm = h(op, runningMean),
                 rv = h(op, runningVar), hy = h(op, y), sm = h(op, saveMean), si = h(op, saveInvStd);
-        int[] s = OpChecks.batchNorm(op, x, y, gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
+        OpChecks.Channels s = OpChecks.batchNorm(op, x, y, gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
         OpChecks.batchNormSettings(op, momentum, eps);
         if (OpChecks.floating(op, x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd) == DType.FLOAT32) {
-            FloatKernels.batchNormForward(hx.f, hg.f, hb.f, rm.f, rv.f, hy.f, sm.f, si.f, s[0], s[1], s[2],
+            FloatKernels.batchNormForward(hx.f, hg.f, hb.f, rm.f, rv.f, hy.f, sm.f, si.f, s.outer(), s.channels(), s.inner(),
                     batchStats, momentum, eps);
         } else {
-            DoubleKernels.batchNormForward(hx.d, hg.d, hb.d, rm.d, rv.d, hy.d, sm.d, si.d, s[0], s[1], s[2],
+            DoubleKernels.batchNormForward(hx.d, hg.d, hb.d, rm.d, rv.d, hy.d, sm.d, si.d, s.outer(), s.channels(), s.inner(),
                     batchStats, momentum, eps);
         }
     }
@@ -318,15 +318,15 @@ public final class JavaBackend implements Backend {
         String op = "batchNormBackward";
         HeapTensor hx = h(op, x), hdy = h(op, dy), hg = h(op, gamma), sm = h(op, saveMean), si = h(op, saveInvStd),
                 hdx = h(op, dx), dg = h(op, dgamma), db = h(op, dbeta);
-        int[] s = OpChecks.batchNorm(op, x, dy, gamma, saveMean, saveInvStd, dgamma, dbeta);
+        OpChecks.Channels s = OpChecks.batchNorm(op, x, dy, gamma, saveMean, saveInvStd, dgamma, dbeta);
         if (dx != null) {
             OpChecks.sameShape(op, "x", x, "dx", dx);
         }
         if (OpChecks.floating(op, x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta) == DType.FLOAT32) {
-            FloatKernels.batchNormBackward(hx.f, hdy.f, hg.f, sm.f, si.f, f(hdx), dg.f, db.f, s[0], s[1], s[2],
+            FloatKernels.batchNormBackward(hx.f, hdy.f, hg.f, sm.f, si.f, f(hdx), dg.f, db.f, s.outer(), s.channels(), s.inner(),
                     batchStats);
         } else {
-            DoubleKernels.batchNormBackward(hx.d, hdy.d, hg.d, sm.d, si.d, d(hdx), dg.d, db.d, s[0], s[1], s[2],
+            DoubleKernels.batchNormBackward(hx.d, hdy.d, hg.d, sm.d, si.d, d(hdx), dg.d, db.d, s.outer(), s.channels(), s.inner(),
                     batchStats);
         }
     }
@@ -362,11 +362,11 @@ public final class JavaBackend implements Backend {
     public void maxoutForward(Tensor x, Tensor y, Tensor argmax, int pieces) {
         String op = "maxoutForward";
         HeapTensor hx = h(op, x), hy = h(op, y), ha = h(op, argmax);
-        int[] s = OpChecks.maxout(op, x, y, argmax, pieces);
+        OpChecks.Channels s = OpChecks.maxout(op, x, y, argmax, pieces);
         if (OpChecks.floating(op, x, y) == DType.FLOAT32) {
-            FloatKernels.maxoutForward(hx.f, hy.f, ha.i, s[0], s[1], s[2], pieces);
+            FloatKernels.maxoutForward(hx.f, hy.f, ha.i, s.outer(), s.channels(), s.inner(), pieces);
         } else {
-            DoubleKernels.maxoutForward(hx.d, hy.d, ha.i, s[0], s[1], s[2], pieces);
+            DoubleKernels.maxoutForward(hx.d, hy.d, ha.i, s.outer(), s.channels(), s.inner(), pieces);
         }
     }
 
@@ -374,11 +374,11 @@ public final class JavaBackend implements Backend {
     public void maxoutBackward(Tensor dy, Tensor argmax, Tensor dx, int pieces) {
         String op = "maxoutBackward";
         HeapTensor hdy = h(op, dy), ha = h(op, argmax), hdx = h(op, dx);
-        int[] s = OpChecks.maxout(op, dx, dy, argmax, pieces);
+        OpChecks.Channels s = OpChecks.maxout(op, dx, dy, argmax, pieces);
         if (OpChecks.floating(op, dy, dx) == DType.FLOAT32) {
-            FloatKernels.maxoutBackward(hdy.f, ha.i, hdx.f, s[0], s[1], s[2], pieces);
+            FloatKernels.maxoutBackward(hdy.f, ha.i, hdx.f, s.outer(), s.channels(), s.inner(), pieces);
         } else {
-            DoubleKernels.maxoutBackward(hdy.d, ha.i, hdx.d, s[0], s[1], s[2], pieces);
+            DoubleKernels.maxoutBackward(hdy.d, ha.i, hdx.d, s.outer(), s.channels(), s.inner(), pieces);
         }
     }
 
@@ -386,10 +386,10 @@ public final class JavaBackend implements Backend {
     public void copyChannels(Tensor src, int srcOffset, Tensor dst, int dstOffset, int count) {
         String op = "copyChannels";
         HeapTensor hs = h(op, src), hd = h(op, dst);
-        int[] s = OpChecks.copyChannels(op, src, srcOffset, dst, dstOffset, count);
+        OpChecks.ChannelCopy s = OpChecks.copyChannels(op, src, srcOffset, dst, dstOffset, count);
         switch (src.dtype()) {
-            case FLOAT32 -> FloatKernels.copyChannels(hs.f, s[2], srcOffset, hd.f, s[3], dstOffset, count, s[0], s[1]);
-            case FLOAT64 -> DoubleKernels.copyChannels(hs.d, s[2], srcOffset, hd.d, s[3], dstOffset, count, s[0], s[1]);
+            case FLOAT32 -> FloatKernels.copyChannels(hs.f, s.srcChannels(), srcOffset, hd.f, s.dstChannels(), dstOffset, count, s.outer(), s.inner());
+            case FLOAT64 -> DoubleKernels.copyChannels(hs.d, s.srcChannels(), srcOffset, hd.d, s.dstChannels(), dstOffset, count, s.outer(), s.inner());
             default -> throw OpChecks.error(op, "expected a floating tensor, got " + src.dtype());
         }
     }
@@ -398,23 +398,23 @@ public final class JavaBackend implements Backend {
     public LossResult softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits) {
         String op = "softmaxCrossEntropy";
         HeapTensor hl = h(op, logits), hlab = h(op, labels), hd = h(op, dlogits);
-        int[] nc = OpChecks.classification(op, logits, labels);
+        OpChecks.Rows nc = OpChecks.classification(op, logits, labels);
         if (dlogits != null) {
             OpChecks.shape(op, "dlogits", dlogits, logits.shape());
         }
-        double scale = 1.0 / nc[0];
+        double scale = 1.0 / nc.rows();
         double[] r = OpChecks.floating(op, logits, dlogits) == DType.FLOAT32
-                ? FloatKernels.softmaxCrossEntropy(hl.f, hlab.i, f(hd), nc[0], nc[1], scale)
-                : DoubleKernels.softmaxCrossEntropy(hl.d, hlab.i, d(hd), nc[0], nc[1], scale);
-        return new LossResult(r[0] / nc[0], (int) r[1]);
+                ? FloatKernels.softmaxCrossEntropy(hl.f, hlab.i, f(hd), nc.rows(), nc.classes(), scale)
+                : DoubleKernels.softmaxCrossEntropy(hl.d, hlab.i, d(hd), nc.rows(), nc.classes(), scale);
+        return new LossResult(r[0] / nc.rows(), (int) r[1]);
     }
 
     @Override
     public void topK(Tensor logits, int k, Tensor out) {
         String op = "topK";
         HeapTensor hl = h(op, logits), ho = h(op, out);
-        int[] rc = OpChecks.topK(op, logits, k, out);
-        int rows = rc[0], classes = rc[1];
+        OpChecks.Rows rc = OpChecks.topK(op, logits, k, out);
+        int rows = rc.rows(), classes = rc.classes();
         if (OpChecks.floating(op, logits) == DType.FLOAT32) {
             FloatKernels.topK(hl.f, rows, classes, k, ho.i);
         } else {

@@ -101,18 +101,42 @@ public final class OpChecks {
         return new ConvDims(n, c, h, wd, k, oh, ow, win, groups);
     }
 
-    /** Validates a pooling op's input and output; returns {planes, h, w, oh, ow}. */
-    public static int[] pool2d(String op, Tensor x, Tensor y, Window2d win) {
+    /** A pooling op's geometry: planes (batch x channels), input and output height and width. */
+    public record Pool(int planes, int h, int w, int oh, int ow) {
+    }
+
+    /** Max pooling backward's geometry: planes and the input and output plane sizes. */
+    public record PoolBackward(int planes, int inPlane, int outPlane) {
+    }
+
+    /** A tensor split at dimension 1: the product of the dimensions before it, its size, the product after it. */
+    public record Channels(int outer, int channels, int inner) {
+    }
+
+    /** A matrix product's sizes: op(a) is m x k, op(b) is k x n. */
+    public record Gemm(int m, int n, int k) {
+    }
+
+    /** Rows of scores and the number of classes. */
+    public record Rows(int rows, int classes) {
+    }
+
+    /** A channel copy's geometry: outer and inner sizes shared by both tensors, and each one's channels. */
+    public record ChannelCopy(int outer, int inner, int srcChannels, int dstChannels) {
+    }
+
+    /** Validates a pooling op's input and output. */
+    public static Pool pool2d(String op, Tensor x, Tensor y, Window2d win) {
         rank(op, "input", x, 4);
         Shape s = x.shape();
         win.checkFits(s.dim(2), s.dim(3), op);
         int oh = win.outH(s.dim(2)), ow = win.outW(s.dim(3));
         shape(op, "output", y, Shape.of(s.dim(0), s.dim(1), oh, ow));
-        return new int[] {s.dim(0) * s.dim(1), s.dim(2), s.dim(3), oh, ow};
+        return new Pool(s.dim(0) * s.dim(1), s.dim(2), s.dim(3), oh, ow);
     }
 
     /** The size of dimension 1 and the products of the dimensions before and after it. */
-    public static int[] channelSplit(String op, Tensor y) {
+    public static Channels channelSplit(String op, Tensor y) {
         Shape s = y.shape();
         if (s.rank() < 2) {
             throw error(op, "tensor must have rank >= 2 (dimension 1 is the channel), got " + s);
@@ -121,11 +145,11 @@ public final class OpChecks {
         for (int i = 2; i < s.rank(); i++) {
             inner *= s.dim(i);
         }
-        return new int[] {s.dim(0), s.dim(1), inner};
+        return new Channels(s.dim(0), s.dim(1), inner);
     }
 
-    /** Validates matmul operands; returns {m, n, k}. */
-    public static int[] matmul(String op, Tensor a, boolean ta, Tensor b, boolean tb, Tensor c) {
+    /** Validates matmul operands. */
+    public static Gemm matmul(String op, Tensor a, boolean ta, Tensor b, boolean tb, Tensor c) {
         rank(op, "a", a, 2);
         rank(op, "b", b, 2);
         rank(op, "c", c, 2);
@@ -139,20 +163,20 @@ public final class OpChecks {
                     + (tb ? " transposed" : "") + ")");
         }
         shape(op, "c", c, Shape.of(m, n));
-        return new int[] {m, n, k};
+        return new Gemm(m, n, k);
     }
 
-    /** Validates logits [N, classes] and labels [N]; returns {N, classes}. */
-    public static int[] classification(String op, Tensor logits, Tensor labels) {
+    /** Validates logits [N, classes] and labels [N]. */
+    public static Rows classification(String op, Tensor logits, Tensor labels) {
         rank(op, "logits", logits, 2);
         int32(op, "labels", labels);
         shape(op, "labels", labels, Shape.of(logits.shape().dim(0)));
-        return new int[] {logits.shape().dim(0), logits.shape().dim(1)};
+        return new Rows(logits.shape().dim(0), logits.shape().dim(1));
     }
 
-    /** Validates max pooling forward (argmax may be null); returns {planes, h, w, oh, ow}. */
-    public static int[] maxPool2dForward(String op, Tensor x, Tensor y, Tensor argmax, Window2d win) {
-        int[] p = pool2d(op, x, y, win);
+    /** Validates max pooling forward (argmax may be null). */
+    public static Pool maxPool2dForward(String op, Tensor x, Tensor y, Tensor argmax, Window2d win) {
+        Pool p = pool2d(op, x, y, win);
         if (argmax != null) {
             int32(op, "argmax", argmax);
             shape(op, "argmax", argmax, y.shape());
@@ -160,8 +184,8 @@ public final class OpChecks {
         return p;
     }
 
-    /** Validates max pooling backward; returns {planes, h*w, oh*ow}. */
-    public static int[] maxPool2dBackward(String op, Tensor dy, Tensor argmax, Tensor dx) {
+    /** Validates max pooling backward. */
+    public static PoolBackward maxPool2dBackward(String op, Tensor dy, Tensor argmax, Tensor dx) {
         rank(op, "dy", dy, 4);
         rank(op, "dx", dx, 4);
         int32(op, "argmax", argmax);
@@ -170,11 +194,11 @@ public final class OpChecks {
         if (s.dim(0) != dy.shape().dim(0) || s.dim(1) != dy.shape().dim(1)) {
             throw error(op, "dy " + dy.shape() + " and dx " + s + " differ in batch or channels");
         }
-        return new int[] {s.dim(0) * s.dim(1), s.dim(2) * s.dim(3), dy.shape().dim(2) * dy.shape().dim(3)};
+        return new PoolBackward(s.dim(0) * s.dim(1), s.dim(2) * s.dim(3), dy.shape().dim(2) * dy.shape().dim(3));
     }
 
-    /** Validates top-k; returns {rows, classes}. */
-    public static int[] topK(String op, Tensor logits, int k, Tensor out) {
+    /** Validates top-k. */
+    public static Rows topK(String op, Tensor logits, int k, Tensor out) {
         rank(op, "logits", logits, 2);
         int rows = logits.shape().dim(0), classes = logits.shape().dim(1);
         if (k < 1 || k > classes) {
@@ -182,7 +206,7 @@ public final class OpChecks {
         }
         int32(op, "out", out);
         shape(op, "out", out, Shape.of(rows, k));
-        return new int[] {rows, classes};
+        return new Rows(rows, classes);
     }
 
     /** Every non-null state tensor of an optimizer update has the parameter's shape. */
@@ -211,51 +235,51 @@ public final class OpChecks {
         }
     }
 
-    /** Validates batch norm's tensors; returns {outer, channels, inner}. */
-    public static int[] batchNorm(String op, Tensor x, Tensor y, Tensor... perChannel) {
-        int[] s = channelSplit(op, x);
+    /** Validates batch norm's tensors. */
+    public static Channels batchNorm(String op, Tensor x, Tensor y, Tensor... perChannel) {
+        Channels s = channelSplit(op, x);
         if (y != null) {
             sameShape(op, "x", x, "y", y);
         }
         for (Tensor t : perChannel) {
             if (t != null) {
-                shape(op, "per-channel tensor", t, Shape.of(s[1]));
+                shape(op, "per-channel tensor", t, Shape.of(s.channels()));
             }
         }
         return s;
     }
 
-    /** Validates maxout's tensors; returns {outer, channels (of y), inner}. */
-    public static int[] maxout(String op, Tensor x, Tensor y, Tensor argmax, int pieces) {
+    /** Validates maxout's tensors; the channels are y's. */
+    public static Channels maxout(String op, Tensor x, Tensor y, Tensor argmax, int pieces) {
         if (pieces < 1) {
             throw error(op, "pieces must be >= 1, got " + pieces);
         }
-        int[] s = channelSplit(op, x);
-        if (s[1] % pieces != 0) {
-            throw error(op, "input channels " + s[1] + " are not a multiple of pieces=" + pieces);
+        Channels s = channelSplit(op, x);
+        if (s.channels() % pieces != 0) {
+            throw error(op, "input channels " + s.channels() + " are not a multiple of pieces=" + pieces);
         }
         int[] dims = x.shape().dims().clone();
-        dims[1] = s[1] / pieces;
+        dims[1] = s.channels() / pieces;
         shape(op, "output", y, Shape.of(dims));
         int32(op, "argmax", argmax);
         shape(op, "argmax", argmax, y.shape());
-        return new int[] {s[0], dims[1], s[2]};
+        return new Channels(s.outer(), dims[1], s.inner());
     }
 
-    /** Validates a channel copy; returns {outer, inner, srcChannels, dstChannels}. */
-    public static int[] copyChannels(String op, Tensor src, int srcOffset, Tensor dst, int dstOffset, int count) {
-        int[] a = channelSplit(op, src), b = channelSplit(op, dst);
-        if (src.shape().rank() != dst.shape().rank() || a[0] != b[0] || a[2] != b[2]) {
+    /** Validates a channel copy. */
+    public static ChannelCopy copyChannels(String op, Tensor src, int srcOffset, Tensor dst, int dstOffset, int count) {
+        Channels a = channelSplit(op, src), b = channelSplit(op, dst);
+        if (src.shape().rank() != dst.shape().rank() || a.outer() != b.outer() || a.inner() != b.inner()) {
             throw error(op, "src " + src.shape() + " and dst " + dst.shape() + " must agree in every dimension but 1");
         }
-        if (count < 0 || srcOffset < 0 || dstOffset < 0 || srcOffset + count > a[1] || dstOffset + count > b[1]) {
+        if (count < 0 || srcOffset < 0 || dstOffset < 0 || srcOffset + count > a.channels() || dstOffset + count > b.channels()) {
             throw error(op, "channels [" + srcOffset + ", " + (srcOffset + count) + ") of src " + src.shape()
                     + " to [" + dstOffset + ", " + (dstOffset + count) + ") of dst " + dst.shape() + " are out of range");
         }
         if (src.dtype() != dst.dtype()) {
             throw error(op, "src is " + src.dtype() + ", dst is " + dst.dtype());
         }
-        return new int[] {a[0], a[2], a[1], b[1]};
+        return new ChannelCopy(a.outer(), a.inner(), a.channels(), b.channels());
     }
 
     public static void dropoutProbability(String op, double p) {
