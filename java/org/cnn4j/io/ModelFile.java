@@ -101,12 +101,11 @@ public final class ModelFile {
         Map<String, SafeTensors.Entry> tensors = new LinkedHashMap<>();
         for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
             float[] v = e.getValue().toFloatArray();
-            for (int i = 0; i < v.length; i++) {
-                if (!Float.isFinite(v[i])) {
-                    throw new IllegalStateException("the weights are not finite (" + e.getKey() + "[" + i + "] = " + v[i]
-                            + "): training diverged; nothing was saved" + (Files.exists(dir.resolve("model.safetensors"))
-                            ? " and the model in " + dir + " is kept" : ""));
-                }
+            int i = SafeTensors.firstNonFinite(v);
+            if (i >= 0) {
+                throw new IllegalStateException("the weights are not finite (" + e.getKey() + "[" + i + "] = " + v[i]
+                        + "): training diverged; nothing was saved" + (Files.exists(dir.resolve("model.safetensors"))
+                        ? " and the model in " + dir + " is kept" : ""));
             }
             tensors.put(e.getKey(), new SafeTensors.Entry(e.getValue().shape(), v));
         }
@@ -224,11 +223,10 @@ public final class ModelFile {
                             + ", the architecture needs " + t.shape());
                 }
                 float[] v = e.data();
-                for (int i = 0; i < v.length; i++) {
-                    if (!Float.isFinite(v[i])) {
-                        throw new DataFormatException(f, "tensor " + name + " holds a value that is not finite (" + v[i]
-                                + " at " + i + "): the model was saved from a run that diverged");
-                    }
+                int i = SafeTensors.firstNonFinite(v);
+                if (i >= 0) {
+                    throw new DataFormatException(f, "tensor " + name + " holds a value that is not finite (" + v[i]
+                            + " at " + i + "): the model was saved from a run that diverged");
                 }
                 t.copyFrom(v);
                 used.add(name);

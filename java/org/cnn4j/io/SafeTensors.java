@@ -99,6 +99,16 @@ public final class SafeTensors {
 
     static final String TMP_SUFFIX = ".cnn4j-tmp";
 
+    /** The index of the first NaN or infinite value, or -1 when every value is finite. */
+    public static int firstNonFinite(float[] v) {
+        for (int i = 0; i < v.length; i++) {
+            if (!Float.isFinite(v[i])) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /** Writes {@code bytes} to a new temporary file beside {@code file}, forced to disk; returns it. */
     public static Path writeTemporary(Path file, byte[] bytes) throws IOException {
         Path dir = file.toAbsolutePath().getParent();

@@ -46,6 +46,12 @@ public interface Callback {
     default void restore(Map<String, Object> state, Map<String, SafeTensors.Entry> tensors) {
     }
 
+    /** Reads a count of a restored state (0 when absent). */
+    static int count(Map<String, Object> state, String key) {
+        double v = number(state, key);
+        return Double.isNaN(v) ? 0 : (int) v;
+    }
+
     /** Reads a number of a restored state. */
     static double number(Map<String, Object> state, String key) {
         Object v = state.get(key);

@@ -154,10 +154,10 @@ public final class Checkpoint {
         }
         Map<String, SafeTensors.Entry> t = new LinkedHashMap<>();
         for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
-            t.put("model." + e.getKey(), entry(e.getValue()));
+            t.put("model." + e.getKey(), entry("model." + e.getKey(), e.getValue(), dir));
         }
         for (Map.Entry<String, Tensor> e : opt.stateTensors().entrySet()) {
-            t.put("optimizer." + e.getKey(), entry(e.getValue()));
+            t.put("optimizer." + e.getKey(), entry("optimizer." + e.getKey(), e.getValue(), dir));
         }
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("version", 1);
@@ -227,8 +227,18 @@ public final class Checkpoint {
         return file;
     }
 
-    private static SafeTensors.Entry entry(Tensor v) {
-        return new SafeTensors.Entry(v.shape(), v.toFloatArray());
+    /**
+     * A tensor's values for the file; a value that is not finite stops the write before any file
+     * is touched, so a diverged run never pushes the good checkpoints out.
+     */
+    private static SafeTensors.Entry entry(String name, Tensor t, Path dir) {
+        float[] v = t.toFloatArray();
+        int i = SafeTensors.firstNonFinite(v);
+        if (i >= 0) {
+            throw new IllegalStateException("no checkpoint written: " + name + "[" + i + "] = " + v[i]
+                    + " (training diverged); the checkpoints in " + dir + " are kept");
+        }
+        return new SafeTensors.Entry(t.shape(), v);
     }
 
     /**
@@ -255,20 +265,23 @@ public final class Checkpoint {
         if (epoch < 0 || batch < 0 || batch > train.batchesPerEpoch()) {
             throw new DataFormatException(file, "position epoch " + epoch + " batch " + batch + " is outside the run");
         }
-        copyInto("model.", model.stateDict());
-        copyInto("optimizer.", opt.stateTensors());
-        opt.setSteps((long) num("optimizer_steps"));
-        trainer.setGlobalStep(globalStep());
-        trainer.setLrScale(num("lr_scale"));
+        // everything is checked before anything is applied: a bad file leaves the run as it was
+        copyInto("model.", model.stateDict(), false);
+        copyInto("optimizer.", opt.stateTensors(), false);
         @SuppressWarnings("unchecked")
         Map<String, Object> drop = state.get("dropout") instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
+        Map<Dropout, long[]> dropout = new LinkedHashMap<>();
         for (Layer l : model.allLayers()) {
             if (l instanceof Dropout d) {
                 Object r = drop.get(l.name());
-                if (!(r instanceof List<?> v) || v.size() != 2) {
-                    throw new DataFormatException(file, "no dropout state for layer " + l.name());
+                try {
+                    if (!(r instanceof List<?> v) || v.size() != 2) {
+                        throw new NumberFormatException("missing");
+                    }
+                    dropout.put(d, new long[] {Long.parseLong(v.get(0).toString()), Long.parseLong(v.get(1).toString())});
+                } catch (NumberFormatException e) {
+                    throw new DataFormatException(file, "no readable dropout state for layer " + l.name() + ": " + r);
                 }
-                d.restoreRandomState(Long.parseLong(v.get(0).toString()), Long.parseLong(v.get(1).toString()));
             }
         }
         List<Map<String, Object>> cbs = listOfMaps("callbacks");
@@ -277,8 +290,25 @@ public final class Checkpoint {
             throw mismatch("the callbacks", cbs.size() + " callbacks", callbacks.size() + " callbacks");
         }
         for (int i = 0; i < cbs.size(); i++) {
-            Callback cb = callbacks.get(i);
-            same("callback " + i, cbs.get(i).get("type"), cb.getClass().getName());
+            same("callback " + i, cbs.get(i).get("type"), callbacks.get(i).getClass().getName());
+        }
+        double lrScale = num("lr_scale");
+        if (!(lrScale > 0) || Double.isInfinite(lrScale)) {
+            throw new DataFormatException(file, "learning-rate factor " + lrScale + " is not a positive number");
+        }
+        long optimizerSteps = (long) num("optimizer_steps");
+        long step = globalStep();
+        if (optimizerSteps < 0 || step < 0) {
+            throw new DataFormatException(file, "negative step counts (optimizer " + optimizerSteps + ", run " + step + ")");
+        }
+
+        copyInto("model.", model.stateDict(), true);
+        copyInto("optimizer.", opt.stateTensors(), true);
+        opt.setSteps(optimizerSteps);
+        trainer.setGlobalStep(step);
+        trainer.setLrScale(lrScale);
+        dropout.forEach((d, r) -> d.restoreRandomState(r[0], r[1]));
+        for (int i = 0; i < cbs.size(); i++) {
             Map<String, SafeTensors.Entry> mine = new LinkedHashMap<>();
             String p = "callback." + i + ".";
             for (Map.Entry<String, SafeTensors.Entry> e : tensors.entrySet()) {
@@ -288,7 +318,7 @@ public final class Checkpoint {
             }
             @SuppressWarnings("unchecked")
             Map<String, Object> cs = cbs.get(i).get("state") instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
-            cb.restore(cs, mine);
+            callbacks.get(i).restore(cs, mine);
         }
         fit.historyList().clear();
         fit.historyList().addAll(history());
@@ -311,7 +341,8 @@ public final class Checkpoint {
         return s;
     }
 
-    private void copyInto(String prefix, Map<String, Tensor> dst) {
+    /** Checks the tensors saved under {@code prefix} against {@code dst}, and copies them when {@code apply}. */
+    private void copyInto(String prefix, Map<String, Tensor> dst, boolean apply) {
         for (Map.Entry<String, Tensor> e : dst.entrySet()) {
             SafeTensors.Entry src = tensors.get(prefix + e.getKey());
             if (src == null) {
@@ -321,7 +352,14 @@ public final class Checkpoint {
                 throw new DataFormatException(file, "tensor " + prefix + e.getKey() + " has shape " + src.shape()
                         + ", the run needs " + e.getValue().shape());
             }
-            e.getValue().copyFrom(src.data());
+            int i = SafeTensors.firstNonFinite(src.data());
+            if (i >= 0) {
+                throw new DataFormatException(file, "tensor " + prefix + e.getKey() + " holds " + src.data()[i] + " at " + i
+                        + ": the checkpoint was written by a run that diverged");
+            }
+            if (apply) {
+                e.getValue().copyFrom(src.data());
+            }
         }
     }
 

@@ -102,8 +102,7 @@ public final class EarlyStopping implements Callback {
     @Override
     public void restore(Map<String, Object> state, Map<String, SafeTensors.Entry> tensors) {
         monitor.restore(state);
-        double s = Callback.number(state, "stopped_at");
-        stoppedAt = Double.isNaN(s) ? 0 : (int) s;
+        stoppedAt = Callback.count(state, "stopped_at");
         if (!tensors.isEmpty()) {
             bestWeights = new LinkedHashMap<>();
             for (Map.Entry<String, SafeTensors.Entry> e : tensors.entrySet()) {

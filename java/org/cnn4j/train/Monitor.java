@@ -25,10 +25,18 @@ final class Monitor {
         this.minDelta = minDelta;
     }
 
-    /** Fails when the metric will not exist in this fit (a val_ metric without validation data). */
+    /**
+     * Fails, before any training, when the metric will not exist in this fit: a val_ metric
+     * without validation data, top-5 with fewer than 5 classes.
+     */
     void check(Fit fit, String who) {
         if (metric.startsWith("val_") && fit.validationData() == null) {
             throw new IllegalArgumentException(who + " monitors " + metric + " but the fit has no validation data");
+        }
+        int classes = fit.model().outputShape().numel();
+        if (metric.endsWith("_top5") && classes < 5) {
+            throw new IllegalArgumentException(who + " monitors " + metric + " but the model has " + classes
+                    + " classes (top-5 needs 5 or more)");
         }
     }
 
@@ -59,9 +67,7 @@ final class Monitor {
 
     void restore(Map<String, Object> s) {
         best = Callback.number(s, "best");
-        double be = Callback.number(s, "best_epoch");
-        double w = Callback.number(s, "wait");
-        bestEpoch = Double.isNaN(be) ? 0 : (int) be;
-        wait = Double.isNaN(w) ? 0 : (int) w;
+        bestEpoch = Callback.count(s, "best_epoch");
+        wait = Callback.count(s, "wait");
     }
 }

@@ -69,7 +69,6 @@ public final class ReduceLrOnPlateau implements Callback {
     @Override
     public void restore(Map<String, Object> state, Map<String, org.cnn4j.io.SafeTensors.Entry> tensors) {
         monitor.restore(state);
-        double r = Callback.number(state, "reductions");
-        reductions = Double.isNaN(r) ? 0 : (int) r;
+        reductions = Callback.count(state, "reductions");
     }
 }

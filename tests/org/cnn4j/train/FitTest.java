@@ -258,6 +258,61 @@ class FitTest {
         }
     }
 
+    /**
+     * A diverged state never becomes a checkpoint (the good ones stay), a checkpoint holding a
+     * value that is not finite is refused before anything of the run changes, and a metric the
+     * fit cannot have is refused before training.
+     */
+    @Test
+    void divergedStatesAndBadCheckpointsLeaveEverythingAsItWas() throws Exception {
+        Dataset data = synthetic(100, 8, false);
+        Path dir = tmp.resolve("diverged");
+        try (Backend b = new JavaBackend(1); Run r = Run.of(b, data, false)) {
+            Fit fit = r.fit(1).checkpoints(dir, Fit.Every.epochs(1), 2);
+            r.trainer.fit(fit);
+            List<Path> before = Checkpoint.list(dir);
+            byte[] good = Files.readAllBytes(before.get(0));
+            Tensor w = r.model.stateDict().get("0.weight");
+            float[] nan = w.toFloatArray();
+            nan[3] = Float.NaN;
+            w.copyFrom(nan);
+            r.trainer.setGlobalStep(r.trainer.globalStep() + 1);  // a later step, so a new file name
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> Checkpoint.write(dir, r.trainer, fit, 1, 0, new double[4]));
+            assertTrue(e.getMessage().contains("model.0.weight[3] = NaN") && e.getMessage().contains("are kept"),
+                    e.getMessage());
+            assertEquals(before, Checkpoint.list(dir));
+            assertArrayEquals(good, Files.readAllBytes(before.get(0)));
+
+            // the good checkpoint with one optimizer value made NaN: refused, the run untouched
+            org.cnn4j.io.SafeTensors.Contents c = org.cnn4j.io.SafeTensors.read(before.get(0));
+            Map<String, org.cnn4j.io.SafeTensors.Entry> t = new LinkedHashMap<>(c.tensors());
+            String key = t.keySet().stream().filter(k -> k.startsWith("optimizer.")).findFirst().orElseThrow();
+            float[] v = t.get(key).data().clone();
+            v[0] = Float.POSITIVE_INFINITY;
+            t.put(key, new org.cnn4j.io.SafeTensors.Entry(t.get(key).shape(), v));
+            Path bad = tmp.resolve("bad.safetensors");
+            org.cnn4j.io.SafeTensors.write(bad, t, c.metadata());
+            try (Run fresh = Run.of(b, data, false)) {
+                Map<String, float[]> w0 = fresh.weights();
+                org.cnn4j.data.DataFormatException d = assertThrows(org.cnn4j.data.DataFormatException.class,
+                        () -> fresh.trainer.fit(fresh.fit(2).resumeFrom(bad)));
+                assertTrue(d.getMessage().contains(key) && d.getMessage().contains("Infinity"), d.getMessage());
+                Map<String, float[]> w1 = fresh.weights();
+                for (String k : w0.keySet()) {
+                    assertArrayEquals(w0.get(k), w1.get(k), k + " changed by a refused checkpoint");
+                }
+                assertEquals(0, fresh.trainer.globalStep());
+            }
+        }
+        try (Backend b = new JavaBackend(1); Run r = Run.of(b, data, false)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> r.trainer.fit(
+                    Fit.of(r.train).validation(r.val).callbacks(new EarlyStopping("val_top5", 2, false))));
+            assertTrue(e.getMessage().contains("top-5 needs 5 or more"), e.getMessage());
+            assertEquals(0, r.trainer.globalStep(), "refused before any training");
+        }
+    }
+
     @Test
     void gradientClippingBoundsTheGlobalNorm() {
         try (Backend b = new JavaBackend(1); Sequential m = new Sequential(Shape.of(2), new Linear(2)).initialize(b, 1)) {
