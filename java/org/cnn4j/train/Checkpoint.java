@@ -216,6 +216,7 @@ public final class Checkpoint {
         }
         meta.put(STATE, GSON.toJson(s));
         Files.createDirectories(dir);
+        SafeTensors.removeStaleTemporaries(dir);  // what a run killed while writing left behind
         Path file = dir.resolve(String.format("%s%012d%s", PREFIX, trainer.globalStep(), SUFFIX));
         SafeTensors.write(file, t, meta);
         List<Path> all = list(dir);

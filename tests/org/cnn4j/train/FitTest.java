@@ -242,6 +242,8 @@ class FitTest {
         Path dir = tmp.resolve("run");
         try (Backend b = new JavaBackend(1); Run r = Run.of(b, data, false)) {
             BestModel best = new BestModel(dir.resolve("best"), "val_accuracy");
+            Path stale = Files.createDirectories(dir.resolve("checkpoints")).resolve("checkpoint-000000000001.safetensors123.cnn4j-tmp");
+            Files.writeString(stale, "half a checkpoint of a killed run");
             History h = r.trainer.fit(Fit.of(r.train).validation(r.val).epochs(3).callbacks(new MetricsLog(dir), best)
                     .checkpoints(dir.resolve("checkpoints"), Fit.Every.epochs(1), 2));
             List<String> csv = Files.readAllLines(dir.resolve("metrics.csv"));
@@ -251,6 +253,7 @@ class FitTest {
             assertTrue(Files.exists(dir.resolve("best/model.safetensors")));
             assertEquals(h.best("val_accuracy").epoch(), best.bestEpoch());
             assertEquals(2, Checkpoint.list(dir.resolve("checkpoints")).size());
+            assertFalse(Files.exists(stale), "a killed writer's temporary file is removed");
             assertEquals(3, Checkpoint.read(dir).epoch(), "a run folder resolves to its newest checkpoint");
             // the model carries its normalisation and class names into the model file
             assertEquals(List.of("a", "b", "c", "d"), r.model.classNames());
