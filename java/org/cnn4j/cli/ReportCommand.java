@@ -47,11 +47,18 @@ final class ReportCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** model.json holds the architecture, settings and per-epoch figures: far below this. */
+    static final long MAX_JSON_BYTES = 64L << 20;
+
     @Override
     public Integer call() throws Exception {
         Path json = runDir.resolve("model.json");
         if (!Files.isRegularFile(json)) {
             throw new IllegalArgumentException(runDir + " is not a run folder: it has no model.json");
+        }
+        if (Files.size(json) > MAX_JSON_BYTES) {
+            throw new IllegalArgumentException(json + " holds " + Files.size(json) + " bytes; a run's model.json is read up to "
+                    + MAX_JSON_BYTES);
         }
         String text = Files.readString(json, StandardCharsets.UTF_8);
         Map<String, Object> facts;

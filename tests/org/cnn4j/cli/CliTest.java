@@ -337,6 +337,15 @@ class CliTest {
         Run missing = run("report", dir.resolve("nowhere").toString());
         assertEquals(2, missing.code(), missing.err());
         assertTrue(missing.err().contains("has no model.json"), missing.err());
+        Path broken = Files.createDirectories(dir.resolve("broken"));
+        Files.writeString(broken.resolve("model.json"), "{\"history\": [1]}");
+        Run bad = run("report", broken.toString());
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("a history entry is not an object: 1"), bad.err());
+        Files.writeString(broken.resolve("model.json"), "{\"history\": [");
+        bad = run("report", broken.toString());
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("model.json: unreadable"), bad.err());
     }
 
     private static int count(String s, String what) {
