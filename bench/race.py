@@ -13,7 +13,7 @@ Precision, both ways:
 PyTorch runs eager and, where it works, torch.compile; cudnn.benchmark is on (cuDNN picks its
 fastest algorithm per shape). cnn4j runs with CUDA graphs (the default) and without.
 
-Kernel level (--kernels): every convolution of lenet5 and vgg11-plain at the race's batch,
+Kernel level (--kernels): every convolution of the --kernel-nets at the race's batch,
 forward, backward-data and backward-filter, in TFLOP/s against PyTorch's own convolution
 (aten.convolution_backward for the two backward passes) at equal precision; the
 memory-bound kernels in GB/s against a device-to-device copy.
@@ -221,9 +221,11 @@ def torch_memory(op, repeats):
     return moved / 1e6 / timed(fn, repeats)  # GB/s
 
 
-def kernels(cmd, repeats):
+def kernels(cmd, repeats, nets):
+    """Each round runs cnn4j's kernels (one process) and then PyTorch's, so the two sides
+    alternate; every figure is the median over the rounds (each round itself a median)."""
     print()
-    print("## Kernels")
+    print(f"## Kernels (median of {repeats} alternating rounds)")
     print()
     print("| precision | network | pass | input NxCxHxW | filters, window | cnn4j TFLOP/s | PyTorch TFLOP/s | ratio |")
     print("|---|---|---|---|---|---|---|---|")
@@ -231,22 +233,33 @@ def kernels(cmd, repeats):
     for precision in ["fp32", "tf32"] if DEV == "cuda" else ["fp32"]:
         torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
         torch.backends.cudnn.allow_tf32 = precision == "tf32"
-        for name in ["lenet5", "vgg11-plain"]:
+        for name in nets:
             shape, batch = NETS[name]
-            out = run_cnn4j(cmd, ["bench", "--ops", "--backend", DEV, "--model", name, "--input",
-                                  "x".join(map(str, shape)), "--classes", "10", "--batch", str(batch),
-                                  "--repeats", str(repeats)] + precision_args(precision))
-            for line in out.splitlines():
-                if not line.startswith("{"):
-                    continue
-                op = json.loads(line)
-                if "tflops" in op:
-                    theirs = torch_conv(op, repeats)
-                    print(f"| {precision} | {name} | {op['op'][5:]} | {op['n']}x{op['c']}x{op['h']}x{op['w']} "
-                          f"| {op['k']}, {op['kh']}x{op['kw']} s{op['sh']} p{op['ph']} g{op['groups']} "
-                          f"| {op['tflops']:.2f} | {theirs:.2f} | {op['tflops'] / theirs:.2f} |")
-                elif precision == "fp32":
-                    memory.append((name, op))
+            ours, theirs, ops = {}, {}, {}
+            for _ in range(repeats):
+                out = run_cnn4j(cmd, ["bench", "--ops", "--backend", DEV, "--model", name, "--input",
+                                      "x".join(map(str, shape)), "--classes", "10", "--batch", str(batch),
+                                      "--repeats", "3"] + precision_args(precision))
+                for line in out.splitlines():
+                    if not line.startswith("{"):
+                        continue
+                    op = json.loads(line)
+                    if "tflops" not in op:
+                        if precision == "fp32" and not theirs:
+                            memory.append((name, op))
+                        continue
+                    key = tuple(op[f] for f in ["op", "n", "c", "h", "w", "k", "kh", "kw", "sh", "sw", "ph", "pw",
+                                                 "dh", "dw", "groups"])
+                    ops[key] = op
+                    ours.setdefault(key, []).append(op["tflops"])
+                for key, op in ops.items():
+                    if len(theirs.get(key, [])) < len(ours[key]):
+                        theirs.setdefault(key, []).append(torch_conv(op, 3))
+            for key, op in ops.items():
+                a, b = statistics.median(ours[key]), statistics.median(theirs[key])
+                print(f"| {precision} | {name} | {op['op'][5:]} | {op['n']}x{op['c']}x{op['h']}x{op['w']} "
+                      f"| {op['k']}, {op['kh']}x{op['kw']} s{op['sh']} p{op['ph']} g{op['groups']} "
+                      f"| {a:.3f} | {b:.3f} | {a / b:.2f} |")
             sys.stdout.flush()
     print()
     print("| network | kernel | tensor | cnn4j GB/s | / cnn4j copy | PyTorch GB/s | / PyTorch copy |")
@@ -271,6 +284,8 @@ def main():
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--nets", default="lenet5,vgg11-plain,resnet20")
     ap.add_argument("--kernels", action="store_true", help="also race the kernels one by one")
+    ap.add_argument("--kernel-nets", default="lenet5,vgg11-plain,resnet20", help="networks whose kernels race")
+    ap.add_argument("--no-training", action="store_true", help="race the kernels only")
     ap.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
     ap.add_argument("--batch-scale", type=float, default=1.0, help="scale the batch sizes (quick trials)")
     a = ap.parse_args()
@@ -291,7 +306,7 @@ def main():
           "| torch.compile FP32 | ratio | cnn4j TF32 | torch eager default (TF32 convs) | ratio "
           "| ratio cnn4j FP32 / torch default |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for name in a.nets.split(","):
+    for name in [] if a.no_training else a.nets.split(","):
         ours = cnn4j_rate(a.cnn4j, name, a.repeats, a.steps, "fp32")
         ours_eager = cnn4j_rate(a.cnn4j, name, a.repeats, a.steps, "fp32", graphs=False)
         ours_tf32 = cnn4j_rate(a.cnn4j, name, a.repeats, a.steps, "tf32") if DEV == "cuda" else float("nan")
@@ -313,7 +328,7 @@ def main():
         print("| " + " | ".join(row) + " |")
         sys.stdout.flush()
     if a.kernels:
-        kernels(a.cnn4j, a.repeats)
+        kernels(a.cnn4j, a.repeats, a.kernel_nets.split(","))
 
 
 if __name__ == "__main__":

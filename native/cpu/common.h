@@ -22,6 +22,9 @@ int threads_for(double work);
 // The instruction set the kernels use now.
 int isa();
 
+// The convolution algorithm setting (cnn4j_conv_algorithm).
+int conv_algorithm();
+
 inline i64 imin(i64 a, i64 b) { return a < b ? a : b; }
 inline i64 imax(i64 a, i64 b) { return a > b ? a : b; }
 inline i64 ceil_div(i64 a, i64 b) { return (a + b - 1) / b; }

@@ -6,8 +6,11 @@
 
 #include <cstring>
 
+#include <type_traits>
+
 #include "common.h"
 #include "gemm.h"
+#include "winograd.h"
 
 namespace cnn4j {
 namespace {
@@ -139,6 +142,7 @@ struct Plan {
   i64 gemm;           // GEMM packing scratch
   i64 slots;          // backward-filter: fixed groups of images, each summed into its own partial
   i64 partial;        // elements of one partial (dW + dbias)
+  WinoGeom wino;      // float 3x3 shapes where Winograd pays (wino.m != 0), see winograd.h
   i64 per_thread() const { return col + gemm; }
   i64 total() const { return threads * per_thread() + slots * partial; }
 };
@@ -178,7 +182,28 @@ Plan plan(int op, const ConvGeom &g) {
   p.gemm = round_up(gemm_scratch_elems<T>(), 16);
   p.slots = (op == 2 && p.per_image) ? imin(g.n, kMaxSlots) : 0;
   p.partial = p.slots ? round_up(g.k * g.ckk() + g.k, 16) : 0;
+  if constexpr (std::is_same_v<T, float>) p.wino = winograd_plan(g, op, p.threads);
   return p;
+}
+
+// Elements of workspace the pass needs: enough for the direct form and for Winograd, so
+// that the algorithm setting may change between the query and the call.
+template <class T>
+i64 workspace_elems(const Plan &p) {
+  return imax(p.total(), p.wino.m ? p.wino.workspace() : 0);
+}
+
+// Runs the pass as Winograd when the plan chose it and the setting allows it.
+template <class T>
+bool winograd(const Plan &p, int op, const T *x, const T *wt, const T *bias, const T *dy, T *out, T *ws) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (p.wino.m == 0 || conv_algorithm() != CNN4J_CONV_AUTO) return false;
+    winograd_run(WinoArgs{p.wino, op, x, wt, bias, dy, out, ws, p.threads});
+    return true;
+  } else {
+    (void)p, (void)op, (void)x, (void)wt, (void)bias, (void)dy, (void)out, (void)ws;
+    return false;
+  }
 }
 
 // Copies channels of x into a zero-padded [channels, hp, wp] buffer (top/left padding pt/pl).
@@ -364,6 +389,17 @@ void widen(const T *dyg, i64 kg, const ConvGeom &g, const Wide &wd, T *dyw) {
   }
 }
 
+// dbias[k] += the sum of image dy's row k.
+template <class T>
+void bias_grad_image(const ConvGeom &g, const T *dy, T *dbias) {
+  for (i64 kk = 0; kk < g.k; kk++) {
+    const T *r = dy + kk * g.ohw();
+    T acc = 0;
+    for (i64 q = 0; q < g.ohw(); q++) acc += r[q];
+    dbias[kk] += acc;
+  }
+}
+
 template <class T>
 void backward_filter_image_dot(const ConvGeom &g, const Wide &wd, const T *x, const T *dy, T *dw, T *buf) {
   const i64 cg = g.cg(), kg = g.kg(), ckk = g.ckk(), ohw = g.ohw(), hw = g.hw();
@@ -402,14 +438,7 @@ void backward_filter_image(const ConvGeom &g, const T *x, const T *dy, T *dw, T 
     GemmOperands<T> op{kg, ckk, ohw, dy + grp * kg * ohw, ohw, 1, b, 1, ohw, dw + grp * kg * ckk, ckk, true};
     gemm_parallel(op, scratch, nt);
   }
-  if (dbias != nullptr) {
-    for (i64 kk = 0; kk < g.k; kk++) {
-      const T *r = dy + kk * ohw;
-      T acc = 0;
-      for (i64 q = 0; q < ohw; q++) acc += r[q];
-      dbias[kk] += acc;
-    }
-  }
+  if (dbias != nullptr) bias_grad_image(g, dy, dbias);
 }
 
 // Copies image i's dy rows of group grp into the batch matrix dyb [kg, n*ohw].
@@ -473,14 +502,7 @@ void backward_filter_batched(const ConvGeom &g, const Plan &p, const T *x, const
     gemm_parallel(op, scratch, p.threads);
   }
   if (dbias != nullptr) {
-    for (i64 i = 0; i < g.n; i++) {
-      for (i64 kk = 0; kk < g.k; kk++) {
-        const T *r = dy + (i * g.k + kk) * ohw;
-        T acc = 0;
-        for (i64 q = 0; q < ohw; q++) acc += r[q];
-        dbias[kk] += acc;
-      }
-    }
+    for (i64 i = 0; i < g.n; i++) bias_grad_image(g, dy + i * g.k * ohw, dbias);
   }
 }
 
@@ -488,6 +510,7 @@ template <class T>
 void forward(const ConvGeom &g, const T *x, const T *wt, const T *bias, T *y, T *ws) {
   Plan p = plan<T>(0, g);
   const i64 xs = g.c * g.hw(), ys = g.k * g.ohw();
+  if (winograd<T>(p, kWinoForward, x, wt, bias, nullptr, y, ws)) return;
   if (p.batched) {
     forward_batched(g, p, x, wt, bias, y, ws);
   } else if (p.per_image) {
@@ -507,6 +530,7 @@ template <class T>
 void backward_data(const ConvGeom &g, const T *dy, const T *wt, T *dx, T *ws) {
   Plan p = plan<T>(1, g);
   const i64 xs = g.c * g.hw(), ys = g.k * g.ohw();
+  if (winograd<T>(p, kWinoBackwardData, dy, wt, nullptr, nullptr, dx, ws)) return;
   if (p.batched) {
     backward_data_batched(g, p, dy, wt, dx, ws);
   } else if (p.per_image) {
@@ -526,6 +550,12 @@ template <class T>
 void backward_filter(const ConvGeom &g, const T *x, const T *dy, T *dw, T *dbias, T *ws) {
   Plan p = plan<T>(2, g);
   const i64 xs = g.c * g.hw(), ys = g.k * g.ohw(), wn = g.k * g.ckk();
+  if (winograd<T>(p, kWinoBackwardFilter, x, nullptr, nullptr, dy, dw, ws)) {
+    if (dbias != nullptr) {
+      for (i64 n = 0; n < g.n; n++) bias_grad_image(g, dy + n * ys, dbias);
+    }
+    return;
+  }
   if (p.batched) {
     backward_filter_batched(g, p, x, dy, dw, dbias, ws);
   } else if (p.slots > 0) {
@@ -582,7 +612,7 @@ int32_t cnn4j_conv2d_workspace(int32_t dtype, int32_t op, int64_t n, int64_t c, 
   CNN4J_GEOM
   CNN4J_DISPATCH_FLOAT(dtype, {
     Plan p = plan<T>(op, g);
-    *bytes = static_cast<int64_t>(sizeof(T)) * p.total();
+    *bytes = static_cast<int64_t>(sizeof(T)) * workspace_elems<T>(p);
   });
   return CNN4J_OK;
 }

@@ -23,6 +23,7 @@ int detect_isa() {
 // The two documented globals of the ABI.
 std::atomic<int> g_threads{1};
 std::atomic<int> g_isa{-1};
+std::atomic<int> g_conv_algorithm{CNN4J_CONV_AUTO};
 
 }  // namespace
 
@@ -34,6 +35,8 @@ int threads_for(double work) {
   if (t <= 1 || work < 262144.0) return 1;
   return t;
 }
+
+int conv_algorithm() { return g_conv_algorithm.load(std::memory_order_relaxed); }
 
 int isa() {
   int v = g_isa.load(std::memory_order_relaxed);
@@ -156,6 +159,14 @@ int32_t cnn4j_set_isa(int32_t v) {
 }
 
 int32_t cnn4j_get_isa(void) { return isa(); }
+
+int32_t cnn4j_set_conv_algorithm(int32_t v) {
+  if (v != CNN4J_CONV_AUTO && v != CNN4J_CONV_DIRECT) return CNN4J_INVALID_ARGUMENT;
+  g_conv_algorithm.store(v, std::memory_order_relaxed);
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_get_conv_algorithm(void) { return conv_algorithm(); }
 
 int32_t cnn4j_set_threads(int32_t n) {
   if (n < 1 || n > 1024) return CNN4J_INVALID_ARGUMENT;

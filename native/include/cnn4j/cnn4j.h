@@ -35,6 +35,12 @@ typedef enum cnn4j_activation {
 
 typedef enum cnn4j_isa { CNN4J_ISA_BASELINE = 0, CNN4J_ISA_AVX2 = 1, CNN4J_ISA_AVX512 = 2 } cnn4j_isa;
 
+/* How float 3x3 convolutions (unit stride and dilation, one group) are computed. */
+typedef enum cnn4j_conv_algorithm {
+  CNN4J_CONV_AUTO = 0,  /* by shape: Winograd F(4x4,3x3) or F(2x2,3x3) where it pays, else direct */
+  CNN4J_CONV_DIRECT = 1 /* always the direct (GEMM) convolution */
+} cnn4j_conv_algorithm;
+
 /* ---- Runtime ------------------------------------------------------------------------- */
 
 /* ABI version, bumped on every incompatible change. */
@@ -48,6 +54,12 @@ CNN4J_API int32_t cnn4j_isa_supported(void);
  * CNN4J_UNSUPPORTED. */
 CNN4J_API int32_t cnn4j_set_isa(int32_t isa);
 CNN4J_API int32_t cnn4j_get_isa(void);
+
+/* Global: the convolution algorithm (default CNN4J_CONV_AUTO). The choice for a shape is
+ * made by the shape alone, so results do not depend on the thread count; workspace sizes
+ * cover either algorithm, so switching between the query and the call is safe. */
+CNN4J_API int32_t cnn4j_set_conv_algorithm(int32_t algorithm);
+CNN4J_API int32_t cnn4j_get_conv_algorithm(void);
 
 /* Global: the number of threads a kernel may use (>= 1; default 1). Small ops run on one
  * thread whatever this says. */

@@ -2,6 +2,7 @@ package org.cnn4j.backend;
 
 import static org.cnn4j.nativelib.Cnn4jNative.*;
 
+import java.util.List;
 import org.cnn4j.nativelib.Cnn4jNative;
 import org.cnn4j.tensor.Window2d;
 
@@ -17,6 +18,8 @@ import org.cnn4j.tensor.Window2d;
 public final class NativeCpuBackend extends AbstractNativeBackend {
     /** Instruction-set names, indexed by the ABI's cnn4j_isa codes. */
     public static final String[] ISA_NAMES = {"baseline", "avx2", "avx512"};
+    /** The values of {@link #setConvAlgorithm}, in the order of the native enum. */
+    public static final String[] CONV_ALGORITHMS = {"auto", "direct"};
 
     private static final Object THREADS_LOCK = new Object();
     private static int appliedThreads = -1;
@@ -133,6 +136,32 @@ public final class NativeCpuBackend extends AbstractNativeBackend {
         }
         throw new IllegalArgumentException("unknown instruction set '" + name + "'; choose one of "
                 + String.join(", ", ISA_NAMES));
+    }
+
+    /**
+     * How float 3x3 convolutions with unit stride and dilation and one group are computed,
+     * process-wide: {@code "auto"} (the default) picks Winograd F(4x4,3x3) or F(2x2,3x3) by shape
+     * where it needs fewer operations, else the direct (GEMM) convolution; {@code "direct"}
+     * always runs the direct one. The choice for a shape depends on the shape alone, never on
+     * the thread count. Thread-safe; an op already running keeps the algorithm it started with.
+     */
+    public static void setConvAlgorithm(String name) {
+        ensureLoaded();
+        int i = List.of(CONV_ALGORITHMS).indexOf(name);
+        if (i < 0) {
+            throw new IllegalArgumentException("unknown convolution algorithm '" + name + "'; choose one of "
+                    + String.join(", ", CONV_ALGORITHMS));
+        }
+        int st = cnn4j_set_conv_algorithm(i);
+        if (st != 0) {
+            throw new IllegalStateException("cnn4j_set_conv_algorithm(" + i + ") failed: " + cnn4j_status_string(st));
+        }
+    }
+
+    /** The convolution algorithm setting now ({@link #setConvAlgorithm}). */
+    public static String convAlgorithm() {
+        ensureLoaded();
+        return CONV_ALGORITHMS[cnn4j_get_conv_algorithm()];
     }
 
     public int threads() {

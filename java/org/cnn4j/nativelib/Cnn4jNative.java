@@ -36,6 +36,8 @@ public final class Cnn4jNative {
     public static native int cnn4j_isa_supported();
     public static native int cnn4j_set_isa(int isa);
     public static native int cnn4j_get_isa();
+    public static native int cnn4j_set_conv_algorithm(int algorithm);
+    public static native int cnn4j_get_conv_algorithm();
     public static native int cnn4j_set_threads(int threads);
     public static native int cnn4j_get_threads();
     public static native int cnn4j_alloc(long bytes, @Cast("void**") long[] out);
