@@ -286,6 +286,7 @@ def main():
     ap.add_argument("--kernels", action="store_true", help="also race the kernels one by one")
     ap.add_argument("--kernel-nets", default="lenet5,vgg11-plain,resnet20", help="networks whose kernels race")
     ap.add_argument("--no-training", action="store_true", help="race the kernels only")
+    ap.add_argument("--no-compile", action="store_true", help="skip torch.compile (it compiles for minutes on a CPU)")
     ap.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
     ap.add_argument("--batch-scale", type=float, default=1.0, help="scale the batch sizes (quick trials)")
     a = ap.parse_args()
@@ -312,6 +313,9 @@ def main():
         ours_tf32 = cnn4j_rate(a.cnn4j, name, a.repeats, a.steps, "tf32") if DEV == "cuda" else float("nan")
         row = [name, str(NETS[name][1]), f"{ours:,.0f}", f"{ours_eager:,.0f}"]
         for tf32, compiled in [(False, False), (False, True)] + ([(True, False)] if DEV == "cuda" else []):
+            if compiled and a.no_compile:
+                row += ["-", "-"]
+                continue
             torch.backends.cuda.matmul.allow_tf32 = False
             torch.backends.cudnn.allow_tf32 = tf32
             if tf32:

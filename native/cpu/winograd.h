@@ -35,19 +35,22 @@ struct WinoGeom {
   i64 cip, cop;  // channels rounded up to 16
   i64 hp, wp;  // the padded, channel-blocked input plane
   i64 tb;      // tiles per block (a multiple of 16)
-  // Small filter banks: every thread runs whole blocks in its own cache-sized buffers
-  // (bufs = threads), backward-filter summing into `slots` fixed partials. Otherwise the
-  // threads share one large block (bufs = 1, slots = 0), phase by phase.
+  // Small filter banks: every thread takes `group` images at a time and runs them, channel
+  // blocking, transforms and products, in its own cache-sized buffers (bufs = threads);
+  // backward-filter sums into `slots` fixed partials. Otherwise the whole batch is channel-
+  // blocked once and the threads share one large block of tiles (bufs = 1), phase by phase.
   bool priv;
-  i64 bufs, slots;
+  i64 group, bufs, slots;
   i64 alpha() const { return m + 2; }
   i64 xi() const { return alpha() * alpha(); }
   i64 tiles() const { return n * th * tw; }
   // Float elements of each part of the workspace (each a multiple of 16).
   i64 weights() const { return xi() * cop * cip; }  // transformed filters (or their gradient)
-  i64 blocked() const { return n * cip * hp * wp; }  // the channel-blocked input
-  i64 per_block() const { return xi() * tb * (cip + cop); }
-  i64 workspace() const { return weights() + blocked() + bufs * per_block() + slots * weights(); }
+  i64 image() const { return cip * hp * wp; }                  // one channel-blocked input image
+  i64 blocked() const { return priv ? 0 : n * image(); }         // the whole batch, channel-blocked
+  i64 per_block() const { return xi() * tb * (cip + cop); }      // a block's transformed tiles
+  i64 per_buf() const { return (priv ? group * image() : 0) + per_block(); }
+  i64 workspace() const { return weights() + blocked() + bufs * per_buf() + slots * weights(); }
 };
 
 enum WinoOp { kWinoForward = 0, kWinoBackwardData = 1, kWinoBackwardFilter = 2 };
