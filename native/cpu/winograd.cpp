@@ -38,7 +38,11 @@ WinoGeom winograd_plan(const ConvGeom &g, int op, int threads) {
     // every thread takes whole images and runs them through channel blocking, transforms,
     // products and inverse transform in its own cache-sized buffers (about 192 KiB of
     // transformed tiles per block, 16 to 64 tiles), reading the filters once per block.
-    r.tb = imax(16, imin(64, ((i64(192) << 10) / per_tile) / 16 * 16));
+    // Backward-filter's products run along the tiles (the block is their depth): longer
+    // blocks, about 1 MiB, up to 128 tiles.
+    const bool filter = op == kWinoBackwardFilter;
+    const i64 budget = filter ? i64(1) << 20 : i64(192) << 10;
+    r.tb = imax(16, imin(filter ? 128 : 64, (budget / per_tile) / 16 * 16));
     r.bufs = threads;
     r.slots = op == kWinoBackwardFilter ? imin(kWinoSlots, r.n) : 0;
   } else {

@@ -48,7 +48,7 @@ struct WinoGeom {
   i64 weights() const { return xi() * cop * cip; }  // transformed filters (or their gradient)
   i64 image() const { return cip * hp * wp; }                  // one channel-blocked input image
   i64 blocked() const { return priv ? 0 : n * image(); }         // the whole batch, channel-blocked
-  i64 per_block() const { return xi() * tb * (cip + cop); }      // a block's transformed tiles
+  i64 per_block() const { return tb * (xi() * (cip + cop) + 32); }  // a block's transformed tiles
   i64 per_buf() const { return (priv ? group * image() : 0) + per_block(); }
   i64 workspace() const { return weights() + blocked() + bufs * per_buf() + slots * weights(); }
 };
