@@ -34,7 +34,7 @@ WinoGeom winograd_plan(const ConvGeom &g, int op, int threads) {
   const i64 per_tile = r.xi() * (r.cip + r.cop) * i64(sizeof(float));
   r.priv = r.weights() * i64(sizeof(float)) <= (i64(12) << 20);
   if (r.priv) {
-    // Transformed filters up to 12 MiB (measured on a Zen 4: 1 MiB L2 per core, 32 MiB L3):
+    // Transformed filters up to 12 MiB (measured on AMD Zen 5: 1 MiB L2 per core, 32 MiB L3):
     // every thread takes whole images and runs them through channel blocking, transforms,
     // products and inverse transform in its own cache-sized buffers (about 192 KiB of
     // transformed tiles per block, 16 to 64 tiles), reading the filters once per block.

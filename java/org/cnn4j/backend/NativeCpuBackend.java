@@ -49,6 +49,10 @@ public final class NativeCpuBackend extends AbstractNativeBackend {
         if (isa != null && !isa.isBlank()) {
             setIsa(isa);
         }
+        String conv = System.getProperty("cnn4j.cpu.conv");
+        if (conv != null && !conv.isBlank()) {
+            setConvAlgorithm(conv);
+        }
         return new NativeCpuBackend(threads, new CpuOps());
     }
 

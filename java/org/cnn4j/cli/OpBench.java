@@ -151,13 +151,18 @@ final class OpBench {
         }
     }
 
-    /** Median seconds per call over the repeats, each repeat long enough to time (>= 20 ms). */
+    /**
+     * Median seconds per call over the repeats, each repeat long enough to time (>= 20 ms),
+     * after a warm-up of at least 3 calls and 150 ms (the JIT compiles the backend's code in
+     * the first ops of a process, on the same cores).
+     */
     private double seconds(Runnable op) {
-        for (int i = 0; i < 3; i++) {
-            op.run();
-        }
-        sync();
         LongSupplier now = System::nanoTime;
+        long warm = now.getAsLong();
+        for (int i = 0; i < 3 || now.getAsLong() - warm < 150_000_000L; i++) {
+            op.run();
+            sync();
+        }
         long t0 = now.getAsLong();
         op.run();
         sync();

@@ -172,5 +172,12 @@ class WinogradTest {
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> NativeCpuBackend.setConvAlgorithm("winograd"));
         assertTrue(e.getMessage().contains("'winograd'") && e.getMessage().contains("auto, direct"), e.getMessage());
+        System.setProperty("cnn4j.cpu.conv", "direct");
+        try (NativeCpuBackend b = NativeCpuBackend.create(1)) {
+            assertEquals("direct", NativeCpuBackend.convAlgorithm());
+        } finally {
+            System.clearProperty("cnn4j.cpu.conv");
+            NativeCpuBackend.setConvAlgorithm("auto");
+        }
     }
 }
