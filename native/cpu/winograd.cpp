@@ -17,8 +17,9 @@ WinoGeom winograd_plan(const ConvGeom &g, int op, int threads) {
     r.n = g.n, r.ci = g.c, r.h = g.h, r.w = g.w, r.co = g.k, r.oh = g.oh, r.ow = g.ow;
     r.pt = v.pt, r.pl = v.pl;
   }
-  // Few channels: the transforms cost more than the products save (the first layer).
-  if (r.ci < 16 || r.co < 16 || r.n < 1) return r;
+  // Nothing to compute, or few channels: the transforms cost more than the products save
+  // (the first layer).
+  if (r.n < 1 || r.oh < 1 || r.ow < 1 || r.ci < 16 || r.co < 16) return r;
   // Multiplications per image and channel pair: alpha^2 per tile against 9 per output.
   auto cost = [&](i64 m) { return ceil_div(r.oh, m) * ceil_div(r.ow, m) * (m + 2) * (m + 2); };
   const i64 direct = 9 * r.oh * r.ow;
