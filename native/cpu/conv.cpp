@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "gemm.h"
+#include "blocked.h"
 #include "winograd.h"
 
 namespace cnn4j {
@@ -143,6 +144,7 @@ struct Plan {
   i64 slots;          // backward-filter: fixed groups of images, each summed into its own partial
   i64 partial;        // elements of one partial (dW + dbias)
   WinoGeom wino;      // float 3x3 shapes where Winograd pays (wino.m != 0), see winograd.h
+  BlockGeom blk;      // float shapes the blocked direct kernels run (blk.use()), see blocked.h
   i64 per_thread() const { return col + gemm; }
   i64 total() const { return threads * per_thread() + slots * partial; }
 };
@@ -182,15 +184,18 @@ Plan plan(int op, const ConvGeom &g) {
   p.gemm = round_up(gemm_scratch_elems<T>(), 16);
   p.slots = (op == 2 && p.per_image) ? imin(g.n, kMaxSlots) : 0;
   p.partial = p.slots ? round_up(g.k * g.ckk() + g.k, 16) : 0;
-  if constexpr (std::is_same_v<T, float>) p.wino = winograd_plan(g, op, p.threads);
+  p.blk.op = -1;
+  if constexpr (std::is_same_v<T, float>) {
+    p.wino = winograd_plan(g, op, p.threads);
+    p.blk = blocked_plan(g, op, p.threads);
+  }
   return p;
 }
 
-// Elements of workspace the pass needs: enough for the direct form and for Winograd, so
+// Elements of workspace the pass needs: enough for every algorithm the plan may take, so
 // that the algorithm setting may change between the query and the call.
-template <class T>
 i64 workspace_elems(const Plan &p) {
-  return imax(p.total(), p.wino.m ? p.wino.workspace() : 0);
+  return imax(p.total(), imax(p.wino.m ? p.wino.workspace() : 0, p.blk.use() ? p.blk.workspace() : 0));
 }
 
 // Runs the pass as Winograd when the plan chose it and the setting allows it.
@@ -202,6 +207,20 @@ bool winograd(const Plan &p, int op, const T *x, const T *wt, const T *bias, con
     return true;
   } else {
     (void)p, (void)op, (void)x, (void)wt, (void)bias, (void)dy, (void)out, (void)ws;
+    return false;
+  }
+}
+
+// Runs the pass with the blocked direct kernels when the plan chose them and the setting
+// allows it (Winograd, where it applies, comes first).
+template <class T>
+bool blocked(const Plan &p, const T *x, const T *wt, const T *bias, const T *dy, T *out, T *ws) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (!p.blk.use() || conv_algorithm() == CNN4J_CONV_GEMM) return false;
+    blocked_run(BlockArgs{p.blk, x, wt, bias, dy, out, ws});
+    return true;
+  } else {
+    (void)p, (void)x, (void)wt, (void)bias, (void)dy, (void)out, (void)ws;
     return false;
   }
 }
@@ -511,6 +530,7 @@ void forward(const ConvGeom &g, const T *x, const T *wt, const T *bias, T *y, T 
   Plan p = plan<T>(0, g);
   const i64 xs = g.c * g.hw(), ys = g.k * g.ohw();
   if (winograd<T>(p, kWinoForward, x, wt, bias, nullptr, y, ws)) return;
+  if (blocked<T>(p, x, wt, bias, nullptr, y, ws)) return;
   if (p.batched) {
     forward_batched(g, p, x, wt, bias, y, ws);
   } else if (p.per_image) {
@@ -531,6 +551,7 @@ void backward_data(const ConvGeom &g, const T *dy, const T *wt, T *dx, T *ws) {
   Plan p = plan<T>(1, g);
   const i64 xs = g.c * g.hw(), ys = g.k * g.ohw();
   if (winograd<T>(p, kWinoBackwardData, dy, wt, nullptr, nullptr, dx, ws)) return;
+  if (blocked<T>(p, nullptr, wt, nullptr, dy, dx, ws)) return;
   if (p.batched) {
     backward_data_batched(g, p, dy, wt, dx, ws);
   } else if (p.per_image) {
@@ -550,7 +571,8 @@ template <class T>
 void backward_filter(const ConvGeom &g, const T *x, const T *dy, T *dw, T *dbias, T *ws) {
   Plan p = plan<T>(2, g);
   const i64 xs = g.c * g.hw(), ys = g.k * g.ohw(), wn = g.k * g.ckk();
-  if (winograd<T>(p, kWinoBackwardFilter, x, nullptr, nullptr, dy, dw, ws)) {
+  if (winograd<T>(p, kWinoBackwardFilter, x, nullptr, nullptr, dy, dw, ws) ||
+      blocked<T>(p, x, nullptr, nullptr, dy, dw, ws)) {
     if (dbias != nullptr) {
       for (i64 n = 0; n < g.n; n++) bias_grad_image(g, dy + n * ys, dbias);
     }
@@ -612,7 +634,7 @@ int32_t cnn4j_conv2d_workspace(int32_t dtype, int32_t op, int64_t n, int64_t c, 
   CNN4J_GEOM
   CNN4J_DISPATCH_FLOAT(dtype, {
     Plan p = plan<T>(op, g);
-    *bytes = static_cast<int64_t>(sizeof(T)) * workspace_elems<T>(p);
+    *bytes = static_cast<int64_t>(sizeof(T)) * workspace_elems(p);
   });
   return CNN4J_OK;
 }

@@ -161,7 +161,7 @@ int32_t cnn4j_set_isa(int32_t v) {
 int32_t cnn4j_get_isa(void) { return isa(); }
 
 int32_t cnn4j_set_conv_algorithm(int32_t v) {
-  if (v != CNN4J_CONV_AUTO && v != CNN4J_CONV_DIRECT) return CNN4J_INVALID_ARGUMENT;
+  if (v != CNN4J_CONV_AUTO && v != CNN4J_CONV_DIRECT && v != CNN4J_CONV_GEMM) return CNN4J_INVALID_ARGUMENT;
   g_conv_algorithm.store(v, std::memory_order_relaxed);
   return CNN4J_OK;
 }

@@ -37,8 +37,9 @@ typedef enum cnn4j_isa { CNN4J_ISA_BASELINE = 0, CNN4J_ISA_AVX2 = 1, CNN4J_ISA_A
 
 /* How float 3x3 convolutions (unit stride and dilation, one group) are computed. */
 typedef enum cnn4j_conv_algorithm {
-  CNN4J_CONV_AUTO = 0,  /* by shape: Winograd F(4x4,3x3) or F(2x2,3x3) where it pays, else direct */
-  CNN4J_CONV_DIRECT = 1 /* always the direct (GEMM) convolution */
+  CNN4J_CONV_AUTO = 0,   /* by shape: Winograd F(4x4,3x3) or F(2x2,3x3) where it pays, else direct */
+  CNN4J_CONV_DIRECT = 1, /* direct only: the blocked kernels where they apply, else im2col + GEMM */
+  CNN4J_CONV_GEMM = 2    /* im2col + GEMM only (the reference form of the native backend) */
 } cnn4j_conv_algorithm;
 
 /* ---- Runtime ------------------------------------------------------------------------- */
@@ -57,7 +58,7 @@ CNN4J_API int32_t cnn4j_get_isa(void);
 
 /* Global: the convolution algorithm (default CNN4J_CONV_AUTO). The choice for a shape is
  * made by the shape alone, so results do not depend on the thread count; workspace sizes
- * cover either algorithm, so switching between the query and the call is safe. */
+ * cover every algorithm, so switching between the query and the call is safe. */
 CNN4J_API int32_t cnn4j_set_conv_algorithm(int32_t algorithm);
 CNN4J_API int32_t cnn4j_get_conv_algorithm(void);
 

@@ -19,7 +19,7 @@ public final class NativeCpuBackend extends AbstractNativeBackend {
     /** Instruction-set names, indexed by the ABI's cnn4j_isa codes. */
     public static final String[] ISA_NAMES = {"baseline", "avx2", "avx512"};
     /** The values of {@link #setConvAlgorithm}, in the order of the native enum. */
-    public static final String[] CONV_ALGORITHMS = {"auto", "direct"};
+    public static final String[] CONV_ALGORITHMS = {"auto", "direct", "gemm"};
 
     private static final Object THREADS_LOCK = new Object();
     private static int appliedThreads = -1;
@@ -143,11 +143,13 @@ public final class NativeCpuBackend extends AbstractNativeBackend {
     }
 
     /**
-     * How float 3x3 convolutions with unit stride and dilation and one group are computed,
-     * process-wide: {@code "auto"} (the default) picks Winograd F(4x4,3x3) or F(2x2,3x3) by shape
-     * where it needs fewer operations, else the direct (GEMM) convolution; {@code "direct"}
-     * always runs the direct one. The choice for a shape depends on the shape alone, never on
-     * the thread count. Thread-safe; an op already running keeps the algorithm it started with.
+     * How float convolutions are computed, process-wide: {@code "auto"} (the default) picks, by
+     * shape, Winograd F(4x4,3x3) or F(2x2,3x3) for 3x3 stride-1 convolutions where it needs
+     * fewer operations, else the blocked direct kernels (one group, at least 16 output
+     * channels; 16 input channels for the input gradient), else im2col and GEMM;
+     * {@code "direct"} leaves Winograd out; {@code "gemm"} always runs im2col and GEMM. The
+     * choice for a shape depends on the shape alone, never on the thread count. Thread-safe;
+     * an op already running keeps the algorithm it started with.
      */
     public static void setConvAlgorithm(String name) {
         ensureLoaded();

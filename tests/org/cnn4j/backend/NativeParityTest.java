@@ -11,16 +11,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
-import org.cnn4j.NativeExpectation;
 import org.cnn4j.backend.FloatDoubleParityTest.ConvCfg;
 import org.cnn4j.backend.FloatDoubleParityTest.PoolCfg;
 import org.cnn4j.tensor.DType;
 import org.cnn4j.tensor.Shape;
 import org.cnn4j.tensor.Tensor;
 import org.cnn4j.tensor.Window2d;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -35,32 +31,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * with tol = 1e-5 for native FLOAT32 (the kernels use FMA and another summation order than
  * Java) and 1e-11 for native FLOAT64. Max pooling's outputs and arg-max are compared exactly.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class NativeParityTest {
+class NativeParityTest extends NativeComparison {
     static final double F32_TOL = 1e-5;
     static final double F64_TOL = 1e-11;
-
-    private JavaBackend ref;
-    private NativeCpuBackend[] natives;
-
-    @BeforeAll
-    void start() {
-        NativeExpectation.requireNative();
-        ref = new JavaBackend(1);
-        natives = new NativeCpuBackend[] {NativeCpuBackend.create(1), NativeCpuBackend.create(2),
-            NativeCpuBackend.create(3)};
-    }
-
-    @AfterAll
-    void stop() {
-        if (ref != null) {
-            ref.close();
-            for (NativeCpuBackend b : natives) {
-                b.close();
-            }
-            NativeCpuBackend.setIsa(NativeCpuBackend.supportedIsa());
-        }
-    }
 
     /** The instruction sets this CPU can run, widest first. */
     static List<String> isas() {

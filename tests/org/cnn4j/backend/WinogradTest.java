@@ -9,14 +9,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
-import org.cnn4j.NativeExpectation;
 import org.cnn4j.backend.FloatDoubleParityTest.ConvCfg;
 import org.cnn4j.tensor.DType;
 import org.cnn4j.tensor.Window2d;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -34,30 +30,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  *   <li>the error stays within a small factor of the direct convolution's.</li>
  * </ul>
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class WinogradTest {
-    private JavaBackend ref;
-    private NativeCpuBackend[] natives;
-
-    @BeforeAll
-    void start() {
-        NativeExpectation.requireNative();
-        ref = new JavaBackend(1);
-        natives = new NativeCpuBackend[] {NativeCpuBackend.create(1), NativeCpuBackend.create(2),
-            NativeCpuBackend.create(3)};
-    }
-
-    @AfterAll
-    void stop() {
-        if (ref != null) {
-            ref.close();
-            for (NativeCpuBackend b : natives) {
-                b.close();
-            }
-            NativeCpuBackend.setIsa(NativeCpuBackend.supportedIsa());
-            NativeCpuBackend.setConvAlgorithm("auto");
-        }
-    }
+class WinogradTest extends NativeComparison {
 
     static List<ConvCfg> shapes() {
         Window2d same = Window2d.square(3, 1, 1);

@@ -1,0 +1,73 @@
+// Blocked direct convolution: which shapes, the padded planes, and the dispatch to the
+// kernels of the current instruction set.
+#include "blocked.h"
+
+namespace cnn4j {
+
+BlockGeom blocked_plan(const ConvGeom &g, int op, int threads) {
+  BlockGeom b{};
+  b.op = -1;
+  b.g = g;
+  const Window &v = g.win;
+  // Output-channel vectors (input channels for backward-data) fill at least one 16-lane
+  // vector. Threads take whole images (a batch smaller than the thread count leaves some
+  // idle: the choice depends on the shape alone, never on the thread count).
+  const i64 lanes = op == 1 ? g.c : g.k;
+  if (g.groups != 1 || lanes < 16 || g.oh < 1 || g.ow < 1 || g.h < 1 || g.w < 1) return b;
+  // At least three quarters of the vector lanes carry channels.
+  if (4 * lanes < 3 * round_up(lanes, 16)) return b;
+  // Enough pixels per image for the register blocks (measured on AMD Zen 5: below 16
+  // output pixels the GEMM form over the whole batch is faster; backward-filter's blocks
+  // sweep the pixels once per (tap, channel) group and want at least 64).
+  if (g.ohw() < (op == 2 ? 64 : 16)) return b;
+  b.threads = int(imin(threads, g.n));
+  b.taps = v.kh * v.kw;
+  b.kp = round_up(g.k, 16);
+  b.cp = round_up(g.c, 16);
+  if (op == 1) {
+    // dy rows (columns) that the phases of dx read, relative to dy's first: [lo, hi).
+    auto span = [](i64 in, i64 out, i64 k, i64 s, i64 p, i64 d, i64 &margin, i64 &extent) {
+      i64 lo = 0, hi = out;
+      for (i64 ph = 0; ph < s && ph < in; ph++) {
+        const i64 last = (in - 1 - ph) / s;
+        for (i64 t = 0; t < k; t++) {
+          const i64 r = ph + p - t * d;
+          if (r % s != 0) continue;
+          lo = imin(lo, r / s);
+          hi = imax(hi, last + r / s + 1);
+        }
+      }
+      margin = -lo;
+      extent = hi - lo;
+    };
+    i64 cols = 0;
+    span(g.h, g.oh, v.kh, v.sh, v.pt, v.dh, b.mt, b.hp);
+    span(g.w, g.ow, v.kw, v.sw, v.pl, v.dw, b.ml, cols);
+    b.depth = g.k;
+    b.phases = 1;
+    b.wpp = cols;
+  } else {
+    b.depth = g.c;
+    b.mt = v.pt;
+    b.ml = v.pl;
+    b.hp = imax((g.oh - 1) * v.sh + (v.kh - 1) * v.dh + 1, v.pt + g.h);
+    const i64 cols = imax((g.ow - 1) * v.sw + (v.kw - 1) * v.dw + 1, v.pl + g.w);
+    b.phases = v.sw;
+    b.wpp = ceil_div(cols, v.sw);
+  }
+  b.slots = op == 2 ? imin(g.n, 8) : 0;
+  // Per-thread buffers beyond the last-level cache share: the GEMM form streams better.
+  if (b.per_thread() * i64(sizeof(float)) > (i64(8) << 20)) return b;
+  b.op = op;
+  return b;
+}
+
+void blocked_run(const BlockArgs &a) {
+  switch (isa()) {
+    case CNN4J_ISA_AVX512: blocked_avx512(a); break;
+    case CNN4J_ISA_AVX2: blocked_avx2(a); break;
+    default: blocked_baseline(a); break;
+  }
+}
+
+}  // namespace cnn4j

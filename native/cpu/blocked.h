@@ -1,0 +1,86 @@
+// Blocked direct convolution (internal; chosen by conv.cpp at plan time) for float
+// convolutions with one group, any window, stride, dilation and padding.
+//
+// Each image is copied into a zero-padded, channel-minor buffer ([row][column][channel],
+// padding included, so no tap needs a bounds check), and the products run as register
+// blocks of 16-channel vectors times a few pixels: every filter vector loaded is used for
+// all the block's pixels and every input value broadcast for all its vectors, with no
+// im2col matrix in between.
+//
+//   forward          y[k][p] = sum over taps t and channels c of x[c][pixel(p, t)] W[k][c][t]:
+//                    16 output channels per vector, pixels in the register block;
+//   backward-data    the same kernel in gather form: every phase (ih mod sh, iw mod sw) of
+//                    dx is a stride-1 convolution of dy (zero-padded) with the taps of that
+//                    phase, 16 input channels per vector;
+//   backward-filter  dW[k][c][t] = sum over pixels p of dy[k][p] x[c][pixel(p, t)]: 16
+//                    output channels per vector, (tap, channel) pairs in the register block,
+//                    the pixels as the depth; images summed in fixed groups.
+//
+// Every output element is summed in one fixed order that depends on the shape alone: the
+// result does not depend on the thread count.
+#ifndef CNN4J_CPU_BLOCKED_H
+#define CNN4J_CPU_BLOCKED_H
+
+#include "common.h"
+
+namespace cnn4j {
+
+// Floats of slack after a plane: the widest register block's reach past a row's end.
+constexpr i64 kBlockSlack = 32;
+
+struct BlockGeom {
+  ConvGeom g;
+  int op;          // 0 forward, 1 backward-data, 2 backward-filter; -1: not this algorithm
+  int threads;
+  i64 taps;        // kh * kw
+  i64 kp, cp;      // output and input channels rounded up to 16
+  // The padded plane of one image, [row][channel][phase][column]: the input (forward,
+  // backward-filter; columns split by their remainder modulo the stride across, so that
+  // the pixels of a register block read consecutive floats) or dy (backward-data, one
+  // phase). A row's last register block may read past the row (into lanes it does not
+  // store): the plane ends with slack for the last one.
+  i64 depth;       // channels of the plane: c, or k for backward-data
+  i64 hp;          // rows
+  i64 phases;      // column phases
+  i64 wpp;         // columns per phase
+  i64 mt, ml;      // where the image's first row and column lie in the plane
+  i64 slots;       // backward-filter: fixed image groups, each summed into its own partial
+  bool use() const { return op >= 0; }
+  i64 wp() const { return phases * wpp; }   // floats per (row, channel)
+  i64 row() const { return depth * wp(); }  // floats per row
+  // Float elements of each part of the workspace (each a multiple of 16).
+  i64 bank() const { return round_up((op == 1 ? cp * g.k : kp * g.c) * taps, 16); }  // one blocked filter bank
+  i64 weights() const { return op == 2 ? 0 : bank(); }
+  i64 bias() const { return op == 0 ? kp : 0; }
+  i64 in() const { return round_up(hp * row() + kBlockSlack, 16); }
+  i64 out() const { return round_up(op == 1 ? cp * g.hw() : kp * g.ohw(), 16); }
+  i64 per_thread() const { return in() + out(); }
+  i64 workspace() const { return weights() + bias() + threads * per_thread() + slots * bank(); }
+};
+
+// The blocked geometry of pass `op` of convolution g on `threads` threads (op = -1 when
+// another algorithm suits the shape better). Depends on the shape and thread count alone.
+BlockGeom blocked_plan(const ConvGeom &g, int op, int threads);
+
+struct BlockArgs {
+  BlockGeom b;
+  const float *x;     // forward, backward-filter: the input
+  const float *wt;    // forward, backward-data: the filters [k, c, kh, kw]
+  const float *bias;  // forward: optional
+  const float *dy;    // backward-data, backward-filter: the output gradient
+  float *out;         // forward: y; backward-data: dx; backward-filter: dW (added to)
+  float *ws;          // b.workspace() floats
+};
+
+// Runs the pass with the kernels of the current instruction set.
+void blocked_run(const BlockArgs &a);
+
+#define CNN4J_DECLARE_BLOCKED_ISA(isa) void blocked_##isa(const BlockArgs &a);
+CNN4J_DECLARE_BLOCKED_ISA(baseline)
+CNN4J_DECLARE_BLOCKED_ISA(avx2)
+CNN4J_DECLARE_BLOCKED_ISA(avx512)
+#undef CNN4J_DECLARE_BLOCKED_ISA
+
+}  // namespace cnn4j
+
+#endif

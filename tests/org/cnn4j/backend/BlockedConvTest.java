@@ -1,0 +1,109 @@
+package org.cnn4j.backend;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+import org.cnn4j.backend.FloatDoubleParityTest.ConvCfg;
+import org.cnn4j.tensor.DType;
+import org.cnn4j.tensor.Window2d;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The native CPU backend's blocked direct convolutions (float, one group, at least 16 output
+ * channels, or input channels for the input gradient), on every instruction-set path this CPU
+ * has, with the algorithm set to {@code direct} so that they also run the 3x3 stride-1 shapes
+ * that {@code auto} gives to Winograd:
+ * <ul>
+ *   <li>forward, backward-data and backward-filter match the pure-Java FLOAT64 result within
+ *       the float parity tolerance of every native path;</li>
+ *   <li>the result is bit-identical on 1, 2 and 3 threads;</li>
+ *   <li>it differs from the im2col + GEMM result (so the blocked kernels really ran), and
+ *       {@code auto} gives the same bits where Winograd does not apply.</li>
+ * </ul>
+ * The shapes cover strides 2 and 3, dilation, uneven and rectangular windows and padding,
+ * channels that are not a multiple of 16, few input channels (a first layer, LeNet-5's
+ * second convolution), rows wider than a register block, and more images than the
+ * backward-filter's fixed groups.
+ */
+class BlockedConvTest extends NativeComparison {
+
+    /**
+     * A shape, which of its passes (f forward, d backward-data, w backward-filter) the blocked
+     * kernels take, and whether Winograd takes it under {@code auto}. Backward-data needs 16 input
+     * channels; a 1x1 window's input gradient sums in the same order as the GEMM form, so it
+     * cannot tell them apart.
+     */
+    record Case(ConvCfg cfg, String passes, boolean winograd) {
+        @Override
+        public String toString() {
+            return cfg + " " + passes;
+        }
+    }
+
+    static List<Case> shapes() {
+        Window2d s2 = Window2d.square(3, 2, 1);
+        return List.of(
+                new Case(new ConvCfg(3, 16, 16, 16, 32, s2, 1), "fdw", false),     // ResNet's stride-2 3x3
+                new Case(new ConvCfg(10, 16, 16, 16, 16, s2, 1), "fdw", false),    // more images than filter groups
+                new Case(new ConvCfg(2, 3, 12, 12, 16, Window2d.square(3, 1, 1), 1), "fw", false),  // a first layer
+                new Case(new ConvCfg(3, 6, 14, 14, 16, Window2d.square(5, 1, 0), 1), "fw", false),  // LeNet-5's conv2
+                new Case(new ConvCfg(2, 8, 26, 20, 24, new Window2d(5, 3, 3, 2, 2, 1, 0, 1, 1, 1), 1), "fw", false),
+                new Case(new ConvCfg(2, 16, 12, 12, 16, new Window2d(3, 3, 1, 1, 2, 2, 2, 2, 2, 2), 1), "fdw", false),
+                new Case(new ConvCfg(2, 16, 10, 10, 32, Window2d.square(1, 2, 0), 1), "f", false),  // a projection shortcut
+                new Case(new ConvCfg(2, 28, 18, 17, 28, s2, 1), "fdw", false),     // channels not x16
+                new Case(new ConvCfg(1, 16, 40, 70, 16, s2, 1), "fdw", false),     // rows of several register blocks
+                new Case(new ConvCfg(2, 16, 9, 9, 32, Window2d.square(3, 1, 1), 1), "fdw", true));
+    }
+
+    static Stream<Arguments> cases() {
+        List<Arguments> out = new ArrayList<>();
+        for (String isa : NativeParityTest.isas()) {
+            for (Case c : shapes()) {
+                out.add(Arguments.of(isa, c));
+            }
+        }
+        return out.stream();
+    }
+
+    private static final String[] OUTPUTS = {"forward y", "backward-data dx", "backward-filter dw", "dbias"};
+
+    @ParameterizedTest(name = "[{index}] {0} {1}")
+    @MethodSource("cases")
+    void matchesTheReferenceOnEveryThreadCount(String isa, Case c) {
+        ConvCfg cfg = c.cfg();
+        NativeCpuBackend.setIsa(isa);
+        try {
+            double[][] exact = FloatDoubleParityTest.runConv(ref, DType.FLOAT64, cfg, 11);
+            NativeCpuBackend.setConvAlgorithm("direct");
+            double[][] blocked = FloatDoubleParityTest.runConv(natives[0], DType.FLOAT32, cfg, 11);
+            for (int t = 2; t <= 3; t++) {
+                double[][] again = FloatDoubleParityTest.runConv(natives[t - 1], DType.FLOAT32, cfg, 11);
+                for (int i = 0; i < OUTPUTS.length; i++) {
+                    assertArrayEquals(blocked[i], again[i], isa + " " + cfg + " " + OUTPUTS[i] + ": 1 thread against " + t);
+                }
+            }
+            NativeCpuBackend.setConvAlgorithm("gemm");
+            double[][] gemm = FloatDoubleParityTest.runConv(natives[1], DType.FLOAT32, cfg, 11);
+            NativeCpuBackend.setConvAlgorithm("auto");
+            double[][] auto = FloatDoubleParityTest.runConv(natives[1], DType.FLOAT32, cfg, 11);
+            for (int i = 0; i < OUTPUTS.length; i++) {
+                String what = isa + " " + cfg + " " + OUTPUTS[i];
+                FloatDoubleParityTest.assertClose(what, exact[i], blocked[i], NativeParityTest.F32_TOL);
+                if (i < 3 && c.passes().indexOf("fdw".charAt(i)) >= 0) {
+                    assertFalse(Arrays.equals(blocked[i], gemm[i]), what + ": the blocked kernels did not run");
+                }
+                if (!c.winograd()) {
+                    assertArrayEquals(blocked[i], auto[i], what + ": auto did not take the blocked kernels");
+                }
+            }
+        } finally {
+            NativeCpuBackend.setConvAlgorithm("auto");
+        }
+    }
+}
