@@ -12,10 +12,12 @@ BlockGeom blocked_plan(const ConvGeom &g, int op, int threads) {
   // Output-channel vectors (input channels for backward-data) fill at least one 16-lane
   // vector. Threads take whole images (a batch smaller than the thread count leaves some
   // idle: the choice depends on the shape alone, never on the thread count).
-  const i64 lanes = op == 1 ? g.c : g.k;
-  if (g.groups != 1 || lanes < 16 || g.oh < 1 || g.ow < 1 || g.h < 1 || g.w < 1) return b;
-  // At least three quarters of the vector lanes carry channels.
-  if (4 * lanes < 3 * round_up(lanes, 16)) return b;
+  if (g.groups != 1 || g.oh < 1 || g.ow < 1 || g.h < 1 || g.w < 1) return b;
+  // At least three quarters of the vector lanes carry channels (or pixels).
+  auto filled = [](i64 lanes) { return lanes >= 12 && 4 * lanes >= 3 * round_up(lanes, 16); };
+  // Forward with few output channels: pixels in the vectors, when the rows fill them.
+  b.pix = op == 0 && g.k <= 16 && filled(g.ow);
+  if (!b.pix && !filled(op == 1 ? g.c : g.k)) return b;
   // Enough pixels per image for the register blocks (measured on AMD Zen 5: below 16
   // output pixels the GEMM form over the whole batch is faster; backward-filter's blocks
   // sweep the pixels once per (tap, channel) group and want at least 64).
