@@ -45,19 +45,27 @@ struct BlockGeom {
   i64 wpp;         // columns per phase
   i64 mt, ml;      // where the image's first row and column lie in the plane
   i64 slots;       // backward-filter: fixed image groups, each summed into its own partial
-  // Forward with 16 pixels of an output row per vector instead of 16 output channels (few
-  // output channels, rows of at least about 16 pixels): filters are broadcast, the output
-  // is written in place.
+  // Forward and backward-filter with 16 pixels of an output row per vector instead of 16
+  // output channels (few output channels, rows of at least about 16 pixels). Forward
+  // broadcasts the filters and writes the output in place; backward-filter multiplies dy's
+  // rows by the plane's, keeping 16 partial sums per weight (its partials: [k][taps * c][16]).
   bool pix;
   bool use() const { return op >= 0; }
   i64 wp() const { return phases * wpp; }   // floats per (row, channel)
   i64 row() const { return depth * wp(); }  // floats per row
   // Float elements of each part of the workspace (each a multiple of 16).
-  i64 bank() const { return round_up((op == 1 ? cp * g.k : pix ? g.k * g.c : kp * g.c) * taps, 16); }  // one filter bank
+  i64 bank() const {  // one filter bank
+    return round_up((op == 1 ? cp * g.k : pix ? g.k * g.c * (op == 2 ? 16 : 1) : kp * g.c) * taps, 16);
+  }
+  i64 vectors() const { return (g.ow + 15) / 16; }  // pixel vectors per output row
   i64 weights() const { return op == 2 ? 0 : bank(); }
   i64 bias() const { return op == 0 && !pix ? kp : 0; }
   i64 in() const { return round_up(hp * row() + kBlockSlack, 16); }
-  i64 out() const { return pix ? 0 : round_up(op == 1 ? cp * g.hw() : kp * g.ohw(), 16); }
+  // The blocked output (or dy); pixel vectors: dy with rows padded to whole vectors.
+  i64 out() const {
+    if (pix) return op == 2 && g.ow % 16 != 0 ? round_up(g.k * g.oh * vectors() * 16, 16) : 0;
+    return round_up(op == 1 ? cp * g.hw() : kp * g.ohw(), 16);
+  }
   i64 per_thread() const { return in() + out(); }
   i64 workspace() const { return weights() + bias() + threads * per_thread() + slots * bank(); }
 };
