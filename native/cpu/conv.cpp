@@ -188,10 +188,10 @@ Plan plan(int op, const ConvGeom &g) {
   if constexpr (std::is_same_v<T, float>) {
     p.wino = winograd_plan(g, op, p.threads);
     p.blk = blocked_plan(g, op, p.threads);
-    // The forward with pixels in the vectors beats Winograd's transforms on few output
-    // channels (measured on AMD Zen 5: ResNet-20's 16-channel forward, 1.2x; its backward-
-    // filter is not faster than Winograd's).
-    if (op == 0 && p.blk.use() && p.blk.pix) p.wino = WinoGeom{};
+    // Forward and backward-data with pixels in the vectors beat Winograd's transforms on few
+    // channels (measured on AMD Zen 5, ResNet-20's 16-channel layer: 1.2x each; its
+    // backward-filter is not faster than Winograd's).
+    if (op != 2 && p.blk.use() && p.blk.pix) p.wino = WinoGeom{};
   }
   return p;
 }

@@ -29,8 +29,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The shapes cover strides 2 and 3, dilation, uneven and rectangular windows and padding,
  * channels that are not a multiple of 16, few input channels (a first layer, LeNet-5's
  * convolutions), rows wider than a register block, more images than the backward-filter's
- * fixed groups, and the forward and backward-filter forms with pixels in the vectors (up to
- * 16 output channels, rows of 12 or more pixels) with short last vectors and channel blocks.
+ * fixed groups, and the forms with pixels in the vectors (up to 16 output channels, or input
+ * channels for a stride-1 input gradient; rows of 12 or more pixels) with short last vectors
+ * and channel blocks.
  */
 class BlockedConvTest extends NativeComparison {
 
@@ -59,10 +60,11 @@ class BlockedConvTest extends NativeComparison {
                 new Case(new ConvCfg(2, 16, 10, 10, 32, Window2d.square(1, 2, 0), 1), "f", false),  // a projection shortcut
                 new Case(new ConvCfg(2, 28, 18, 17, 28, s2, 1), "fdw", false),     // channels not x16
                 new Case(new ConvCfg(1, 16, 40, 70, 16, s2, 1), "fdw", false),     // rows of several register blocks
-                // forward and backward-filter with pixels in the vectors: rows of 31 (a short last
-                // vector), 30 and 28 pixels, 16, 12 and 6 output channels (short channel blocks)
+                // pixels in the vectors: rows of 31 (a short last vector), 30, 29 and 28 pixels;
+                // 16, 12 and 6 output channels, 12 input channels for the stride-1 input gradient
                 new Case(new ConvCfg(1, 16, 40, 62, 16, s2, 1), "fdw", false),
                 new Case(new ConvCfg(2, 5, 20, 30, 12, Window2d.square(3, 1, 1), 1), "fw", false),
+                new Case(new ConvCfg(2, 12, 9, 29, 16, new Window2d(3, 5, 1, 1, 1, 1, 2, 2, 1, 1), 1), "fdw", false),
                 new Case(new ConvCfg(2, 1, 28, 28, 6, Window2d.square(5, 1, 2), 1), "fw", false),  // LeNet-5's conv1
                 new Case(new ConvCfg(2, 16, 9, 9, 32, Window2d.square(3, 1, 1), 1), "fdw", true));
     }
