@@ -19,13 +19,20 @@ forward, backward-data and backward-filter, in TFLOP/s against PyTorch's own con
 memory-bound kernels in GB/s against a device-to-device copy.
 
 With --device cpu the same race runs on the processor: cnn4j's native CPU backend against
-PyTorch on the CPU (FP32 only; precision and graph settings do not apply).
+PyTorch on the CPU (FP32 only; precision and graph settings do not apply). PyTorch's CPU
+tensors come from glibc's malloc, which by default returns every large block to the system
+and so pays fresh page faults on each op's output and oneDNN reorder buffers; where page
+faults are slow (virtual machines) that dominated its small convolutions (10-40x). The race
+therefore runs itself with glibc's heap kept (MALLOC_MMAP_THRESHOLD_ and
+MALLOC_TRIM_THRESHOLD_ raised, as an allocator such as jemalloc would behave) unless those
+are already set; cnn4j's workspaces are long-lived either way.
 
 Usage: bench/race.py --cnn4j "JAVA -cp CLASSPATH org.cnn4j.cli.Main" [--repeats 5] [--steps 50]
                      [--kernels] [--device cuda|cpu]
 """
 import json
 import argparse
+import os
 import re
 import statistics
 import subprocess
@@ -290,6 +297,9 @@ def main():
     ap.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
     ap.add_argument("--batch-scale", type=float, default=1.0, help="scale the batch sizes (quick trials)")
     a = ap.parse_args()
+    if a.device == "cpu" and "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+        env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(1 << 32), MALLOC_TRIM_THRESHOLD_=str(1 << 36))
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
     global DEV
     DEV = a.device
     for k, (shape, batch) in NETS.items():
