@@ -22,12 +22,15 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The 3x3 convolutions of ResNet-20 and VGG-11 at batch 128 on the native CPU backend, each
- * pass with {@code algorithm = direct} (the GEMM convolution) and {@code auto} (Winograd where
- * the shape suits it), so the two algorithms are measured side by side in one run. Primary
+ * pass with {@code algorithm = gemm} (im2col and GEMM, the native backend's first form),
+ * {@code direct} (the blocked direct kernels where they apply, else GEMM) and {@code auto}
+ * (Winograd where the shape suits it, else as direct), so the algorithms are measured side by
+ * side in one run. Primary
  * result in ops/s (one op = one batch); {@code :gflop} is the direct convolution's FLOP count
  * (2 * N * K * OH * OW * C * 9) per second, the same yardstick for both algorithms.
  *
- * <p>Shapes ({@code n x c x h x w -> k}, padding 1): {@code r20_16} 128x16x32x32 -> 16,
+ * <p>Shapes ({@code n x c x h x w -> k}, padding 1): {@code r20_3} 128x3x32x32 -> 16 (the
+ * first layer), {@code r20_16} 128x16x32x32 -> 16,
  * {@code r20_32} 128x32x16x16 -> 32, {@code r20_64} 128x64x8x8 -> 64, {@code r20_16s2}
  * 128x16x32x32 -> 32 stride 2, {@code r20_32s2} 128x32x16x16 -> 64 stride 2, {@code vgg_64}
  * 128x64x16x16 -> 128, {@code vgg_128} 128x128x8x8 -> 256, {@code vgg_256} 128x256x8x8 -> 256,
@@ -42,10 +45,10 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(1)
 public class Conv3x3Bench {
 
-    @Param({"direct", "auto"})
+    @Param({"gemm", "direct", "auto"})
     public String algorithm;
 
-    @Param({"r20_16", "r20_32", "r20_64", "r20_16s2", "r20_32s2", "vgg_64", "vgg_128", "vgg_256", "vgg_256s",
+    @Param({"r20_3", "r20_16", "r20_32", "r20_64", "r20_16s2", "r20_32s2", "vgg_64", "vgg_128", "vgg_256", "vgg_256s",
         "vgg_512", "vgg_512s"})
     public String shape;
 
@@ -58,6 +61,7 @@ public class Conv3x3Bench {
     public void setUp() {
         // c, h (= w), k, stride
         int[] g = switch (shape) {
+            case "r20_3" -> new int[] {3, 32, 16, 1};
             case "r20_16" -> new int[] {16, 32, 16, 1};
             case "r20_32" -> new int[] {32, 16, 32, 1};
             case "r20_64" -> new int[] {64, 8, 64, 1};
