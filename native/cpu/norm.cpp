@@ -1,53 +1,68 @@
 // Batch normalisation, dropout, element-wise product, maxout and channel copies.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "common.h"
 
 namespace cnn4j {
 namespace {
 
+// Batch norm in two sweeps over memory each way, sized for tensors larger than the caches:
+// per-channel statistics (each channel's rows of every image, in order, so the sums do not
+// depend on the thread count), then the element-wise pass image by image, all channels at
+// once, as a stream. Sums are in double; the statistics sum x - K for a sample K of the
+// channel (its first value), so that one sweep yields both moments without cancellation.
+
 template <class T>
 void bn_forward(const T *x, const T *gamma, const T *beta, T *rmean, T *rvar, T *y, T *smean, T *sinv, i64 outer,
                 i64 channels, i64 inner, bool batch_stats, double momentum, double eps) {
   const i64 m = outer * inner;
   const int nt = threads_for(double(m) * channels * 3);
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (i64 c = 0; c < channels; c++) {
-    double mean, inv_std;
-    if (batch_stats) {
-      double sum = 0;
-      for (i64 o = 0; o < outer; o++) {
-        const T *r = x + (o * channels + c) * inner;
-#pragma omp simd reduction(+ : sum)
-        for (i64 i = 0; i < inner; i++) sum += r[i];
-      }
-      mean = sum / double(m);
-      double sq = 0;
-      for (i64 o = 0; o < outer; o++) {
-        const T *r = x + (o * channels + c) * inner;
-#pragma omp simd reduction(+ : sq)
-        for (i64 i = 0; i < inner; i++) {
-          double d = r[i] - mean;
-          sq += d * d;
+  // y = a[c] x + b[c]
+  std::vector<T> a(static_cast<size_t>(channels)), b(static_cast<size_t>(channels));
+#pragma omp parallel num_threads(nt)
+  {
+#pragma omp for schedule(static)
+    for (i64 c = 0; c < channels; c++) {
+      double mean, inv_std;
+      if (batch_stats) {
+        const double k = x[c * inner];
+        double s = 0, q = 0;
+        for (i64 o = 0; o < outer; o++) {
+          const T *r = x + (o * channels + c) * inner;
+#pragma omp simd reduction(+ : s, q)
+          for (i64 i = 0; i < inner; i++) {
+            const double d = double(r[i]) - k;
+            s += d;
+            q += d * d;
+          }
         }
+        mean = k + s / double(m);
+        const double sq = std::max(0.0, q - s * s / double(m));  // sum of (x - mean)^2
+        const double var = sq / double(m);
+        inv_std = 1 / std::sqrt(var + eps);
+        const double unbiased = m > 1 ? sq / double(m - 1) : var;
+        rmean[c] = T((1 - momentum) * rmean[c] + momentum * mean);
+        rvar[c] = T((1 - momentum) * rvar[c] + momentum * unbiased);
+      } else {
+        mean = rmean[c];
+        inv_std = 1 / std::sqrt(double(rvar[c]) + eps);
       }
-      double var = sq / double(m);
-      inv_std = 1 / std::sqrt(var + eps);
-      double unbiased = m > 1 ? sq / double(m - 1) : var;
-      rmean[c] = T((1 - momentum) * rmean[c] + momentum * mean);
-      rvar[c] = T((1 - momentum) * rvar[c] + momentum * unbiased);
-    } else {
-      mean = rmean[c];
-      inv_std = 1 / std::sqrt(double(rvar[c]) + eps);
+      smean[c] = T(mean);
+      sinv[c] = T(inv_std);
+      a[size_t(c)] = T(gamma[c] * inv_std);
+      b[size_t(c)] = T(beta[c] - gamma[c] * inv_std * mean);
     }
-    smean[c] = T(mean);
-    sinv[c] = T(inv_std);
-    const T a = T(gamma[c] * inv_std), b = T(beta[c] - gamma[c] * inv_std * mean);
+#pragma omp for schedule(static)
     for (i64 o = 0; o < outer; o++) {
-      const T *r = x + (o * channels + c) * inner;
-      T *d = y + (o * channels + c) * inner;
-      for (i64 i = 0; i < inner; i++) d[i] = a * r[i] + b;
+      for (i64 c = 0; c < channels; c++) {
+        const T *r = x + (o * channels + c) * inner;
+        T *d = y + (o * channels + c) * inner;
+        const T ac = a[size_t(c)], bc = b[size_t(c)];
+        for (i64 i = 0; i < inner; i++) d[i] = ac * r[i] + bc;
+      }
     }
   }
 }
@@ -57,32 +72,42 @@ void bn_backward(const T *x, const T *dy, const T *gamma, const T *smean, const 
                  i64 outer, i64 channels, i64 inner, bool batch_stats) {
   const i64 m = outer * inner;
   const int nt = threads_for(double(m) * channels * 4);
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (i64 c = 0; c < channels; c++) {
-    const double mean = smean[c], inv_std = sinv[c];
-    double sum_dy = 0, sum_dy_xhat = 0;
-    for (i64 o = 0; o < outer; o++) {
-      const T *r = x + (o * channels + c) * inner;
-      const T *g = dy + (o * channels + c) * inner;
+  // dx = p[c] dy + q[c] x + r[c]
+  std::vector<T> p(static_cast<size_t>(channels)), q(static_cast<size_t>(channels)), r(static_cast<size_t>(channels));
+#pragma omp parallel num_threads(nt)
+  {
+#pragma omp for schedule(static)
+    for (i64 c = 0; c < channels; c++) {
+      const double mean = smean[c], inv_std = sinv[c];
+      double sum_dy = 0, sum_dy_xhat = 0;
+      for (i64 o = 0; o < outer; o++) {
+        const T *xr = x + (o * channels + c) * inner;
+        const T *g = dy + (o * channels + c) * inner;
 #pragma omp simd reduction(+ : sum_dy, sum_dy_xhat)
-      for (i64 i = 0; i < inner; i++) {
-        sum_dy += g[i];
-        sum_dy_xhat += g[i] * ((r[i] - mean) * inv_std);
+        for (i64 i = 0; i < inner; i++) {
+          sum_dy += g[i];
+          sum_dy_xhat += g[i] * ((xr[i] - mean) * inv_std);
+        }
       }
+      dgamma[c] += T(sum_dy_xhat);
+      dbeta[c] += T(sum_dy);
+      // k (dy - sum_dy / m - (x - mean) inv_std sum_dy_xhat / m), k = gamma inv_std
+      const double k = gamma[c] * inv_std;
+      const double a = batch_stats ? sum_dy / double(m) : 0, b = batch_stats ? sum_dy_xhat / double(m) : 0;
+      p[size_t(c)] = T(k);
+      q[size_t(c)] = T(-k * inv_std * b);
+      r[size_t(c)] = T(k * (mean * inv_std * b - a));
     }
-    dgamma[c] += T(sum_dy_xhat);
-    dbeta[c] += T(sum_dy);
-    if (dx == nullptr) continue;
-    const double k = gamma[c] * inv_std;
-    for (i64 o = 0; o < outer; o++) {
-      const T *r = x + (o * channels + c) * inner;
-      const T *g = dy + (o * channels + c) * inner;
-      T *d = dx + (o * channels + c) * inner;
-      if (batch_stats) {
-        const double a = sum_dy / double(m), b = sum_dy_xhat / double(m);
-        for (i64 i = 0; i < inner; i++) d[i] = T(k * (g[i] - a - (r[i] - mean) * inv_std * b));
-      } else {
-        for (i64 i = 0; i < inner; i++) d[i] = T(k * g[i]);
+    if (dx != nullptr) {
+#pragma omp for schedule(static)
+      for (i64 o = 0; o < outer; o++) {
+        for (i64 c = 0; c < channels; c++) {
+          const T *xr = x + (o * channels + c) * inner;
+          const T *g = dy + (o * channels + c) * inner;
+          T *d = dx + (o * channels + c) * inner;
+          const T pc = p[size_t(c)], qc = q[size_t(c)], rc = r[size_t(c)];
+          for (i64 i = 0; i < inner; i++) d[i] = pc * g[i] + (qc * xr[i] + rc);
+        }
       }
     }
   }

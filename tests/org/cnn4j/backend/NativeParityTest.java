@@ -259,6 +259,52 @@ class NativeParityTest extends NativeComparison {
         return r;
     }
 
+    /**
+     * Batch-norm statistics of activations far from zero (mean 1000, spread 1, in a batch of
+     * 64x32x32 per channel): the one-sweep moments must lose nothing to cancellation, and the
+     * statistics must not depend on the thread count.
+     */
+    @org.junit.jupiter.api.Test
+    void batchNormOfLargeOffsetsMatchesOnEveryThreadCount() {
+        Shape s = Shape.of(64, 3, 32, 32), cs = Shape.of(3);
+        SplittableRandom rng = new SplittableRandom(5);
+        double[] xv = new double[s.numel()];
+        for (int i = 0; i < xv.length; i++) {
+            xv[i] = 1000 + rng.nextInt(-1024, 1025) / 1024.0;  // exact in float32
+        }
+        double[] dyv = data(rng, s.numel(), -1, 1);
+        double[][] want = null;
+        for (int t = 0; t <= 3; t++) {
+            Backend b = t == 0 ? ref : natives[t - 1];
+            DType dt = t == 0 ? DType.FLOAT64 : DType.FLOAT32;
+            try (Tensor x = make(b, dt, s, xv);
+                 Tensor dy = make(b, dt, s, dyv);
+                 Tensor g = make(b, dt, cs, new double[] {1, 0.5, 2});
+                 Tensor be = make(b, dt, cs, new double[] {0, 1, -1});
+                 Tensor rm = b.zeros(cs, dt);
+                 Tensor rv = make(b, dt, cs, new double[] {1, 1, 1});
+                 Tensor y = b.zeros(s, dt);
+                 Tensor sm = b.zeros(cs, dt);
+                 Tensor si = b.zeros(cs, dt);
+                 Tensor dx = b.zeros(s, dt);
+                 Tensor dg = b.zeros(cs, dt);
+                 Tensor db = b.zeros(cs, dt)) {
+                b.batchNormForward(x, g, be, rm, rv, y, sm, si, true, 0.1, 1e-5);
+                b.batchNormBackward(x, dy, g, sm, si, dx, dg, db, true);
+                double[][] got = {y.toDoubleArray(), concat(rm.toDoubleArray(), rv.toDoubleArray()),
+                    dx.toDoubleArray(), concat(dg.toDoubleArray(), db.toDoubleArray())};
+                if (t == 0) {
+                    want = got;
+                    continue;
+                }
+                String[] what = {"y", "running mean and variance", "dx", "dgamma and dbeta"};
+                for (int i = 0; i < got.length; i++) {
+                    assertClose("batch norm, mean 1000, " + t + " thread(s): " + what[i], want[i], got[i], F32_TOL * 10);
+                }
+            }
+        }
+    }
+
     static Stream<Arguments> activationCases() {
         List<Arguments> out = new ArrayList<>();
         for (Activation act : Activation.values()) {
