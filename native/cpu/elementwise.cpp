@@ -173,19 +173,32 @@ int32_t cnn4j_fill(int32_t dtype, void *x, int64_t n, double value) {
 
 int32_t cnn4j_add(int32_t dtype, const void *a, const void *b, void *out, int64_t n) {
   if (n < 0 || (n > 0 && (a == nullptr || b == nullptr || out == nullptr))) return CNN4J_INVALID_ARGUMENT;
-  CNN4J_DISPATCH_FLOAT(dtype, add_(static_cast<const T *>(a), static_cast<const T *>(b), static_cast<T *>(out), n));
+  // Threads take contiguous chunks (one stream each): element-wise, the same result on any count.
+  CNN4J_DISPATCH_FLOAT(dtype, {
+    const T *pa = static_cast<const T *>(a), *pb = static_cast<const T *>(b);
+    T *po = static_cast<T *>(out);
+    chunks(n, double(n), [&](i64 lo, i64 hi) { add_(pa + lo, pb + lo, po + lo, hi - lo); });
+  });
   return CNN4J_OK;
 }
 
 int32_t cnn4j_axpy(int32_t dtype, double alpha, const void *x, void *y, int64_t n) {
   if (n < 0 || (n > 0 && (x == nullptr || y == nullptr))) return CNN4J_INVALID_ARGUMENT;
-  CNN4J_DISPATCH_FLOAT(dtype, axpy_(static_cast<T>(alpha), static_cast<const T *>(x), static_cast<T *>(y), n));
+  CNN4J_DISPATCH_FLOAT(dtype, {
+    const T al = static_cast<T>(alpha), *px = static_cast<const T *>(x);
+    T *py = static_cast<T *>(y);
+    chunks(n, double(n), [&](i64 lo, i64 hi) { axpy_(al, px + lo, py + lo, hi - lo); });
+  });
   return CNN4J_OK;
 }
 
 int32_t cnn4j_scale(int32_t dtype, void *x, int64_t n, double alpha) {
   if (n < 0 || (n > 0 && x == nullptr)) return CNN4J_INVALID_ARGUMENT;
-  CNN4J_DISPATCH_FLOAT(dtype, scale_(static_cast<T>(alpha), static_cast<T *>(x), n));
+  CNN4J_DISPATCH_FLOAT(dtype, {
+    const T al = static_cast<T>(alpha);
+    T *px = static_cast<T *>(x);
+    chunks(n, double(n) / 2, [&](i64 lo, i64 hi) { scale_(al, px + lo, hi - lo); });
+  });
   return CNN4J_OK;
 }
 

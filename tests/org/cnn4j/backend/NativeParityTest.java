@@ -260,6 +260,40 @@ class NativeParityTest extends NativeComparison {
     }
 
     /**
+     * Copy, add, axpy and scale on tensors large enough to run on several threads (each thread
+     * a contiguous chunk; 600,001 elements, so the chunks end off the 64-element grain): every
+     * element written, within the float tolerance of the reference, on 1, 2 and 3 threads.
+     */
+    @org.junit.jupiter.api.Test
+    void largeElementWiseOpsSplitAcrossThreadsExactly() {
+        Shape s = Shape.of(600_001);
+        SplittableRandom rng = new SplittableRandom(9);
+        double[] av = data(rng, s.numel(), -1, 1), bv = data(rng, s.numel(), -1, 1);
+        for (int i = 0; i < av.length; i++) {  // float32 values, so float and double arithmetic agree
+            av[i] = (float) av[i];
+            bv[i] = Math.scalb(Math.rint(Math.scalb(bv[i], 10)), -10);
+        }
+        double[] want = null;
+        for (int t = 0; t <= 3; t++) {
+            Backend b = t == 0 ? ref : natives[t - 1];
+            DType dt = t == 0 ? DType.FLOAT64 : DType.FLOAT32;
+            try (Tensor a = make(b, dt, s, av); Tensor bb = make(b, dt, s, bv); Tensor c = b.zeros(s, dt);
+                 Tensor d = b.zeros(s, dt)) {
+                b.copy(a, c);          // c = a
+                b.add(c, bb, d);       // d = a + b
+                b.axpy(0.5, bb, d);    // d = a + 1.5 b
+                b.scale(d, 0.25);      // d = (a + 1.5 b) / 4
+                double[] got = concat(c.toDoubleArray(), d.toDoubleArray());
+                if (t == 0) {
+                    want = got;
+                } else {
+                    assertClose("copy, add, axpy, scale on " + t + " thread(s)", want, got, F32_TOL);
+                }
+            }
+        }
+    }
+
+    /**
      * Batch-norm statistics of activations far from zero (mean 1000, spread 1, in a batch of
      * 64x32x32 per channel): the one-sweep moments must lose nothing to cancellation, and the
      * statistics must not depend on the thread count.
