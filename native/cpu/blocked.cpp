@@ -9,9 +9,8 @@ BlockGeom blocked_plan(const ConvGeom &g, int op, int threads) {
   b.op = -1;
   b.g = g;
   const Window &v = g.win;
-  // Output-channel vectors (input channels for backward-data) fill at least one 16-lane
-  // vector. Threads take whole images (a batch smaller than the thread count leaves some
-  // idle: the choice depends on the shape alone, never on the thread count).
+  // Threads take whole images (a batch smaller than the thread count leaves some idle: the
+  // choice depends on the shape alone, never on the thread count).
   if (g.groups != 1 || g.oh < 1 || g.ow < 1 || g.h < 1 || g.w < 1) return b;
   // At least three quarters of the vector lanes carry channels (or pixels).
   auto filled = [](i64 lanes) { return lanes >= 12 && 4 * lanes >= 3 * round_up(lanes, 16); };
@@ -59,9 +58,9 @@ BlockGeom blocked_plan(const ConvGeom &g, int op, int threads) {
     b.wpp = ceil_div(cols, v.sw);
   }
   b.slots = op == 2 ? imin(g.n, 8) : 0;
-  // Per-thread buffers beyond the last-level cache share: the GEMM form streams better.
-  if (b.per_thread() * i64(sizeof(float)) > (i64(8) << 20)) return b;
   b.op = op;
+  // Per-thread buffers beyond the last-level cache share: the GEMM form streams better.
+  if (b.per_thread() * i64(sizeof(float)) > (i64(8) << 20)) b.op = -1;
   return b;
 }
 

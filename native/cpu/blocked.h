@@ -1,11 +1,12 @@
 // Blocked direct convolution (internal; chosen by conv.cpp at plan time) for float
 // convolutions with one group, any window, stride, dilation and padding.
 //
-// Each image is copied into a zero-padded, channel-minor buffer ([row][column][channel],
-// padding included, so no tap needs a bounds check), and the products run as register
-// blocks of 16-channel vectors times a few pixels: every filter vector loaded is used for
-// all the block's pixels and every input value broadcast for all its vectors, with no
-// im2col matrix in between.
+// Each image is copied into a zero-padded plane ([row][channel][phase][column], padding
+// included, so no tap needs a bounds check; see BlockGeom), and the products run as
+// register blocks of 16-channel vectors times a few pixels: every filter vector loaded is
+// used for all the block's pixels and every input value broadcast for all its vectors, with
+// no im2col matrix in between. With few channels, 16 pixels of a row per vector instead
+// (BlockGeom::pix).
 //
 //   forward          y[k][p] = sum over taps t and channels c of x[c][pixel(p, t)] W[k][c][t]:
 //                    16 output channels per vector, pixels in the register block;
