@@ -1,0 +1,206 @@
+// A/B of two builds of libcnn4j in one process: both libraries are loaded side by side
+// (dlopen, RTLD_LOCAL), every op alternates between them call by call, and the medians of
+// the rounds are compared, so that a shared, noisy machine moves both sides alike. The
+// results of the two builds are compared too (largest difference).
+//
+//   g++ -O2 -std=c++17 bench/native/ab.cpp -ldl -o /tmp/ab
+//   /tmp/ab OLD/libcnn4j.so NEW/libcnn4j.so [threads=2] [rounds=11] [conv algorithm=0 auto]
+//
+// Ops: the 3x3 convolutions of ResNet-20 (and LeNet-5's second convolution) at their
+// training batch, all three passes; batch norm forward and backward on ResNet-20's and
+// LeNet-5's activations; copy, add and axpy on 2M and 8M floats.
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Conv = int (*)(int, const void *, const void *, const void *, void *, long, long, long, long, long, long, long,
+                     long, long, long, long, long, long, long, long, long, void *);
+using BwdData = int (*)(int, const void *, const void *, void *, long, long, long, long, long, long, long, long, long,
+                        long, long, long, long, long, long, long, void *);
+using ConvWs = int (*)(int, int, long, long, long, long, long, long, long, long, long, long, long, long, long, long,
+                       long, long, long *);
+using BnFwd = int (*)(int, const void *, const void *, const void *, void *, void *, void *, void *, void *, long, long,
+                      long, int, double, double);
+using BnBwd = int (*)(int, const void *, const void *, const void *, const void *, const void *, void *, void *, void *,
+                      long, long, long, int);
+using Add = int (*)(int, const void *, const void *, void *, long);
+using Copy = int (*)(const void *, void *, long);
+using Axpy = int (*)(int, double, const void *, void *, long);
+using SetInt = int (*)(int);
+
+struct Lib {
+  ConvWs ws;
+  Conv fwd, bwd_filter;  // backward-filter has forward's shape: x, dy, dW, dbias
+  BwdData bwd_data;
+  BnFwd bn_fwd;
+  BnBwd bn_bwd;
+  Add add;
+  Copy copy;
+  Axpy axpy;
+};
+
+template <class F>
+F sym(void *h, const char *name) {
+  void *p = dlsym(h, name);
+  if (p == nullptr) {
+    std::fprintf(stderr, "missing %s\n", name);
+    std::exit(1);
+  }
+  return reinterpret_cast<F>(p);
+}
+
+Lib load(const char *path, int threads, int algorithm) {
+  void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (h == nullptr) {
+    std::fprintf(stderr, "%s\n", dlerror());
+    std::exit(1);
+  }
+  sym<SetInt>(h, "cnn4j_set_threads")(threads);
+  sym<SetInt>(h, "cnn4j_set_conv_algorithm")(algorithm);
+  return Lib{sym<ConvWs>(h, "cnn4j_conv2d_workspace"), sym<Conv>(h, "cnn4j_conv2d_forward"),
+             sym<Conv>(h, "cnn4j_conv2d_backward_filter"), sym<BwdData>(h, "cnn4j_conv2d_backward_data"),
+             sym<BnFwd>(h, "cnn4j_batch_norm_forward"), sym<BnBwd>(h, "cnn4j_batch_norm_backward"),
+             sym<Add>(h, "cnn4j_add"), sym<Copy>(h, "cnn4j_copy"), sym<Axpy>(h, "cnn4j_axpy")};
+}
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+// Times call(0) and call(1) alternately; prints both medians (as `unit` per second of `amount`).
+void race(const char *what, int rounds, double amount, const char *unit, const std::function<void(int)> &call,
+          const std::function<double()> &diff) {
+  call(0);
+  call(1);
+  std::vector<double> t[2];
+  for (int r = 0; r < rounds; r++) {
+    for (int k = 0; k < 2; k++) {
+      const double t0 = now();
+      call(k);
+      t[k].push_back(now() - t0);
+    }
+  }
+  double med[2];
+  for (int k = 0; k < 2; k++) {
+    std::sort(t[k].begin(), t[k].end());
+    med[k] = t[k][t[k].size() / 2];
+  }
+  std::printf("%-34s A %8.1f  B %8.1f %s  B/A %.2fx  (largest difference %.1e)\n", what, amount / med[0], amount / med[1],
+              unit, med[0] / med[1], diff());
+  std::fflush(stdout);
+}
+
+double largest_diff(const std::vector<float> &a, const std::vector<float> &b) {
+  double d = 0;
+  for (size_t i = 0; i < a.size(); i++) d = std::max(d, double(std::fabs(a[i] - b[i])));
+  return d;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: %s A/libcnn4j.so B/libcnn4j.so [threads] [rounds] [conv algorithm]\n", argv[0]);
+    return 2;
+  }
+  const int threads = argc > 3 ? std::atoi(argv[3]) : 2, rounds = argc > 4 ? std::atoi(argv[4]) : 11;
+  const int algorithm = argc > 5 ? std::atoi(argv[5]) : 0;
+  Lib lib[2] = {load(argv[1], threads, algorithm), load(argv[2], threads, algorithm)};
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> u(-1, 1);
+  auto random = [&](size_t n) {
+    std::vector<float> v(n);
+    for (float &x : v) x = u(rng);
+    return v;
+  };
+
+  struct Shape {
+    const char *name;
+    long n, c, h, k, kernel, stride, pad;
+  };
+  const Shape convs[] = {{"resnet20 3->16", 128, 3, 32, 16, 3, 1, 1},   {"resnet20 16->16", 128, 16, 32, 16, 3, 1, 1},
+                         {"resnet20 16->32 s2", 128, 16, 32, 32, 3, 2, 1}, {"resnet20 32->32", 128, 32, 16, 32, 3, 1, 1},
+                         {"resnet20 32->64 s2", 128, 32, 16, 64, 3, 2, 1}, {"resnet20 64->64", 128, 64, 8, 64, 3, 1, 1},
+                         {"lenet5 6->16 5x5", 256, 6, 14, 16, 5, 1, 0}};
+  const char *passes[] = {"forward", "backward-data", "backward-filter"};
+  for (const Shape &s : convs) {
+    const long o = (s.h + 2 * s.pad - s.kernel) / s.stride + 1;
+    const std::vector<float> x = random(size_t(s.n * s.c * s.h * s.h)), w = random(size_t(s.k * s.c * s.kernel * s.kernel)),
+                             bias = random(size_t(s.k)), dy = random(size_t(s.n * s.k * o * o));
+    const double flop = 2.0 * s.n * s.k * o * o * s.c * s.kernel * s.kernel;
+    for (int op = 0; op < 3; op++) {
+      long bytes = 0, most = 0;
+      for (const Lib &l : lib) {
+        l.ws(0, op, s.n, s.c, s.h, s.h, s.k, s.kernel, s.kernel, s.stride, s.stride, s.pad, s.pad, 1, 1, 1, o, o, &bytes);
+        most = std::max(most, bytes);
+      }
+      std::vector<float> ws(size_t(most / 4 + 16));
+      const size_t outn = op == 0 ? size_t(s.n * s.k * o * o) : op == 1 ? x.size() : w.size();
+      std::vector<float> out[2] = {std::vector<float>(outn), std::vector<float>(outn)};
+      auto call = [&](int k) {
+        const Lib &l = lib[k];
+        float *y = out[k].data();
+        if (op == 0) {
+          l.fwd(0, x.data(), w.data(), bias.data(), y, s.n, s.c, s.h, s.h, s.k, s.kernel, s.kernel, s.stride, s.stride,
+                s.pad, s.pad, 1, 1, 1, o, o, ws.data());
+        } else if (op == 1) {
+          l.bwd_data(0, dy.data(), w.data(), y, s.n, s.c, s.h, s.h, s.k, s.kernel, s.kernel, s.stride, s.stride, s.pad,
+                     s.pad, 1, 1, 1, o, o, ws.data());
+        } else {
+          std::memset(y, 0, sizeof(float) * outn);
+          l.bwd_filter(0, x.data(), dy.data(), y, nullptr, s.n, s.c, s.h, s.h, s.k, s.kernel, s.kernel, s.stride,
+                       s.stride, s.pad, s.pad, 1, 1, 1, o, o, ws.data());
+        }
+      };
+      const std::string what = std::string(s.name) + " " + passes[op];
+      race(what.c_str(), rounds, flop / 1e9, "GFLOP/s", call, [&] { return largest_diff(out[0], out[1]); });
+    }
+  }
+
+  const long norms[][3] = {{128, 16, 1024}, {128, 32, 256}, {128, 64, 64}, {256, 6, 784}};
+  for (const auto &s : norms) {
+    const long n = s[0] * s[1] * s[2], c = s[1];
+    const std::vector<float> x = random(size_t(n)), dy = random(size_t(n)), gamma(static_cast<size_t>(c), 1.f),
+                             beta(static_cast<size_t>(c), 0.f);
+    std::vector<float> y[2], dx[2];
+    for (int k = 0; k < 2; k++) y[k].resize(size_t(n)), dx[k].resize(size_t(n));
+    const size_t cs = static_cast<size_t>(c);
+    std::vector<float> rm(cs), rv(cs, 1.f), sm(cs), si(cs), dg(cs), db(cs);
+    char what[64];
+    std::snprintf(what, sizeof what, "batch norm %ldx%ldx%ld fwd", s[0], s[1], s[2]);
+    race(what, rounds, 8.0 * n / 1e9, "GB/s", [&](int k) {
+      lib[k].bn_fwd(0, x.data(), gamma.data(), beta.data(), rm.data(), rv.data(), y[k].data(), sm.data(), si.data(),
+                    s[0], s[1], s[2], 1, 0.1, 1e-5);
+    }, [&] { return largest_diff(y[0], y[1]); });
+    std::snprintf(what, sizeof what, "batch norm %ldx%ldx%ld bwd", s[0], s[1], s[2]);
+    race(what, rounds, 12.0 * n / 1e9, "GB/s", [&](int k) {
+      lib[k].bn_bwd(0, x.data(), dy.data(), gamma.data(), sm.data(), si.data(), dx[k].data(), dg.data(), db.data(), s[0],
+                    s[1], s[2], 1);
+    }, [&] { return largest_diff(dx[0], dx[1]); });
+  }
+
+  for (long n : {2L << 20, 8L << 20}) {
+    const std::vector<float> a = random(size_t(n)), b = random(size_t(n));
+    std::vector<float> o[2] = {std::vector<float>(size_t(n)), std::vector<float>(size_t(n))};
+    char what[64];
+    std::snprintf(what, sizeof what, "copy %ld floats", n);
+    race(what, rounds, 8.0 * n / 1e9, "GB/s", [&](int k) { lib[k].copy(a.data(), o[k].data(), 4 * n); },
+         [&] { return largest_diff(o[0], o[1]); });
+    std::snprintf(what, sizeof what, "add %ld floats", n);
+    race(what, rounds, 12.0 * n / 1e9, "GB/s", [&](int k) { lib[k].add(0, a.data(), b.data(), o[k].data(), n); },
+         [&] { return largest_diff(o[0], o[1]); });
+    std::snprintf(what, sizeof what, "axpy %ld floats", n);
+    race(what, rounds, 12.0 * n / 1e9, "GB/s", [&](int k) { lib[k].axpy(0, 0.5, a.data(), o[k].data(), n); },
+         [] { return 0.0; });
+  }
+  return 0;
+}
