@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "chunks.h"
 #include "common.h"
 
 namespace cnn4j {
@@ -68,22 +69,6 @@ inline void axpy_(float al, const float *x, float *y, i64 n) { axpy_f32(al, x, y
 inline void axpy_(double al, const double *x, double *y, i64 n) { axpy_f64(al, x, y, n); }
 inline void scale_(float al, float *x, i64 n) { scale_f32(al, x, n); }
 inline void scale_(double al, double *x, i64 n) { scale_f64(al, x, n); }
-
-// Runs f(lo, hi) over [0, n) in one contiguous chunk per thread (64-element aligned).
-template <class F>
-void chunks(i64 n, double work, F f) {
-  int nt = threads_for(work);
-  if (nt <= 1) {
-    f(i64(0), n);
-    return;
-  }
-  const i64 per = round_up(ceil_div(n, nt), 64);
-#pragma omp parallel num_threads(nt)
-  {
-    i64 lo = i64(omp_get_thread_num()) * per, hi = imin(n, lo + per);
-    if (lo < hi) f(lo, hi);
-  }
-}
 
 template <class T>
 void relu_forward(const T *x, T *y, i64 n) {

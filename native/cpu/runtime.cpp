@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "chunks.h"
 #include "common.h"
 #include "gemm.h"
 
@@ -194,19 +195,12 @@ int32_t cnn4j_free(void *p) {
 
 int32_t cnn4j_copy(const void *src, void *dst, int64_t bytes) {
   if (bytes < 0 || (bytes > 0 && (src == nullptr || dst == nullptr))) return CNN4J_INVALID_ARGUMENT;
+  if (bytes == 0) return CNN4J_OK;
   // Large copies in one contiguous chunk per thread (a single stream does not fill the
   // memory bandwidth of two cores).
-  const int nt = threads_for(double(bytes) / 4);
-  if (nt <= 1) {
-    if (bytes > 0) std::memcpy(dst, src, static_cast<size_t>(bytes));
-    return CNN4J_OK;
-  }
-  const int64_t per = round_up(ceil_div(bytes, nt), 64);
-#pragma omp parallel num_threads(nt)
-  {
-    const int64_t lo = int64_t(omp_get_thread_num()) * per, hi = imin(bytes, lo + per);
-    if (lo < hi) std::memcpy(static_cast<char *>(dst) + lo, static_cast<const char *>(src) + lo, size_t(hi - lo));
-  }
+  chunks(bytes, double(bytes) / 4, [&](i64 lo, i64 hi) {
+    std::memcpy(static_cast<char *>(dst) + lo, static_cast<const char *>(src) + lo, size_t(hi - lo));
+  });
   return CNN4J_OK;
 }
 

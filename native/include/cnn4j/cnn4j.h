@@ -35,7 +35,7 @@ typedef enum cnn4j_activation {
 
 typedef enum cnn4j_isa { CNN4J_ISA_BASELINE = 0, CNN4J_ISA_AVX2 = 1, CNN4J_ISA_AVX512 = 2 } cnn4j_isa;
 
-/* How float 3x3 convolutions (unit stride and dilation, one group) are computed. */
+/* How float convolutions are computed (double ones always take im2col + GEMM). */
 typedef enum cnn4j_conv_algorithm {
   CNN4J_CONV_AUTO = 0,   /* by shape: Winograd F(4x4,3x3) or F(2x2,3x3) where it pays, else direct */
   CNN4J_CONV_DIRECT = 1, /* direct only: the blocked kernels where they apply, else im2col + GEMM */
