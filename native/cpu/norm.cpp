@@ -28,7 +28,7 @@ void bn_forward(const T *x, const T *gamma, const T *beta, T *rmean, T *rvar, T 
     for (i64 c = 0; c < channels; c++) {
       double mean, inv_std;
       if (batch_stats) {
-        const double k = x[c * inner];
+        const double k = m > 0 ? double(x[c * inner]) : 0.0;  // an empty batch reads nothing
         double s = 0, q = 0;
         for (i64 o = 0; o < outer; o++) {
           const T *r = x + (o * channels + c) * inner;
