@@ -95,7 +95,9 @@ def resnet20():
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
 
 
-def torch_rate(name, compiled, repeats, steps):
+def torch_stepper(name, compiled):
+    """Builds the model and its Adam step once, warms it up, and returns a function that times
+    `steps` more steps and gives images/s."""
     shape, batch = NETS[name]
     model = {"lenet5": lenet5, "vgg11-plain": vgg11, "resnet20": resnet20}[name]().to(DEV)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
@@ -113,15 +115,16 @@ def torch_rate(name, compiled, repeats, steps):
     for _ in range(20):
         fn()
     sync()
-    rates = []
-    for _ in range(repeats):
+
+    def rate(steps):
         t0 = time.perf_counter()
         for _ in range(steps):
             loss = fn()
             loss.item()  # one scalar back per step, as cnn4j reads loss and correct count
         sync()
-        rates.append(steps * batch / (time.perf_counter() - t0))
-    return statistics.median(rates)
+        return steps * batch / (time.perf_counter() - t0)
+
+    return rate
 
 
 def sync():
@@ -140,11 +143,12 @@ def run_cnn4j(cmd, args):
     return out.stdout
 
 
-def cnn4j_rate(cmd, name, repeats, steps, precision, graphs=True):
+def cnn4j_rate(cmd, name, repeats, steps, precision, graphs=True, warmup=50):
     shape, batch = NETS[name]
     out = run_cnn4j(cmd, ["bench", "--backend", DEV, "--model", name, "--input", "x".join(map(str, shape)),
                           "--classes", "10", "--batch", str(batch), "--repeats", str(repeats), "--steps",
-                          str(steps)] + precision_args(precision) + ([] if graphs else ["--no-graphs"]))
+                          str(steps), "--warmup", str(warmup)] + precision_args(precision)
+                    + ([] if graphs else ["--no-graphs"]))
     m = re.search(DEV + r"_images_per_s=(\d+)", out)
     if not m:
         raise RuntimeError("cnn4j bench printed no result: " + out)
@@ -284,11 +288,61 @@ def kernels(cmd, repeats, nets):
         sys.stdout.flush()
 
 
+def train_row(a, name):
+    """One row of the training table. The two sides alternate round by round (each round: every
+    cnn4j setting in a fresh process, then every PyTorch setting), so that a slow spell of the
+    machine falls on both; each figure is the median of its rounds."""
+    settings = [("ours", lambda: cnn4j_rate(a.cnn4j, name, 1, a.steps, "fp32", warmup=a.warmup)),
+                ("ours_eager", lambda: cnn4j_rate(a.cnn4j, name, 1, a.steps, "fp32", graphs=False, warmup=a.warmup))]
+    if DEV == "cuda":
+        settings.append(("ours_tf32", lambda: cnn4j_rate(a.cnn4j, name, 1, a.steps, "tf32", warmup=a.warmup)))
+    failed = {}
+    for tf32, compiled in [(False, False), (False, True)] + ([(True, False)] if DEV == "cuda" else []):
+        key = f"torch_{'tf32' if tf32 else 'fp32'}_{'compiled' if compiled else 'eager'}"
+        if compiled and a.no_compile:
+            continue
+
+        def flags(tf32=tf32):
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = tf32
+
+        try:
+            flags()
+            stepper = torch_stepper(name, compiled)
+        except Exception as e:  # torch.compile may be missing its toolchain
+            failed[key] = f"n/a ({type(e).__name__})"
+            continue
+        settings.append((key, lambda stepper=stepper, flags=flags: (flags(), stepper(a.steps))[1]))
+    rates = {k: [] for k, _ in settings}
+    for _ in range(a.repeats):
+        for k, fn in settings:
+            rates[k].append(fn())
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    row = [name, str(NETS[name][1]), f"{med['ours']:,.0f}", f"{med['ours_eager']:,.0f}"]
+    for key, ours in [("torch_fp32_eager", "ours"), ("torch_fp32_compiled", "ours")] + (
+            [("torch_tf32_eager", "ours_tf32")] if DEV == "cuda" else []):
+        if key in med:
+            if key == "torch_tf32_eager":
+                row.append(f"{med['ours_tf32']:,.0f}")
+            row += [f"{med[key]:,.0f}", f"{med[ours] / med[key]:.2f}"]
+            if key == "torch_tf32_eager":
+                row.append(f"{med['ours'] / med[key]:.2f}")
+        elif key in failed:
+            row += ([f"{med['ours_tf32']:,.0f}"] if key == "torch_tf32_eager" else []) + [failed[key], "-"] + (
+                ["-"] if key == "torch_tf32_eager" else [])
+        else:
+            row += ["-", "-"]
+    if DEV != "cuda":
+        row += ["-", "-", "-", "-"]
+    return row
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cnn4j", required=True, help="command that runs the cnn4j CLI")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--warmup", type=int, default=15, help="cnn4j warm-up steps in each round's process")
     ap.add_argument("--nets", default="lenet5,vgg11-plain,resnet20")
     ap.add_argument("--kernels", action="store_true", help="also race the kernels one by one")
     ap.add_argument("--kernel-nets", default="lenet5,vgg11-plain,resnet20", help="networks whose kernels race")
@@ -311,35 +365,14 @@ def main():
     else:
         print(f"device: CPU ({torch.get_num_threads()} PyTorch threads), torch {torch.__version__}")
     print()
-    print("## Training steps, images/s (median of the repeats)")
+    print("## Training steps, images/s (median of the rounds; each round runs both sides, one after the other)")
     print()
     print("| network | batch | cnn4j FP32 | cnn4j FP32, no graphs | torch eager FP32 (TF32 off) | ratio "
           "| torch.compile FP32 | ratio | cnn4j TF32 | torch eager default (TF32 convs) | ratio "
           "| ratio cnn4j FP32 / torch default |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in [] if a.no_training else a.nets.split(","):
-        ours = cnn4j_rate(a.cnn4j, name, a.repeats, a.steps, "fp32")
-        ours_eager = cnn4j_rate(a.cnn4j, name, a.repeats, a.steps, "fp32", graphs=False)
-        ours_tf32 = cnn4j_rate(a.cnn4j, name, a.repeats, a.steps, "tf32") if DEV == "cuda" else float("nan")
-        row = [name, str(NETS[name][1]), f"{ours:,.0f}", f"{ours_eager:,.0f}"]
-        for tf32, compiled in [(False, False), (False, True)] + ([(True, False)] if DEV == "cuda" else []):
-            if compiled and a.no_compile:
-                row += ["-", "-"]
-                continue
-            torch.backends.cuda.matmul.allow_tf32 = False
-            torch.backends.cudnn.allow_tf32 = tf32
-            if tf32:
-                row.append(f"{ours_tf32:,.0f}")
-            try:
-                r = torch_rate(name, compiled, a.repeats, a.steps)
-                row += [f"{r:,.0f}", f"{(ours_tf32 if tf32 else ours) / r:.2f}"]
-                if tf32:
-                    row.append(f"{ours / r:.2f}")
-            except Exception as e:  # torch.compile may be missing its toolchain
-                row += [f"n/a ({type(e).__name__})", "-"] + (["-"] if tf32 else [])
-        if DEV != "cuda":
-            row += ["-", "-", "-", "-"]
-        print("| " + " | ".join(row) + " |")
+        print("| " + " | ".join(train_row(a, name)) + " |")
         sys.stdout.flush()
     if a.kernels:
         kernels(a.cnn4j, a.repeats, a.kernel_nets.split(","))
