@@ -4,7 +4,9 @@
 // results of the two builds are compared too (largest difference).
 //
 //   g++ -O2 -std=c++17 bench/native/ab.cpp -ldl -o /tmp/ab
-//   /tmp/ab OLD/libcnn4j.so NEW/libcnn4j.so [threads=2] [rounds=11] [conv algorithm=0 auto]
+//   /tmp/ab OLD/libcnn4j.so NEW/libcnn4j.so [threads=2] [rounds=11] [conv algorithm=0 auto] [only]
+//
+// `only`: run just the ops whose name contains it (e.g. "batch norm", "16->16").
 //
 // Ops: the 3x3 convolutions of ResNet-20 (and LeNet-5's second convolution) at their
 // training batch, all three passes; batch norm forward and backward on ResNet-20's and
@@ -77,8 +79,11 @@ Lib load(const char *path, int threads, int algorithm) {
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 // Times call(0) and call(1) alternately; prints both medians (as `unit` per second of `amount`).
+const char *only = "";  // the name filter
+
 void race(const char *what, int rounds, double amount, const char *unit, const std::function<void(int)> &call,
           const std::function<double()> &diff) {
+  if (std::strstr(what, only) == nullptr) return;
   call(0);
   call(1);
   std::vector<double> t[2];
@@ -109,11 +114,12 @@ double largest_diff(const std::vector<float> &a, const std::vector<float> &b) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s A/libcnn4j.so B/libcnn4j.so [threads] [rounds] [conv algorithm]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s A/libcnn4j.so B/libcnn4j.so [threads] [rounds] [conv algorithm] [only]\n", argv[0]);
     return 2;
   }
   const int threads = argc > 3 ? std::atoi(argv[3]) : 2, rounds = argc > 4 ? std::atoi(argv[4]) : 11;
   const int algorithm = argc > 5 ? std::atoi(argv[5]) : 0;
+  if (argc > 6) only = argv[6];
   Lib lib[2] = {load(argv[1], threads, algorithm), load(argv[2], threads, algorithm)};
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-1, 1);
