@@ -203,8 +203,75 @@ inline i64 avg_divisor(const PoolGeom &g, i64 i, i64 j, bool include_pad) {
   return imax(rows * cols, 1);
 }
 
+// Windows entirely inside the input (no padding), so that every divisor is kh * kw: an
+// output row at a time, taps outermost and output columns innermost (vector loops, no
+// per-pixel divisor). The taps add in the generic path's order, so the sums are the same.
+inline bool windows_inside(const PoolGeom &g) {
+  const Window &v = g.v;
+  return v.pt == 0 && v.pl == 0 && (g.oh - 1) * v.sh + (v.kh - 1) * v.dh < g.h &&
+         (g.ow - 1) * v.sw + (v.kw - 1) * v.dw < g.w;
+}
+
+// ... and, for the backward pass, windows that do not overlap (each input pixel in one
+// window at most), so that scattering row by row adds nothing twice and keeps the order.
+inline bool windows_apart(const PoolGeom &g) {
+  const Window &v = g.v;
+  return windows_inside(g) && v.sh >= (v.kh - 1) * v.dh + 1 && v.sw >= (v.kw - 1) * v.dw + 1;
+}
+
+template <class T>
+void avg_forward_inside(const PoolGeom &g, const T *x, T *y) {
+  const Window v = g.v;
+  const i64 hw = g.h * g.w, ohw = g.oh * g.ow, ow = g.ow, sw = v.sw;
+  const T div = T(v.kh * v.kw);
+#pragma omp parallel for num_threads(pool_threads(g)) schedule(dynamic, 16)
+  for (i64 p = 0; p < g.planes; p++) {
+    const T *xp = x + p * hw;
+    for (i64 i = 0; i < g.oh; i++) {
+      T *__restrict yr = y + p * ohw + i * ow;
+      for (i64 j = 0; j < ow; j++) yr[j] = 0;
+      for (i64 a = 0; a < v.kh; a++) {
+        for (i64 b = 0; b < v.kw; b++) {
+          const T *__restrict src = xp + (i * v.sh + a * v.dh) * g.w + b * v.dw;
+          if (sw == 1) {
+            for (i64 j = 0; j < ow; j++) yr[j] += src[j];
+          } else {
+            for (i64 j = 0; j < ow; j++) yr[j] += src[j * sw];
+          }
+        }
+      }
+      for (i64 j = 0; j < ow; j++) yr[j] = yr[j] / div;
+    }
+  }
+}
+
+template <class T>
+void avg_backward_apart(const PoolGeom &g, const T *dy, T *dx) {
+  const Window v = g.v;
+  const i64 hw = g.h * g.w, ohw = g.oh * g.ow, ow = g.ow, sw = v.sw;
+  const T div = T(v.kh * v.kw);
+#pragma omp parallel for num_threads(pool_threads(g)) schedule(dynamic, 16)
+  for (i64 p = 0; p < g.planes; p++) {
+    T *dxp = dx + p * hw;
+    std::memset(dxp, 0, sizeof(T) * hw);
+    for (i64 i = 0; i < g.oh; i++) {
+      const T *__restrict gr = dy + p * ohw + i * ow;
+      for (i64 a = 0; a < v.kh; a++) {
+        for (i64 b = 0; b < v.kw; b++) {
+          T *__restrict dst = dxp + (i * v.sh + a * v.dh) * g.w + b * v.dw;
+          for (i64 j = 0; j < ow; j++) dst[j * sw] += gr[j] / div;  // onto the zeros, as the generic path
+        }
+      }
+    }
+  }
+}
+
 template <class T>
 void avg_forward(const PoolGeom &g, const T *x, T *y, bool include_pad) {
+  if (windows_inside(g)) {
+    avg_forward_inside(g, x, y);
+    return;
+  }
   const Window v = g.v;
   const i64 hw = g.h * g.w, ohw = g.oh * g.ow;
 #pragma omp parallel for num_threads(pool_threads(g)) schedule(dynamic, 16)
@@ -230,6 +297,10 @@ void avg_forward(const PoolGeom &g, const T *x, T *y, bool include_pad) {
 
 template <class T>
 void avg_backward(const PoolGeom &g, const T *dy, T *dx, bool include_pad) {
+  if (windows_apart(g)) {
+    avg_backward_apart(g, dy, dx);
+    return;
+  }
   const Window v = g.v;
   const i64 hw = g.h * g.w, ohw = g.oh * g.ow;
 #pragma omp parallel for num_threads(pool_threads(g)) schedule(dynamic, 16)

@@ -99,6 +99,9 @@ class NativeParityTest extends NativeComparison {
         cfgs.add(new PoolCfg(3, 16, 23, 17, Window2d.square(3, 2, 1)));   // overlapping, padded, threaded
         cfgs.add(new PoolCfg(8, 32, 24, 24, Window2d.square(2, 2, 0)));   // LeNet-like, threaded
         cfgs.add(new PoolCfg(2, 3, 9, 11, new Window2d(3, 2, 2, 1, 1, 0, 1, 1, 2, 1)));  // dilated
+        cfgs.add(new PoolCfg(4, 16, 16, 15, Window2d.square(1, 2, 0)));   // ResNet's shortcut subsample
+        cfgs.add(new PoolCfg(3, 5, 6, 7, Window2d.square(3, 1, 0)));      // inside, overlapping
+        cfgs.add(new PoolCfg(2, 4, 9, 9, new Window2d(2, 2, 3, 3, 0, 0, 0, 0, 2, 1)));  // inside, dilated, apart
         List<Arguments> out = new ArrayList<>();
         for (int i = 0; i < cfgs.size(); i++) {
             out.add(Arguments.of(1 + i % 3, cfgs.get(i)));
