@@ -33,9 +33,9 @@ using BwdData = int (*)(int, const void *, const void *, void *, long, long, lon
 using ConvWs = int (*)(int, int, long, long, long, long, long, long, long, long, long, long, long, long, long, long,
                        long, long, long *);
 using BnFwd = int (*)(int, const void *, const void *, const void *, void *, void *, void *, void *, void *, long, long,
-                      long, int, double, double);
+                      long, int, double, double, int);
 using BnBwd = int (*)(int, const void *, const void *, const void *, const void *, const void *, void *, void *, void *,
-                      long, long, long, int);
+                      long, long, long, int, const void *);
 using Add = int (*)(int, const void *, const void *, void *, long);
 using Copy = int (*)(const void *, void *, long);
 using Axpy = int (*)(int, double, const void *, void *, long);
@@ -185,12 +185,12 @@ int main(int argc, char **argv) {
     std::snprintf(what, sizeof what, "batch norm %ldx%ldx%ld fwd", s[0], s[1], s[2]);
     race(what, rounds, 8.0 * n / 1e9, "GB/s", [&](int k) {
       lib[k].bn_fwd(0, x.data(), gamma.data(), beta.data(), rm.data(), rv.data(), y[k].data(), sm.data(), si.data(),
-                    s[0], s[1], s[2], 1, 0.1, 1e-5);
+                    s[0], s[1], s[2], 1, 0.1, 1e-5, 0);
     }, [&] { return largest_diff(y[0], y[1]); });
     std::snprintf(what, sizeof what, "batch norm %ldx%ldx%ld bwd", s[0], s[1], s[2]);
     race(what, rounds, 12.0 * n / 1e9, "GB/s", [&](int k) {
       lib[k].bn_bwd(0, x.data(), dy.data(), gamma.data(), sm.data(), si.data(), dx[k].data(), dg.data(), db.data(), s[0],
-                    s[1], s[2], 1);
+                    s[1], s[2], 1, nullptr);
     }, [&] { return largest_diff(dx[0], dx[1]); });
   }
 

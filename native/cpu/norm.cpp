@@ -19,9 +19,12 @@ namespace {
 // thread count. Sums are in double; the statistics sum x - K for a sample K of the channel
 // (its first value), so that one sweep yields both moments without cancellation.
 
-// Images per statistics slot: enough slots for any thread count's balance, few enough that
-// adding the slots' partials costs nothing.
-inline i64 stat_slots(i64 outer) { return std::min<i64>(outer, 64); }
+// Statistics slots: enough for any thread count's balance, few enough that their partials
+// (2 x slots x channels doubles) stay small and adding them costs nothing: 64, down to 8
+// for 1024 channels and more. A function of the shape only.
+inline i64 stat_slots(i64 outer, i64 channels) {
+  return std::min(outer, std::max<i64>(8, std::min<i64>(64, 8192 / std::max<i64>(1, channels))));
+}
 
 // For every channel c: (sa[c], sb[c]) = the sums over the images, in slot order, of what
 // row(o, c, a, b) adds for image o's row of channel c. Called inside a parallel region;
@@ -74,7 +77,7 @@ inline void lane_sums(i64 n, Vec vec, One one, double &s1, double &s2) {
 
 template <class Row>
 void slot_sums(i64 outer, i64 channels, double *parts, double *sa, double *sb, Row row) {
-  const i64 slots = stat_slots(outer);
+  const i64 slots = stat_slots(outer, channels);
 #pragma omp for schedule(static)
   for (i64 s = 0; s < slots; s++) {
     double *pa = parts + 2 * s * channels, *pb = pa + channels;
@@ -97,13 +100,13 @@ void slot_sums(i64 outer, i64 channels, double *parts, double *sa, double *sb, R
 
 template <class T>
 void bn_forward(const T *x, const T *gamma, const T *beta, T *rmean, T *rvar, T *y, T *smean, T *sinv, i64 outer,
-                i64 channels, i64 inner, bool batch_stats, double momentum, double eps) {
+                i64 channels, i64 inner, bool batch_stats, double momentum, double eps, bool relu) {
   const i64 m = outer * inner;
   const int nt = threads_for(double(m) * channels * 3);
   const size_t cs = static_cast<size_t>(channels);
   // y = a[c] x + b[c]
   std::vector<T> a(cs), b(cs);
-  std::vector<double> k(cs), sum(cs), sq(cs), parts(batch_stats ? 2 * cs * size_t(stat_slots(outer)) : 0);
+  std::vector<double> k(cs), sum(cs), sq(cs), parts(batch_stats ? 2 * cs * size_t(stat_slots(outer, channels)) : 0);
 #pragma omp parallel num_threads(nt)
   {
     if (batch_stats) {
@@ -165,7 +168,14 @@ void bn_forward(const T *x, const T *gamma, const T *beta, T *rmean, T *rvar, T 
         const T *r = x + (o * channels + c) * inner;
         T *d = y + (o * channels + c) * inner;
         const T ac = a[size_t(c)], bc = b[size_t(c)];
-        for (i64 i = 0; i < inner; i++) d[i] = ac * r[i] + bc;
+        if (relu) {
+          for (i64 i = 0; i < inner; i++) {
+            const T v = ac * r[i] + bc;
+            d[i] = v > T(0) ? v : T(0);  // as the ReLU op
+          }
+        } else {
+          for (i64 i = 0; i < inner; i++) d[i] = ac * r[i] + bc;
+        }
       }
     }
   }
@@ -173,42 +183,60 @@ void bn_forward(const T *x, const T *gamma, const T *beta, T *rmean, T *rvar, T 
 
 template <class T>
 void bn_backward(const T *x, const T *dy, const T *gamma, const T *smean, const T *sinv, T *dx, T *dgamma, T *dbeta,
-                 i64 outer, i64 channels, i64 inner, bool batch_stats) {
+                 i64 outer, i64 channels, i64 inner, bool batch_stats, const T *ry) {
   const i64 m = outer * inner;
   const int nt = threads_for(double(m) * channels * 4);
   const size_t cs = static_cast<size_t>(channels);
   // dx = p[c] dy + q[c] x + r[c]
   std::vector<T> p(cs), q(cs), r(cs);
-  std::vector<double> sdy(cs), sdyx(cs), parts(2 * cs * size_t(stat_slots(outer)));
+  std::vector<double> sdy(cs), sdyx(cs), parts(2 * cs * size_t(stat_slots(outer, channels)));
 #pragma omp parallel num_threads(nt)
   {
+    // g = dy, or dy where the fused ReLU's output is positive
     slot_sums(outer, channels, parts.data(), sdy.data(), sdyx.data(), [&](i64 o, i64 c, double &pa, double &pb) {
       const T *xr = x + (o * channels + c) * inner;
       const T *g = dy + (o * channels + c) * inner;
+      const T *yr = ry ? ry + (o * channels + c) * inner : nullptr;
       const double mean = smean[c], inv_std = sinv[c];
       if constexpr (std::is_same_v<T, float>) {
-        // sum dy (x - mean), times inv_std once per row; the mean is one of the floats
+        // sum g (x - mean), times inv_std once per row; the mean is one of the floats
         double a = 0, b = 0;
         const float mf = smean[c];
-        lane_sums(
-            inner,
-            [&](i64 i, v4f &u, v4f &v) {
-              u = ld4(g + i);
-              v = u * (ld4(xr + i) - mf);
-            },
-            [&](i64 i, float &u, float &v) {
-              u = g[i];
-              v = u * (xr[i] - mf);
-            },
-            a, b);
+        if (yr) {
+          const v4f zero = {};
+          lane_sums(
+              inner,
+              [&](i64 i, v4f &u, v4f &v) {
+                u = ld4(yr + i) > zero ? ld4(g + i) : zero;
+                v = u * (ld4(xr + i) - mf);
+              },
+              [&](i64 i, float &u, float &v) {
+                u = yr[i] > 0.0f ? g[i] : 0.0f;
+                v = u * (xr[i] - mf);
+              },
+              a, b);
+        } else {
+          lane_sums(
+              inner,
+              [&](i64 i, v4f &u, v4f &v) {
+                u = ld4(g + i);
+                v = u * (ld4(xr + i) - mf);
+              },
+              [&](i64 i, float &u, float &v) {
+                u = g[i];
+                v = u * (xr[i] - mf);
+              },
+              a, b);
+        }
         pa += a;
         pb += b * inv_std;
       } else {
         double a = 0, b = 0;
 #pragma omp simd reduction(+ : a, b)
         for (i64 i = 0; i < inner; i++) {
-          a += g[i];
-          b += g[i] * ((xr[i] - mean) * inv_std);
+          const double gi = yr && !(yr[i] > T(0)) ? 0.0 : g[i];
+          a += gi;
+          b += gi * ((xr[i] - mean) * inv_std);
         }
         pa += a;
         pb += b;
@@ -235,7 +263,15 @@ void bn_backward(const T *x, const T *dy, const T *gamma, const T *smean, const 
           const T *g = dy + (o * channels + c) * inner;
           T *d = dx + (o * channels + c) * inner;
           const T pc = p[size_t(c)], qc = q[size_t(c)], rc = r[size_t(c)];
-          for (i64 i = 0; i < inner; i++) d[i] = pc * g[i] + (qc * xr[i] + rc);
+          if (ry) {
+            const T *yr = ry + (o * channels + c) * inner;
+            for (i64 i = 0; i < inner; i++) {
+              const T gi = g[i], yi = yr[i];  // both loaded: a select, no branch
+              d[i] = pc * (yi > T(0) ? gi : T(0)) + (qc * xr[i] + rc);
+            }
+          } else {
+            for (i64 i = 0; i < inner; i++) d[i] = pc * g[i] + (qc * xr[i] + rc);
+          }
         }
       }
     }
@@ -313,7 +349,7 @@ extern "C" {
 int32_t cnn4j_batch_norm_forward(int32_t dtype, const void *x, const void *gamma, const void *beta,
                                  void *running_mean, void *running_var, void *y, void *save_mean, void *save_inv_std,
                                  int64_t outer, int64_t channels, int64_t inner, int32_t batch_stats, double momentum,
-                                 double eps) {
+                                 double eps, int32_t relu) {
   if (!sizes_ok({outer, channels, inner}) || !x || !gamma || !beta || !running_mean || !running_var || !y ||
       !save_mean || !save_inv_std || !(eps > 0)) {
     return CNN4J_INVALID_ARGUMENT;
@@ -322,13 +358,14 @@ int32_t cnn4j_batch_norm_forward(int32_t dtype, const void *x, const void *gamma
                                             static_cast<const T *>(beta), static_cast<T *>(running_mean),
                                             static_cast<T *>(running_var), static_cast<T *>(y),
                                             static_cast<T *>(save_mean), static_cast<T *>(save_inv_std), outer,
-                                            channels, inner, batch_stats != 0, momentum, eps));
+                                            channels, inner, batch_stats != 0, momentum, eps, relu != 0));
   return CNN4J_OK;
 }
 
 int32_t cnn4j_batch_norm_backward(int32_t dtype, const void *x, const void *dy, const void *gamma,
                                   const void *save_mean, const void *save_inv_std, void *dx, void *dgamma, void *dbeta,
-                                  int64_t outer, int64_t channels, int64_t inner, int32_t batch_stats) {
+                                  int64_t outer, int64_t channels, int64_t inner, int32_t batch_stats,
+                                  const void *relu_y) {
   if (!sizes_ok({outer, channels, inner}) || !x || !dy || !gamma || !save_mean || !save_inv_std || !dgamma ||
       !dbeta) {
     return CNN4J_INVALID_ARGUMENT;
@@ -337,7 +374,7 @@ int32_t cnn4j_batch_norm_backward(int32_t dtype, const void *x, const void *dy, 
                                              static_cast<const T *>(gamma), static_cast<const T *>(save_mean),
                                              static_cast<const T *>(save_inv_std), static_cast<T *>(dx),
                                              static_cast<T *>(dgamma), static_cast<T *>(dbeta), outer, channels,
-                                             inner, batch_stats != 0));
+                                             inner, batch_stats != 0, static_cast<const T *>(relu_y)));
   return CNN4J_OK;
 }
 

@@ -335,7 +335,7 @@ __global__ void adam_k(T *p, const T *g, T *m, T *v, i64 n, T step_size, T inv_s
 // One block per channel: statistics (training), running-stat update, normalisation.
 template <class T>
 __global__ void bn_fwd_k(const T *x, const T *gamma, const T *beta, T *rm, T *rv, T *y, T *sm, T *si, i64 outer,
-                         i64 channels, i64 inner, int batch_stats, double momentum, double eps) {
+                         i64 channels, i64 inner, int batch_stats, double momentum, double eps, int relu) {
   i64 c = blockIdx.x, m = outer * inner;
   CNN4J_SHARED(double, red, [256]);
   CNN4J_SHARED(double, mean_s, );
@@ -382,20 +382,22 @@ __global__ void bn_fwd_k(const T *x, const T *gamma, const T *beta, T *rm, T *rv
   T a = T(gamma[c] * inv_s), b = T(beta[c] - gamma[c] * inv_s * mean_s);
   for (i64 i = threadIdx.x; i < m; i += blockDim.x) {
     i64 at = ((i / inner) * channels + c) * inner + i % inner;
-    y[at] = a * x[at] + b;
+    const T v = a * x[at] + b;
+    y[at] = relu && !(v > T(0)) ? T(0) : v;  // ReLU fused: as the activation kernel
   }
 }
 
 template <class T>
 __global__ void bn_bwd_k(const T *x, const T *dy, const T *gamma, const T *sm, const T *si, T *dx, T *dg, T *db,
-                         i64 outer, i64 channels, i64 inner, int batch_stats) {
+                         i64 outer, i64 channels, i64 inner, int batch_stats, const T *ry) {
   i64 c = blockIdx.x, m = outer * inner;
   double mean = sm[c], inv = si[c];
   double s1 = 0, s2 = 0;
   for (i64 i = threadIdx.x; i < m; i += blockDim.x) {
     i64 at = ((i / inner) * channels + c) * inner + i % inner;
-    s1 += dy[at];
-    s2 += dy[at] * ((x[at] - mean) * inv);
+    const T g = ry && !(ry[at] > T(0)) ? T(0) : dy[at];  // dy where the fused ReLU passed it
+    s1 += g;
+    s2 += g * ((x[at] - mean) * inv);
   }
   CNN4J_SHARED(double, r1, [256]);
   CNN4J_SHARED(double, r2, [256]);
@@ -418,7 +420,8 @@ __global__ void bn_bwd_k(const T *x, const T *dy, const T *gamma, const T *sm, c
   double k = gamma[c] * inv;
   for (i64 i = threadIdx.x; i < m; i += blockDim.x) {
     i64 at = ((i / inner) * channels + c) * inner + i % inner;
-    dx[at] = batch_stats ? T(k * (dy[at] - sum_dy / m - (x[at] - mean) * inv * sum_dyx / m)) : T(k * dy[at]);
+    const T g = ry && !(ry[at] > T(0)) ? T(0) : dy[at];
+    dx[at] = batch_stats ? T(k * (g - sum_dy / m - (x[at] - mean) * inv * sum_dyx / m)) : T(k * g);
   }
 }
 
@@ -731,7 +734,7 @@ int32_t cnn4j_cuda_adam_update(int32_t dtype, void *param, const void *grad, voi
 int32_t cnn4j_cuda_batch_norm_forward(int32_t dtype, const void *x, const void *gamma, const void *beta,
                                       void *running_mean, void *running_var, void *y, void *save_mean,
                                       void *save_inv_std, int64_t outer, int64_t channels, int64_t inner,
-                                      int32_t batch_stats, double momentum, double eps) {
+                                      int32_t batch_stats, double momentum, double eps, int32_t relu) {
   if (outer < 0 || channels < 1 || inner < 0 || !x || !gamma || !beta || !running_mean || !running_var || !y ||
       !save_mean || !save_inv_std || !(eps > 0)) {
     return CNN4J_INVALID_ARGUMENT;
@@ -744,13 +747,13 @@ int32_t cnn4j_cuda_batch_norm_forward(int32_t dtype, const void *x, const void *
                                                                        static_cast<T *>(running_var),
                                                                        static_cast<T *>(y), static_cast<T *>(save_mean),
                                                                        static_cast<T *>(save_inv_std), outer, channels,
-                                                                       inner, batch_stats, momentum, eps)));
+                                                                       inner, batch_stats, momentum, eps, relu)));
 }
 
 int32_t cnn4j_cuda_batch_norm_backward(int32_t dtype, const void *x, const void *dy, const void *gamma,
                                        const void *save_mean, const void *save_inv_std, void *dx, void *dgamma,
                                        void *dbeta, int64_t outer, int64_t channels, int64_t inner,
-                                       int32_t batch_stats) {
+                                       int32_t batch_stats, const void *relu_y) {
   if (outer < 0 || channels < 1 || inner < 0 || !x || !dy || !gamma || !save_mean || !save_inv_std || !dgamma ||
       !dbeta) {
     return CNN4J_INVALID_ARGUMENT;
@@ -763,7 +766,8 @@ int32_t cnn4j_cuda_batch_norm_backward(int32_t dtype, const void *x, const void 
                                                                         static_cast<const T *>(save_inv_std),
                                                                         static_cast<T *>(dx), static_cast<T *>(dgamma),
                                                                         static_cast<T *>(dbeta), outer, channels,
-                                                                        inner, batch_stats)));
+                                                                        inner, batch_stats,
+                                                                        static_cast<const T *>(relu_y))));
 }
 
 int32_t cnn4j_cuda_dropout_forward(int32_t dtype, const void *x, void *y, void *mask, int64_t n, double p,

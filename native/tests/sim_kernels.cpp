@@ -828,18 +828,22 @@ void check_batch_norm() {
     const size_t n = size_t(outer * ch * inner), c = size_t(ch);
     char shape[48];
     std::snprintf(shape, sizeof shape, "[%lld,%lld,%lld] ", (long long)outer, (long long)ch, (long long)inner);
-    for (int batch_stats = 1; batch_stats >= 0; batch_stats--) {
-      const std::string p = std::string(shape) + (batch_stats ? "batch stats " : "running stats ");
+    for (int q = 0; q < 4; q++) {
+      // batch and running statistics, each plain and with ReLU fused (the backward pass then
+      // masks dy by the forward's output)
+      const int batch_stats = q < 2, relu = q % 2;
+      const std::string p = std::string(shape) + (batch_stats ? "batch stats " : "running stats ") +
+                            (relu ? "relu " : "");
       auto x = rnd<T>(n, -2, 3), gamma = rnd<T>(c, 0.5, 1.5), beta = rnd<T>(c), rm = rnd<T>(c),
            rv = rnd<T>(c, 0.5, 1.5), dy = rnd<T>(n), dg0 = rnd<T>(c), db0 = rnd<T>(c);
       const double momentum = 0.1, eps = 1e-5;
       std::vector<T> y_ref(n), sm_ref(c), si_ref(c), rm_ref = rm, rv_ref = rv;
       CK(cnn4j_batch_norm_forward(dt, x.data(), gamma.data(), beta.data(), rm_ref.data(), rv_ref.data(), y_ref.data(),
-                                  sm_ref.data(), si_ref.data(), outer, ch, inner, batch_stats, momentum, eps));
+                                  sm_ref.data(), si_ref.data(), outer, ch, inner, batch_stats, momentum, eps, relu));
       Dev<T> dx_in(x), dgam(gamma), dbeta(beta), drm(rm), drv(rv), dy_out(nans<T>(n)), dsm(nans<T>(c)),
           dsi(nans<T>(c));
       CK(cnn4j_cuda_batch_norm_forward(dt, dx_in, dgam, dbeta, drm, drv, dy_out, dsm, dsi, outer, ch, inner,
-                                       batch_stats, momentum, eps));
+                                       batch_stats, momentum, eps, relu));
       near(p + "forward y", dy_out.get(), y_ref, tol<T>());
       near(p + "forward save_mean", dsm.get(), sm_ref, tol<T>());
       near(p + "forward save_inv_std", dsi.get(), si_ref, tol<T>());
@@ -848,18 +852,20 @@ void check_batch_norm() {
       // backward from the CPU's saved statistics
       std::vector<T> dx_ref(n), dg_ref = dg0, db_ref = db0;
       CK(cnn4j_batch_norm_backward(dt, x.data(), dy.data(), gamma.data(), sm_ref.data(), si_ref.data(),
-                                   dx_ref.data(), dg_ref.data(), db_ref.data(), outer, ch, inner, batch_stats));
-      Dev<T> dsm_ref(sm_ref), dsi_ref(si_ref), ddy(dy), ddx(nans<T>(n)), ddg(dg0), ddb(db0);
+                                   dx_ref.data(), dg_ref.data(), db_ref.data(), outer, ch, inner, batch_stats,
+                                   relu ? y_ref.data() : nullptr));
+      Dev<T> dsm_ref(sm_ref), dsi_ref(si_ref), ddy(dy), ddx(nans<T>(n)), ddg(dg0), ddb(db0), dyr(y_ref);
       CK(cnn4j_cuda_batch_norm_backward(dt, dx_in, ddy, dgam, dsm_ref, dsi_ref, ddx, ddg, ddb, outer, ch, inner,
-                                        batch_stats));
+                                        batch_stats, relu ? static_cast<const T *>(dyr) : nullptr));
       near(p + "backward dx", ddx.get(), dx_ref, tol<T>());
       near(p + "backward dgamma", ddg.get(), dg_ref, tol<T>());
       near(p + "backward dbeta", ddb.get(), db_ref, tol<T>());
       // dx null: only the parameter gradients (added once more)
       CK(cnn4j_batch_norm_backward(dt, x.data(), dy.data(), gamma.data(), sm_ref.data(), si_ref.data(), nullptr,
-                                   dg_ref.data(), db_ref.data(), outer, ch, inner, batch_stats));
+                                   dg_ref.data(), db_ref.data(), outer, ch, inner, batch_stats,
+                                   relu ? y_ref.data() : nullptr));
       CK(cnn4j_cuda_batch_norm_backward(dt, dx_in, ddy, dgam, dsm_ref, dsi_ref, nullptr, ddg, ddb, outer, ch, inner,
-                                        batch_stats));
+                                        batch_stats, relu ? static_cast<const T *>(dyr) : nullptr));
       near(p + "backward(no dx) dgamma", ddg.get(), dg_ref, tol<T>());
       near(p + "backward(no dx) dbeta", ddb.get(), db_ref, tol<T>());
     }

@@ -180,17 +180,20 @@ CNN4J_API int32_t cnn4j_activation_backward(int32_t dtype, int32_t act, double a
  * outer x inner go to save_mean and save_inv_std = 1/sqrt(var + eps), and
  * running = (1 - momentum) * running + momentum * batch (the variance unbiased);
  * batch_stats = 0: the running statistics are used (and written to save_*).
- * y = gamma * (x - mean) * inv_std + beta. */
+ * y = gamma * (x - mean) * inv_std + beta; with relu = 1, y = max(that, 0) (ReLU fused: no
+ * pass of its own over the activations). */
 CNN4J_API int32_t cnn4j_batch_norm_forward(int32_t dtype, const void *x, const void *gamma, const void *beta,
                                            void *running_mean, void *running_var, void *y, void *save_mean,
                                            void *save_inv_std, int64_t outer, int64_t channels, int64_t inner,
-                                           int32_t batch_stats, double momentum, double eps);
-/* dgamma += sum dy * xhat, dbeta += sum dy; dx (may be null) =
- * gamma*inv_std/m * (m*dy - sum dy - xhat * sum dy*xhat) with batch_stats, gamma*inv_std*dy without. */
+                                           int32_t batch_stats, double momentum, double eps, int32_t relu);
+/* dgamma += sum g * xhat, dbeta += sum g; dx (may be null) =
+ * gamma*inv_std/m * (m*g - sum g - xhat * sum g*xhat) with batch_stats, gamma*inv_std*g without,
+ * where g = dy, or, when relu_y is not null (the forward fused ReLU and wrote relu_y), g = dy
+ * where relu_y > 0 and 0 elsewhere. */
 CNN4J_API int32_t cnn4j_batch_norm_backward(int32_t dtype, const void *x, const void *dy, const void *gamma,
                                             const void *save_mean, const void *save_inv_std, void *dx, void *dgamma,
                                             void *dbeta, int64_t outer, int64_t channels, int64_t inner,
-                                            int32_t batch_stats);
+                                            int32_t batch_stats, const void *relu_y);
 
 /* mask[i] = 0 if h(seed, i) < round(p * 2^24) else 1/(1-p), y = x * mask, where h is the top 24
  * bits of splitmix64(seed + (i + 1) * 0x9E3779B97F4A7C15) (the Java backend computes the same). */

@@ -196,11 +196,11 @@ CNN4J_API int32_t cnn4j_cuda_adam_update(int32_t dtype, void *param, const void 
 CNN4J_API int32_t cnn4j_cuda_batch_norm_forward(int32_t dtype, const void *x, const void *gamma, const void *beta,
                                                 void *running_mean, void *running_var, void *y, void *save_mean,
                                                 void *save_inv_std, int64_t outer, int64_t channels, int64_t inner,
-                                                int32_t batch_stats, double momentum, double eps);
+                                                int32_t batch_stats, double momentum, double eps, int32_t relu);
 CNN4J_API int32_t cnn4j_cuda_batch_norm_backward(int32_t dtype, const void *x, const void *dy, const void *gamma,
                                                  const void *save_mean, const void *save_inv_std, void *dx,
                                                  void *dgamma, void *dbeta, int64_t outer, int64_t channels,
-                                                 int64_t inner, int32_t batch_stats);
+                                                 int64_t inner, int32_t batch_stats, const void *relu_y);
 CNN4J_API int32_t cnn4j_cuda_dropout_forward(int32_t dtype, const void *x, void *y, void *mask, int64_t n, double p,
                                              int64_t seed);
 CNN4J_API int32_t cnn4j_cuda_maxout_forward(int32_t dtype, const void *x, void *y, int32_t *argmax, int64_t outer,

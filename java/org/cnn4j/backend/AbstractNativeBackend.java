@@ -267,7 +267,8 @@ abstract class AbstractNativeBackend implements Backend {
 
     @Override
     public void batchNormForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, Tensor y,
-                                 Tensor saveMean, Tensor saveInvStd, boolean batchStats, double momentum, double eps) {
+                                 Tensor saveMean, Tensor saveInvStd, boolean batchStats, double momentum, double eps,
+                                 boolean relu) {
         String op = "batchNormForward";
         NativeTensor nx = t(op, x), ng = t(op, gamma), nb = t(op, beta), rm = t(op, runningMean),
                 rv = t(op, runningVar), ny = t(op, y), sm = t(op, saveMean), si = t(op, saveInvStd);
@@ -277,23 +278,27 @@ abstract class AbstractNativeBackend implements Backend {
         prepare();
         check("batch_norm_forward", ops.batchNormForward(dt, nx.address(), ng.address(), nb.address(),
                 rm.address(), rv.address(), ny.address(), sm.address(), si.address(), s.outer(), s.channels(), s.inner(), b(batchStats),
-                momentum, eps));
+                momentum, eps, b(relu)));
     }
 
     @Override
     public void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor dx,
-                                  Tensor dgamma, Tensor dbeta, boolean batchStats) {
+                                  Tensor dgamma, Tensor dbeta, boolean batchStats, Tensor reluY) {
         String op = "batchNormBackward";
         NativeTensor nx = t(op, x), ndy = t(op, dy), ng = t(op, gamma), sm = t(op, saveMean), si = t(op, saveInvStd),
-                ndx = t(op, dx), dg = t(op, dgamma), db = t(op, dbeta);
+                ndx = t(op, dx), dg = t(op, dgamma), db = t(op, dbeta), nry = t(op, reluY);
         OpChecks.Channels s = OpChecks.batchNorm(op, x, dy, gamma, saveMean, saveInvStd, dgamma, dbeta);
         if (dx != null) {
             OpChecks.sameShape(op, "x", x, "dx", dx);
         }
-        int dt = code(OpChecks.floating(op, x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta));
+        if (reluY != null) {
+            OpChecks.sameShape(op, "x", x, "reluY", reluY);
+        }
+        int dt = code(OpChecks.floating(op, x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, reluY));
         prepare();
         check("batch_norm_backward", ops.batchNormBackward(dt, nx.address(), ndy.address(), ng.address(),
-                sm.address(), si.address(), a(ndx), dg.address(), db.address(), s.outer(), s.channels(), s.inner(), b(batchStats)));
+                sm.address(), si.address(), a(ndx), dg.address(), db.address(), s.outer(), s.channels(), s.inner(), b(batchStats),
+                a(nry)));
     }
 
     @Override

@@ -155,17 +155,35 @@ public interface Backend extends AutoCloseable {
      * variance, writes them to saveMean and saveInvStd = 1/sqrt(var + eps) ([C] each), and moves
      * runningMean/runningVar towards the batch mean and unbiased variance by momentum (PyTorch
      * semantics); without, it normalises with the running statistics (and writes those to
-     * saveMean/saveInvStd). y = gamma * xhat + beta; y may alias x only without batchStats.
+     * saveMean/saveInvStd). y = gamma * xhat + beta, or with relu the ReLU of that (the
+     * activation fused: one pass over the activations fewer); y may alias x only without
+     * batchStats.
      */
     void batchNormForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, Tensor y,
-                          Tensor saveMean, Tensor saveInvStd, boolean batchStats, double momentum, double eps);
+                          Tensor saveMean, Tensor saveInvStd, boolean batchStats, double momentum, double eps,
+                          boolean relu);
+
+    /** {@link #batchNormForward} without the fused ReLU. */
+    default void batchNormForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, Tensor y,
+                                  Tensor saveMean, Tensor saveInvStd, boolean batchStats, double momentum, double eps) {
+        batchNormForward(x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd, batchStats, momentum, eps,
+                false);
+    }
 
     /**
      * Gradients of {@link #batchNormForward} given its saved statistics: dgamma and dbeta are
-     * added into, dx (may be null) is written; batchStats as in the forward call.
+     * added into, dx (may be null) is written; batchStats as in the forward call. reluY is the
+     * forward's output when it fused the ReLU (dy then counts only where reluY > 0, as after the
+     * ReLU's own backward pass), null otherwise.
      */
     void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor dx,
-                           Tensor dgamma, Tensor dbeta, boolean batchStats);
+                           Tensor dgamma, Tensor dbeta, boolean batchStats, Tensor reluY);
+
+    /** {@link #batchNormBackward} of a forward pass without the fused ReLU. */
+    default void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor dx,
+                                   Tensor dgamma, Tensor dbeta, boolean batchStats) {
+        batchNormBackward(x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, batchStats, null);
+    }
 
     /**
      * Dropout (SPEC S6.2): mask = 0 with probability p, else 1/(1-p), drawn from a counter-based

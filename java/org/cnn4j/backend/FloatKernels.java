@@ -872,11 +872,12 @@ public final class FloatKernels {
      * With batchStats: mean and biased variance of each channel over outer x inner go to
      * saveMean and saveInvStd = 1/sqrt(var + eps), and the running statistics move by momentum
      * (the running variance takes the unbiased estimate, as in PyTorch). Otherwise the running
-     * statistics are used (and written to saveMean/saveInvStd). y = gamma * xhat + beta.
+     * statistics are used (and written to saveMean/saveInvStd). y = gamma * xhat + beta, or
+     * max(that, 0) with relu (the ReLU activation fused).
      */
     public static void batchNormForward(float[] x, float[] gamma, float[] beta, float[] runMean, float[] runVar,
                                         float[] y, float[] saveMean, float[] saveInvStd, int outer, int channels,
-                                        int inner, boolean batchStats, double momentum, double eps) {
+                                        int inner, boolean batchStats, double momentum, double eps, boolean relu) {
         final long m = (long) outer * inner;
         for (int c = 0; c < channels; c++) {
             double mean;
@@ -914,7 +915,8 @@ public final class FloatKernels {
             for (int o = 0; o < outer; o++) {
                 int r = (o * channels + c) * inner;
                 for (int i = 0; i < inner; i++) {
-                    y[r + i] = a * x[r + i] + b;
+                    float v = a * x[r + i] + b;
+                    y[r + i] = relu ? Math.max(v, 0) : v;  // as the ReLU activation
                 }
             }
         }
@@ -922,11 +924,13 @@ public final class FloatKernels {
 
     /**
      * dgamma += sum dy*xhat, dbeta += sum dy; dx = gamma*invStd/m * (m*dy - sum dy - xhat * sum dy*xhat)
-     * with batch statistics, or dx = gamma*invStd*dy with running ones. dx may be null.
+     * with batch statistics, or dx = gamma*invStd*dy with running ones. dx may be null. With
+     * reluY (the fused forward's output) dy counts only where reluY > 0, as after the ReLU's
+     * own backward pass.
      */
     public static void batchNormBackward(float[] x, float[] dy, float[] gamma, float[] saveMean, float[] saveInvStd,
                                          float[] dx, float[] dgamma, float[] dbeta, int outer, int channels,
-                                         int inner, boolean batchStats) {
+                                         int inner, boolean batchStats, float[] reluY) {
         final long m = (long) outer * inner;
         for (int c = 0; c < channels; c++) {
             final double mean = saveMean[c], invStd = saveInvStd[c];
@@ -934,8 +938,9 @@ public final class FloatKernels {
             for (int o = 0; o < outer; o++) {
                 int r = (o * channels + c) * inner;
                 for (int i = 0; i < inner; i++) {
-                    sumDy += dy[r + i];
-                    sumDyXhat += dy[r + i] * ((x[r + i] - mean) * invStd);
+                    float g = reluY == null ? dy[r + i] : Bits.wherePositive(reluY[r + i], dy[r + i]);
+                    sumDy += g;
+                    sumDyXhat += g * ((x[r + i] - mean) * invStd);
                 }
             }
             dgamma[c] += (float) sumDyXhat;
@@ -947,11 +952,12 @@ public final class FloatKernels {
             for (int o = 0; o < outer; o++) {
                 int r = (o * channels + c) * inner;
                 for (int i = 0; i < inner; i++) {
+                    float d = reluY == null ? dy[r + i] : Bits.wherePositive(reluY[r + i], dy[r + i]);
                     if (batchStats) {
                         double xhat = (x[r + i] - mean) * invStd;
-                        dx[r + i] = (float) (g * (dy[r + i] - sumDy / m - xhat * sumDyXhat / m));
+                        dx[r + i] = (float) (g * (d - sumDy / m - xhat * sumDyXhat / m));
                     } else {
-                        dx[r + i] = (float) (g * dy[r + i]);
+                        dx[r + i] = (float) (g * d);
                     }
                 }
             }

@@ -297,7 +297,8 @@ public final class JavaBackend implements Backend {
 
     @Override
     public void batchNormForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, Tensor y,
-                                 Tensor saveMean, Tensor saveInvStd, boolean batchStats, double momentum, double eps) {
+                                 Tensor saveMean, Tensor saveInvStd, boolean batchStats, double momentum, double eps,
+                                 boolean relu) {
         String op = "batchNormForward";
         HeapTensor hx = h(op, x), hg = h(op, gamma), hb = h(op, beta), rm = h(op, runningMean),
                 rv = h(op, runningVar), hy = h(op, y), sm = h(op, saveMean), si = h(op, saveInvStd);
@@ -305,29 +306,32 @@ public final class JavaBackend implements Backend {
         OpChecks.batchNormSettings(op, momentum, eps);
         if (OpChecks.floating(op, x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd) == DType.FLOAT32) {
             FloatKernels.batchNormForward(hx.f, hg.f, hb.f, rm.f, rv.f, hy.f, sm.f, si.f, s.outer(), s.channels(), s.inner(),
-                    batchStats, momentum, eps);
+                    batchStats, momentum, eps, relu);
         } else {
             DoubleKernels.batchNormForward(hx.d, hg.d, hb.d, rm.d, rv.d, hy.d, sm.d, si.d, s.outer(), s.channels(), s.inner(),
-                    batchStats, momentum, eps);
+                    batchStats, momentum, eps, relu);
         }
     }
 
     @Override
     public void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor dx,
-                                  Tensor dgamma, Tensor dbeta, boolean batchStats) {
+                                  Tensor dgamma, Tensor dbeta, boolean batchStats, Tensor reluY) {
         String op = "batchNormBackward";
         HeapTensor hx = h(op, x), hdy = h(op, dy), hg = h(op, gamma), sm = h(op, saveMean), si = h(op, saveInvStd),
-                hdx = h(op, dx), dg = h(op, dgamma), db = h(op, dbeta);
+                hdx = h(op, dx), dg = h(op, dgamma), db = h(op, dbeta), hry = h(op, reluY);
         OpChecks.Channels s = OpChecks.batchNorm(op, x, dy, gamma, saveMean, saveInvStd, dgamma, dbeta);
         if (dx != null) {
             OpChecks.sameShape(op, "x", x, "dx", dx);
         }
-        if (OpChecks.floating(op, x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta) == DType.FLOAT32) {
+        if (reluY != null) {
+            OpChecks.sameShape(op, "x", x, "reluY", reluY);
+        }
+        if (OpChecks.floating(op, x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, reluY) == DType.FLOAT32) {
             FloatKernels.batchNormBackward(hx.f, hdy.f, hg.f, sm.f, si.f, f(hdx), dg.f, db.f, s.outer(), s.channels(), s.inner(),
-                    batchStats);
+                    batchStats, f(hry));
         } else {
             DoubleKernels.batchNormBackward(hx.d, hdy.d, hg.d, sm.d, si.d, d(hdx), dg.d, db.d, s.outer(), s.channels(), s.inner(),
-                    batchStats);
+                    batchStats, d(hry));
         }
     }
 

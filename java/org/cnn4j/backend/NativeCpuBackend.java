@@ -408,15 +408,17 @@ public final class NativeCpuBackend extends AbstractNativeBackend {
 
         @Override
         public int batchNormForward(int dt, long x, long gamma, long beta, long rm, long rv, long y, long sm, long si,
-                                    long outer, long channels, long inner, int batchStats, double momentum, double eps) {
+                                    long outer, long channels, long inner, int batchStats, double momentum, double eps,
+                                    int relu) {
             return cnn4j_batch_norm_forward(dt, x, gamma, beta, rm, rv, y, sm, si, outer, channels, inner, batchStats,
-                    momentum, eps);
+                    momentum, eps, relu);
         }
 
         @Override
         public int batchNormBackward(int dt, long x, long dy, long gamma, long sm, long si, long dx, long dg, long db,
-                                     long outer, long channels, long inner, int batchStats) {
-            return cnn4j_batch_norm_backward(dt, x, dy, gamma, sm, si, dx, dg, db, outer, channels, inner, batchStats);
+                                     long outer, long channels, long inner, int batchStats, long reluY) {
+            return cnn4j_batch_norm_backward(dt, x, dy, gamma, sm, si, dx, dg, db, outer, channels, inner, batchStats,
+                    reluY);
         }
 
         @Override

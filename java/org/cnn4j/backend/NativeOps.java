@@ -54,9 +54,9 @@ interface NativeOps {
                    double eps, double weightDecay, int decoupled, long step);
     int batchNormForward(int dtype, long x, long gamma, long beta, long runningMean, long runningVar, long y,
                          long saveMean, long saveInvStd, long outer, long channels, long inner, int batchStats,
-                         double momentum, double eps);
+                         double momentum, double eps, int relu);
     int batchNormBackward(int dtype, long x, long dy, long gamma, long saveMean, long saveInvStd, long dx,
-                          long dgamma, long dbeta, long outer, long channels, long inner, int batchStats);
+                          long dgamma, long dbeta, long outer, long channels, long inner, int batchStats, long reluY);
     int dropoutForward(int dtype, long x, long y, long mask, long n, double p, long seed);
     int maxoutForward(int dtype, long x, long y, long argmax, long outer, long channels, long inner, long pieces);
     int maxoutBackward(int dtype, long dy, long argmax, long dx, long outer, long channels, long inner, long pieces);

@@ -117,13 +117,15 @@ public final class Cnn4jNative {
                                                       @Cast("void*") long runningMean, @Cast("void*") long runningVar,
                                                       @Cast("void*") long y, @Cast("void*") long saveMean,
                                                       @Cast("void*") long saveInvStd, long outer, long channels,
-                                                      long inner, int batchStats, double momentum, double eps);
+                                                      long inner, int batchStats, double momentum, double eps,
+                                                      int relu);
     public static native int cnn4j_batch_norm_backward(int dtype, @Cast("const void*") long x,
                                                        @Cast("const void*") long dy, @Cast("const void*") long gamma,
                                                        @Cast("const void*") long saveMean,
                                                        @Cast("const void*") long saveInvStd, @Cast("void*") long dx,
                                                        @Cast("void*") long dgamma, @Cast("void*") long dbeta,
-                                                       long outer, long channels, long inner, int batchStats);
+                                                       long outer, long channels, long inner, int batchStats,
+                                                       @Cast("const void*") long reluY);
     public static native int cnn4j_dropout_forward(int dtype, @Cast("const void*") long x, @Cast("void*") long y,
                                                    @Cast("void*") long mask, long n, double p, long seed);
     public static native int cnn4j_multiply(int dtype, @Cast("const void*") long a, @Cast("const void*") long b,
@@ -238,8 +240,8 @@ public final class Cnn4jNative {
     public static native int cnn4j_cuda_sgd_update(int dtype, @Cast("void*") long param, @Cast("const void*") long grad, @Cast("void*") long velocity, long n, double lr, double momentum, double dampening, int nesterov, double weightDecay, int firstStep);
     public static native int cnn4j_cuda_rmsprop_update(int dtype, @Cast("void*") long param, @Cast("const void*") long grad, @Cast("void*") long squareAvg, @Cast("void*") long momentumBuffer, long n, double lr, double alpha, double eps, double weightDecay, double momentum);
     public static native int cnn4j_cuda_adam_update(int dtype, @Cast("void*") long param, @Cast("const void*") long grad, @Cast("void*") long m, @Cast("void*") long v, long n, double lr, double beta1, double beta2, double eps, double weightDecay, int decoupled, long step);
-    public static native int cnn4j_cuda_batch_norm_forward(int dtype, @Cast("const void*") long x, @Cast("const void*") long gamma, @Cast("const void*") long beta, @Cast("void*") long runningMean, @Cast("void*") long runningVar, @Cast("void*") long y, @Cast("void*") long saveMean, @Cast("void*") long saveInvStd, long outer, long channels, long inner, int batchStats, double momentum, double eps);
-    public static native int cnn4j_cuda_batch_norm_backward(int dtype, @Cast("const void*") long x, @Cast("const void*") long dy, @Cast("const void*") long gamma, @Cast("const void*") long saveMean, @Cast("const void*") long saveInvStd, @Cast("void*") long dx, @Cast("void*") long dgamma, @Cast("void*") long dbeta, long outer, long channels, long inner, int batchStats);
+    public static native int cnn4j_cuda_batch_norm_forward(int dtype, @Cast("const void*") long x, @Cast("const void*") long gamma, @Cast("const void*") long beta, @Cast("void*") long runningMean, @Cast("void*") long runningVar, @Cast("void*") long y, @Cast("void*") long saveMean, @Cast("void*") long saveInvStd, long outer, long channels, long inner, int batchStats, double momentum, double eps, int relu);
+    public static native int cnn4j_cuda_batch_norm_backward(int dtype, @Cast("const void*") long x, @Cast("const void*") long dy, @Cast("const void*") long gamma, @Cast("const void*") long saveMean, @Cast("const void*") long saveInvStd, @Cast("void*") long dx, @Cast("void*") long dgamma, @Cast("void*") long dbeta, long outer, long channels, long inner, int batchStats, @Cast("const void*") long reluY);
     public static native int cnn4j_cuda_dropout_forward(int dtype, @Cast("const void*") long x, @Cast("void*") long y, @Cast("void*") long mask, long n, double p, long seed);
     public static native int cnn4j_cuda_maxout_forward(int dtype, @Cast("const void*") long x, @Cast("void*") long y, @Cast("int32_t*") long argmax, long outer, long channels, long inner, long pieces);
     public static native int cnn4j_cuda_maxout_backward(int dtype, @Cast("const void*") long dy, @Cast("const int32_t*") long argmax, @Cast("void*") long dx, long outer, long channels, long inner, long pieces);

@@ -10,6 +10,7 @@ public abstract class ActivationLayer extends Layer {
     private final Activation kind;
     private final double alpha;
     private Tensor input, output;
+    private boolean fused;  // a ReLU run by the batch norm before it (Layers.fuse): passes through
 
     protected ActivationLayer(Activation kind, double alpha) {
         this.kind = kind;
@@ -30,9 +31,21 @@ public abstract class ActivationLayer extends Layer {
         return input;
     }
 
+    /** Whether the layer before (a batch norm) computes this activation in its own passes. */
+    public boolean fused() {
+        return fused;
+    }
+
+    void fuse(boolean on) {
+        fused = on;
+    }
+
     @Override
     public Tensor forward(Tensor x, boolean training) {
         checkInput(x);
+        if (fused) {
+            return x;  // already activated by the batch norm
+        }
         input = x;
         output = buffer("y", x.shape());
         backend.activationForward(kind, alpha, x, output);
@@ -41,6 +54,9 @@ public abstract class ActivationLayer extends Layer {
 
     @Override
     public Tensor backward(Tensor dy) {
+        if (fused) {
+            return dy;  // the batch norm's backward pass applies the activation's mask
+        }
         Tensor dx = buffer("dx", input.shape());
         backend.activationBackward(kind, alpha, input, output, dy, dx);
         return dx;

@@ -23,7 +23,9 @@ public final class BatchNorm2d extends Layer {
     private Tensor runningMean;
     private Tensor runningVar;
     private Tensor x;
+    private Tensor y;
     private boolean batchStats;
+    private boolean fusedRelu;  // the ReLU that follows runs inside this layer's passes (Layers.fuse)
 
     public BatchNorm2d momentum(double m) {
         if (!(m >= 0 && m <= 1)) {
@@ -114,15 +116,27 @@ public final class BatchNorm2d extends Layer {
         return "eps=" + eps + " momentum=" + momentum;
     }
 
+    /**
+     * Whether the ReLU layer that directly follows runs inside this layer's forward and
+     * backward passes (then this layer's output is the ReLU's, and the ReLU passes it on).
+     */
+    public boolean fusedRelu() {
+        return fusedRelu;
+    }
+
+    void fuseRelu(boolean on) {
+        fusedRelu = on;
+    }
+
     @Override
     public Tensor forward(Tensor x, boolean training) {
         checkInput(x);
         this.x = x;
         this.batchStats = training;
         Shape c = Shape.of(channels());
-        Tensor y = buffer("y", x.shape());
+        y = buffer("y", x.shape());
         backend.batchNormForward(x, weight.value(), bias.value(), runningMean, runningVar, y, buffer("mean", c),
-                buffer("inv_std", c), training, momentum, eps);
+                buffer("inv_std", c), training, momentum, eps, fusedRelu);
         return y;
     }
 
@@ -131,7 +145,7 @@ public final class BatchNorm2d extends Layer {
         Shape c = Shape.of(channels());
         Tensor dx = inputGradientRequired() ? buffer("dx", x.shape()) : null;
         backend.batchNormBackward(x, dy, weight.value(), buffer("mean", c), buffer("inv_std", c), dx, weight.grad(),
-                bias.grad(), batchStats);
+                bias.grad(), batchStats, fusedRelu ? y : null);
         return dx;
     }
 }

@@ -29,6 +29,34 @@ public final class Layers {
         return new Sequential(Shape.of(dims), strict, layers);
     }
 
+    /**
+     * Whether a batch norm directly followed by a ReLU runs the ReLU inside its own passes
+     * ({@code -Dcnn4j.fuse=false} turns it off, to compare). The results are those of the two
+     * layers run one after the other.
+     */
+    static final boolean FUSE = !"false".equalsIgnoreCase(System.getProperty("cnn4j.fuse", "true"));
+
+    /**
+     * Pairs each batch norm with the ReLU that directly follows it in this list of built layers
+     * (fused: one pass over the activations fewer each way), and unpairs every other.
+     */
+    static void fuse(List<Layer> layers) {
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            boolean pair = FUSE && l instanceof BatchNorm2d && i + 1 < layers.size() && layers.get(i + 1) instanceof ReLU;
+            if (l instanceof BatchNorm2d bn) {
+                bn.fuseRelu(pair);
+            }
+            if (l instanceof ActivationLayer a) {
+                a.fuse(false);
+            }
+            if (pair) {
+                ((ReLU) layers.get(i + 1)).fuse(true);
+                i++;
+            }
+        }
+    }
+
     /** Each layer's type and settings, as {@link #fromConfig} reads them back. */
     public static List<Map<String, Object>> describe(List<Layer> layers) {
         List<Map<String, Object>> out = new ArrayList<>();

@@ -72,6 +72,7 @@ public final class Residual extends Layer {
             l.setBranch(branch);
             s = l.build(s, name() + "." + branch + "." + i);
         }
+        Layers.fuse(layers);
         return s;
     }
 

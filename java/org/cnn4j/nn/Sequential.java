@@ -50,6 +50,7 @@ public final class Sequential implements AutoCloseable {
                         + " (strict mode)");
             }
         }
+        Layers.fuse(this.layers);
     }
 
     /** A model that rejects strides leaving input unused. */

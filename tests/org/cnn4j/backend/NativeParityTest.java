@@ -191,7 +191,7 @@ class NativeParityTest extends NativeComparison {
     }
 
     static final String[] NORM_DROPOUT_MAXOUT_OUTPUTS = {"bn train y", "bn running stats", "bn train dx/dgamma/dbeta",
-        "bn eval y and dx", "dropout mask", "dropout y", "multiply", "maxout argmax", "maxout y", "maxout dx",
+        "bn eval y and dx", "bn+relu train y, dx/dgamma/dbeta", "bn+relu eval y and dx", "dropout mask", "dropout y", "multiply", "maxout argmax", "maxout y", "maxout dx",
         "copyChannels"};
 
     /** Indices are exact (maxout's arg-max); values agree within ten times the type's tolerance. */
@@ -223,6 +223,13 @@ class NativeParityTest extends NativeComparison {
             out.add(concat(dx.toDoubleArray(), concat(dg.toDoubleArray(), db.toDoubleArray())));
             b.batchNormForward(x, g, be, rm, rv, y, sm, si, false, 0.1, 1e-5);
             b.batchNormBackward(x, dy, g, sm, si, dx, dg, db, false);
+            out.add(concat(y.toDoubleArray(), dx.toDoubleArray()));
+            // the ReLU fused: dy counts where the output is positive
+            b.batchNormForward(x, g, be, rm, rv, y, sm, si, true, 0.1, 1e-5, true);
+            b.batchNormBackward(x, dy, g, sm, si, dx, dg, db, true, y);
+            out.add(concat(y.toDoubleArray(), concat(dx.toDoubleArray(), concat(dg.toDoubleArray(), db.toDoubleArray()))));
+            b.batchNormForward(x, g, be, rm, rv, y, sm, si, false, 0.1, 1e-5, true);
+            b.batchNormBackward(x, dy, g, sm, si, dx, dg, db, false, y);
             out.add(concat(y.toDoubleArray(), dx.toDoubleArray()));
             b.dropoutForward(x, y, dx, 0.3, 12345L);
             out.add(dx.toDoubleArray());

@@ -38,6 +38,12 @@ class OpChecksTest {
                         () -> b.batchNormForward(x, g, be, rm, rv, y, sm, si, true, 1.5, 1e-5));
                 assertTrue(e.getMessage().contains("momentum must be in [0, 1], got 1.5"), b.name() + ": " + e.getMessage());
                 b.batchNormForward(x, g, be, rm, rv, y, sm, si, true, 0.1, 1e-5);  // valid settings pass
+                // the fused ReLU's output must have x's shape
+                try (Tensor small = b.zeros(Shape.of(2, 3, 2, 1))) {
+                    e = assertThrows(IllegalArgumentException.class,
+                            () -> b.batchNormBackward(x, y, g, sm, si, null, rm, rv, true, small));
+                    assertTrue(e.getMessage().contains("reluY"), b.name() + ": " + e.getMessage());
+                }
             }
         }
     }

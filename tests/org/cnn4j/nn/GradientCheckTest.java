@@ -521,6 +521,50 @@ class GradientCheckTest {
         }
     }
 
+    private static Sequential bnActModel(java.util.function.Supplier<Layer> act) {
+        return new Sequential(Shape.of(2, 5, 5), new Conv2d(4, 3).padding(1), new BatchNorm2d(), act.get(),
+                Residual.identity(new Conv2d(4, 3).padding(1), new BatchNorm2d(), act.get()), new Flatten(),
+                new Linear(3));
+    }
+
+    /**
+     * A batch norm directly followed by a ReLU runs the ReLU in its own passes (at the top level
+     * and in a residual body): its gradients check out, and it computes exactly what the two
+     * layers compute one after the other (a LeakyReLU of slope 0, which does not fuse): the
+     * same outputs in training and in evaluation, the same gradients to the order of the sums.
+     */
+    @Test
+    void batchNormWithFusedRelu() {
+        try (Sequential fused = bnActModel(ReLU::new).initialize(be, DType.FLOAT64, 71);
+             Sequential plain = bnActModel(() -> new LeakyReLU(0)).initialize(be, DType.FLOAT64, 71)) {
+            BatchNorm2d top = (BatchNorm2d) fused.layers().get(1);
+            BatchNorm2d inner = (BatchNorm2d) ((Residual) fused.layers().get(3)).body().get(1);
+            assertTrue(top.fusedRelu() && inner.fusedRelu() && ((ReLU) fused.layers().get(2)).fused(), "fused");
+            assertTrue(!((BatchNorm2d) plain.layers().get(1)).fusedRelu(), "a LeakyReLU does not fuse");
+            GradCheck.randomizeParameters(fused, 72, 0.5);
+            GradCheck.randomizeParameters(plain, 72, 0.5);
+            try (Tensor x = GradCheck.tensor(be, Shape.of(3, 2, 5, 5), GradCheck.uniform(new SplittableRandom(73), 150, -1, 1));
+                 Tensor dy = GradCheck.tensor(be, Shape.of(3, 3), GradCheck.uniform(new SplittableRandom(74), 9, -1, 1))) {
+                for (boolean training : new boolean[] {true, false}) {
+                    double[] want = plain.forward(x, training).toDoubleArray();
+                    assertArrayEquals(want, fused.forward(x, training).toDoubleArray(), 0, "output, training " + training);
+                }
+                for (Sequential m : List.of(fused, plain)) {
+                    m.zeroGrad();
+                    m.forward(x, true);
+                    m.backward(dy);
+                }
+                // the same sums, which a vectorised native loop may add in another order: 1e-12
+                List<Parameter> a = fused.parameters(), b = plain.parameters();
+                for (int i = 0; i < a.size(); i++) {
+                    assertArrayEquals(b.get(i).grad().toDoubleArray(), a.get(i).grad().toDoubleArray(), 1e-12,
+                            "gradient of " + a.get(i).name());
+                }
+                GradCheck.check(fused, x, 75).assertOk("batch norm with the ReLU fused");
+            }
+        }
+    }
+
     /** A projection shortcut (1x1 stride-2 conv + batch norm) and the parameter-free option-A one. */
     @ParameterizedTest(name = "[{index}] {0} shortcut")
     @ValueSource(strings = {"projection", "option A"})
