@@ -1,6 +1,6 @@
 // The hardware's cvt.rna.tf32.f32 and mma.sync.m16n8k8 (TF32) on the inputs of
 // mma_check_inputs.h, written to a file that mma_check_host.cpp compares with the simulated
-// device (native/cuda/sim). The two asm statements are those of native/cuda/gemm.cu
+// device (native/cuda/sim). The two asm statements are those of native/cuda/gemm.cuh
 // (to_tf32, mma_tf32), character for character.
 //
 //   nvcc -arch=sm_90 -O2 -o mma_check bench/gpu/mma_check.cu && ./mma_check mma-hw.txt

@@ -175,7 +175,7 @@ inline std::vector<MmaSet> mma_sets() {
     for (auto &x : s.b) x = int_value(r, -64, 64);
     for (auto &x : s.c) x = int_value(r, -4096, 4096);
   }
-  for (int t = 0; t < 3; t++) {  // what gemm.cu hands over: TF32-rounded A and B, an FP32 C
+  for (int t = 0; t < 3; t++) {  // what gemm.cuh hands over: TF32-rounded A and B, an FP32 C
     static const char *names[] = {"rounded_random_0", "rounded_random_1", "rounded_random_2"};
     MmaSet &s = add(names[t], 0);
     for (auto &x : s.a) x = round_tf32(random_normal(r, -8, 8));

@@ -76,6 +76,16 @@ inline bool fits32(i64 v) { return v >= 0 && v < (i64(1) << 31); }
     if (e_ != cudaSuccess) return ::cnn4j_cuda::fail((what), e_);  \
   } while (0)
 
+// A grid-stride loop over i < n: one thread per element whatever the grid.
+#define GRID_STRIDE(i, n) for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < (n); i += (i64)blockDim.x * gridDim.x)
+
+// In an entry point: runs the launch statement(s), then returns launched(name).
+#define LAUNCH(name, n, ...)                  \
+  do {                                        \
+    __VA_ARGS__;                              \
+    return ::cnn4j_cuda::launched(name);      \
+  } while (0)
+
 // CNN4J_DISPATCH_FLOAT, the CPU kernels' dtype dispatch, serves the CUDA entry points too.
 #include "../cpu/common.h"
 

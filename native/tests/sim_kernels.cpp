@@ -323,7 +323,7 @@ struct ConvGeo {
   i64 n, c, h, w, k, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, groups;
   i64 oh() const { return (h + pt + pb - dh * (kh - 1) - 1) / sh + 1; }
   i64 ow() const { return (w + pl + pr - dw * (kw - 1) - 1) / sw + 1; }
-  // The pixel-axis splits of cnn4j_cuda_conv2d_backward_filter (gemm.cu, 132 SMs).
+  // The pixel-axis splits of cnn4j_cuda_conv2d_backward_filter (conv.cu, 132 SMs).
   int splits() const {
     const i64 kg = k / groups, ckk = (c / groups) * kh * kw, K = n * oh() * ow();
     const i64 tiles = ((kg + 63) / 64) * ((ckk + 63) / 64) * groups;

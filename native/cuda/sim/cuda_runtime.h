@@ -10,7 +10,7 @@
 //   thread.
 // - __syncthreads is a real barrier that fails loudly when the block's threads diverge at it;
 //   __shared__ variables (CNN4J_SHARED) live in a per-block arena filled with a poison pattern
-//   before every block; mma.sync and cvt.rna are emulated lane by lane (gemm.cu).
+//   before every block; mma.sync and cvt.rna are emulated lane by lane (gemm.cuh).
 // - Streams run their work in order, lazily: queued work runs when something waits for it, so
 //   a host read that does not wait sees stale data, as on a GPU. Graph capture records, launch
 //   replays. Device and page-locked memory are host allocations that the runtime tracks: use

@@ -1,0 +1,178 @@
+// Max and average pooling, forward and backward: the CUDA twins of native/cpu/pool.cpp, one thread per output element
+// (grid-stride loops) unless a reduction needs a block.
+#include <cmath>
+
+#include "common.cuh"
+
+namespace cnn4j_cuda {
+namespace {
+
+struct PoolGeo {
+  int planes, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw;
+};
+
+template <class T>
+__global__ void max_fwd_k(const T *x, T *y, int32_t *am, PoolGeo g) {
+  i64 total = (i64)g.planes * g.oh * g.ow;
+  GRID_STRIDE(idx, total) {
+    int j = idx % g.ow, i = (idx / g.ow) % g.oh;
+    i64 p = idx / ((i64)g.oh * g.ow);
+    const T *xp = x + p * g.h * g.w;
+    T best = -INFINITY;
+    int bi = -1;
+    for (int a = 0; a < g.kh; a++) {
+      int ih = i * g.sh - g.pt + a * g.dh;
+      if (ih < 0 || ih >= g.h) continue;
+      for (int b = 0; b < g.kw; b++) {
+        int iw = j * g.sw - g.pl + b * g.dw;
+        if (iw < 0 || iw >= g.w) continue;
+        T v = xp[ih * g.w + iw];
+        bool take = v > best || (v != v && best == best) || bi < 0;
+        best = take ? v : best;
+        bi = take ? ih * g.w + iw : bi;
+      }
+    }
+    y[idx] = best;
+    if (am) am[idx] = bi;
+  }
+}
+
+// dx = 0 first (a fill), then every output adds its gradient to its winner with an atomic add.
+// Where windows do not overlap each input has at most one winner, so the result is exact and
+// reproducible; where they overlap (say 3x3 windows at stride 2), the gradients of one input
+// are added in the order the threads run.
+template <class T>
+__global__ void max_bwd_k(const T *dy, const int32_t *am, T *dx, i64 planes, i64 hw, i64 ohw) {
+  GRID_STRIDE(idx, planes * ohw) {
+    int a = am[idx];
+    if (a >= 0 && a < hw) atomicAdd(&dx[(idx / ohw) * hw + a], dy[idx]);
+  }
+}
+
+__device__ inline int avg_div(const PoolGeo &g, int i, int j, int include_pad) {
+  if (include_pad) return g.kh * g.kw;
+  int rows = 0, cols = 0;
+  for (int a = 0; a < g.kh; a++) {
+    int ih = i * g.sh - g.pt + a * g.dh;
+    rows += (ih >= 0 && ih < g.h);
+  }
+  for (int b = 0; b < g.kw; b++) {
+    int iw = j * g.sw - g.pl + b * g.dw;
+    cols += (iw >= 0 && iw < g.w);
+  }
+  return max(rows * cols, 1);
+}
+
+template <class T>
+__global__ void avg_fwd_k(const T *x, T *y, PoolGeo g, int include_pad) {
+  i64 total = (i64)g.planes * g.oh * g.ow;
+  GRID_STRIDE(idx, total) {
+    int j = idx % g.ow, i = (idx / g.ow) % g.oh;
+    const T *xp = x + (idx / ((i64)g.oh * g.ow)) * g.h * g.w;
+    T s = T(0);
+    for (int a = 0; a < g.kh; a++) {
+      int ih = i * g.sh - g.pt + a * g.dh;
+      if (ih < 0 || ih >= g.h) continue;
+      for (int b = 0; b < g.kw; b++) {
+        int iw = j * g.sw - g.pl + b * g.dw;
+        if (iw >= 0 && iw < g.w) s += xp[ih * g.w + iw];
+      }
+    }
+    y[idx] = s / T(avg_div(g, i, j, include_pad));
+  }
+}
+
+// One thread per input pixel, summing the outputs whose windows hold it in a fixed order: no
+// atomics, so results do not depend on scheduling even where windows overlap; writes dx.
+template <class T>
+__global__ void avg_bwd_k(const T *dy, T *dx, PoolGeo g, int include_pad) {
+  i64 total = (i64)g.planes * g.h * g.w;
+  GRID_STRIDE(idx, total) {
+    int x = idx % g.w, y = (idx / g.w) % g.h;
+    const T *dp = dy + (idx / ((i64)g.h * g.w)) * g.oh * g.ow;
+    T s = T(0);
+    for (int a = 0; a < g.kh; a++) {
+      int t = y + g.pt - a * g.dh;
+      if (t < 0 || t % g.sh != 0 || t / g.sh >= g.oh) continue;
+      int i = t / g.sh;
+      for (int b = 0; b < g.kw; b++) {
+        int u = x + g.pl - b * g.dw;
+        if (u < 0 || u % g.sw != 0 || u / g.sw >= g.ow) continue;
+        int j = u / g.sw;
+        s += dp[i * g.ow + j] / T(avg_div(g, i, j, include_pad));
+      }
+    }
+    dx[idx] = s;
+  }
+}
+
+int32_t pool_geo(i64 planes, i64 h, i64 w, i64 oh, i64 ow, i64 kh, i64 kw, i64 sh, i64 sw, i64 pt, i64 pl, i64 dh,
+                 i64 dw, PoolGeo *g) {
+  for (i64 v : {planes, h, w, oh, ow, pt, pl}) {
+    if (v < 0) return CNN4J_INVALID_ARGUMENT;
+  }
+  if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || dh < 1 || dw < 1) return CNN4J_INVALID_ARGUMENT;
+  if (!fits32(planes * h * w) || !fits32(planes * oh * ow)) return fail_msg(CNN4J_UNSUPPORTED, "pooling too large");
+  *g = PoolGeo{int(planes), int(h), int(w), int(oh), int(ow), int(kh), int(kw), int(sh), int(sw), int(pt), int(pl),
+               int(dh), int(dw)};
+  return CNN4J_OK;
+}
+
+}  // namespace
+}  // namespace cnn4j_cuda
+
+using namespace cnn4j_cuda;
+
+extern "C" {
+
+int32_t cnn4j_cuda_max_pool2d_forward(int32_t dtype, const void *x, void *y, int32_t *argmax, int64_t planes,
+                                      int64_t h, int64_t w, int64_t oh, int64_t ow, int64_t kh, int64_t kw,
+                                      int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw) {
+  PoolGeo g{};
+  if (int32_t st = pool_geo(planes, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, &g); st != CNN4J_OK) return st;
+  if (!x || !y) return CNN4J_INVALID_ARGUMENT;
+  i64 n = planes * oh * ow;
+  if (n == 0) return CNN4J_OK;
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("max_pool2d_forward", n, CNN4J_LAUNCH(max_fwd_k<T>, blocks_for(n), 256, 0, stream())(
+                                                                  static_cast<const T *>(x), static_cast<T *>(y),
+                                                                  argmax, g)));
+}
+
+int32_t cnn4j_cuda_max_pool2d_backward(int32_t dtype, const void *dy, const int32_t *argmax, void *dx, int64_t planes,
+                                       int64_t hw, int64_t ohw) {
+  if (planes < 0 || hw < 0 || ohw < 0 || !dy || !argmax || !dx) return CNN4J_INVALID_ARGUMENT;
+  if (int32_t st = cnn4j_cuda_fill(dtype, dx, planes * hw, 0); st != CNN4J_OK) return st;
+  i64 n = planes * ohw;
+  if (n == 0) return CNN4J_OK;
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("max_pool2d_backward", n, CNN4J_LAUNCH(max_bwd_k<T>, blocks_for(n), 256, 0, stream())(
+                                                                   static_cast<const T *>(dy), argmax,
+                                                                   static_cast<T *>(dx), planes, hw, ohw)));
+}
+
+int32_t cnn4j_cuda_avg_pool2d_forward(int32_t dtype, const void *x, void *y, int64_t planes, int64_t h, int64_t w,
+                                      int64_t oh, int64_t ow, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                                      int64_t pt, int64_t pl, int64_t dh, int64_t dw, int32_t count_include_pad) {
+  PoolGeo g{};
+  if (int32_t st = pool_geo(planes, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, &g); st != CNN4J_OK) return st;
+  if (!x || !y) return CNN4J_INVALID_ARGUMENT;
+  i64 n = planes * oh * ow;
+  if (n == 0) return CNN4J_OK;
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("avg_pool2d_forward", n, CNN4J_LAUNCH(avg_fwd_k<T>, blocks_for(n), 256, 0, stream())(
+                                                                  static_cast<const T *>(x), static_cast<T *>(y), g,
+                                                                  count_include_pad)));
+}
+
+int32_t cnn4j_cuda_avg_pool2d_backward(int32_t dtype, const void *dy, void *dx, int64_t planes, int64_t h, int64_t w,
+                                       int64_t oh, int64_t ow, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                                       int64_t pt, int64_t pl, int64_t dh, int64_t dw, int32_t count_include_pad) {
+  PoolGeo g{};
+  if (int32_t st = pool_geo(planes, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, &g); st != CNN4J_OK) return st;
+  if (!dy || !dx) return CNN4J_INVALID_ARGUMENT;
+  i64 n = planes * h * w;
+  if (n == 0) return CNN4J_OK;
+  CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("avg_pool2d_backward", n, CNN4J_LAUNCH(avg_bwd_k<T>, blocks_for(n), 256, 0, stream())(
+                                                                   static_cast<const T *>(dy), static_cast<T *>(dx), g,
+                                                                   count_include_pad)));
+}
+
+}  // extern "C"

@@ -1,2 +1,0 @@
-// The simulated device compiles the CUDA source unchanged with the host compiler.
-#include "../kernels.cu"
