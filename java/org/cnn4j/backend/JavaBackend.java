@@ -7,14 +7,14 @@ import org.cnn4j.tensor.Window2d;
 
 /**
  * The pure-Java backend: no native code, runs on any JVM. Tensors are Java arrays; the
- * kernels ({@link FloatKernels} and its generated double twin) split work across a fixed
+ * kernels (the {@code Float*Kernels} classes and their generated double twins) split work across a fixed
  * set of threads. FLOAT64 tensors are supported so that gradient checks run in double
  * precision through the same code.
  */
 public final class JavaBackend implements Backend {
     private final Parallel par;
-    private final FloatKernels.Scratch[] fs;
-    private final DoubleKernels.Scratch[] ds;
+    private final FloatDenseKernels.Scratch[] fs;
+    private final DoubleDenseKernels.Scratch[] ds;
 
     /** Uses one thread per available processor. */
     public JavaBackend() {
@@ -23,11 +23,11 @@ public final class JavaBackend implements Backend {
 
     public JavaBackend(int threads) {
         this.par = new Parallel(threads);
-        this.fs = new FloatKernels.Scratch[threads];
-        this.ds = new DoubleKernels.Scratch[threads];
+        this.fs = new FloatDenseKernels.Scratch[threads];
+        this.ds = new DoubleDenseKernels.Scratch[threads];
         for (int t = 0; t < threads; t++) {
-            fs[t] = new FloatKernels.Scratch();
-            ds[t] = new DoubleKernels.Scratch();
+            fs[t] = new FloatDenseKernels.Scratch();
+            ds[t] = new DoubleDenseKernels.Scratch();
         }
     }
 
@@ -103,9 +103,9 @@ public final class JavaBackend implements Backend {
         OpChecks.sameShape(op, "a", a, "b", b);
         OpChecks.sameShape(op, "a", a, "out", out);
         if (OpChecks.floating(op, a, b, out) == DType.FLOAT32) {
-            FloatKernels.add(x.f, y.f, o.f, a.numel());
+            FloatElementwiseKernels.add(x.f, y.f, o.f, a.numel());
         } else {
-            DoubleKernels.add(x.d, y.d, o.d, a.numel());
+            DoubleElementwiseKernels.add(x.d, y.d, o.d, a.numel());
         }
     }
 
@@ -115,9 +115,9 @@ public final class JavaBackend implements Backend {
         HeapTensor a = h(op, x), b = h(op, y);
         OpChecks.sameNumel(op, "x", x, "y", y);
         if (OpChecks.floating(op, x, y) == DType.FLOAT32) {
-            FloatKernels.axpy(alpha, a.f, b.f, x.numel());
+            FloatElementwiseKernels.axpy(alpha, a.f, b.f, x.numel());
         } else {
-            DoubleKernels.axpy(alpha, a.d, b.d, x.numel());
+            DoubleElementwiseKernels.axpy(alpha, a.d, b.d, x.numel());
         }
     }
 
@@ -125,24 +125,24 @@ public final class JavaBackend implements Backend {
     public void scale(Tensor x, double alpha) {
         HeapTensor a = h("scale", x);
         if (OpChecks.floating("scale", x) == DType.FLOAT32) {
-            FloatKernels.scale(alpha, a.f, x.numel());
+            FloatElementwiseKernels.scale(alpha, a.f, x.numel());
         } else {
-            DoubleKernels.scale(alpha, a.d, x.numel());
+            DoubleElementwiseKernels.scale(alpha, a.d, x.numel());
         }
     }
 
     @Override
     public double sum(Tensor x) {
         HeapTensor a = h("sum", x);
-        return OpChecks.floating("sum", x) == DType.FLOAT32 ? FloatKernels.sum(a.f, x.numel())
-                : DoubleKernels.sum(a.d, x.numel());
+        return OpChecks.floating("sum", x) == DType.FLOAT32 ? FloatElementwiseKernels.sum(a.f, x.numel())
+                : DoubleElementwiseKernels.sum(a.d, x.numel());
     }
 
     @Override
     public double sumOfSquares(Tensor x) {
         HeapTensor a = h("sumOfSquares", x);
-        return OpChecks.floating("sumOfSquares", x) == DType.FLOAT32 ? FloatKernels.sumOfSquares(a.f, x.numel())
-                : DoubleKernels.sumOfSquares(a.d, x.numel());
+        return OpChecks.floating("sumOfSquares", x) == DType.FLOAT32 ? FloatElementwiseKernels.sumOfSquares(a.f, x.numel())
+                : DoubleElementwiseKernels.sumOfSquares(a.d, x.numel());
     }
 
     @Override
@@ -151,9 +151,9 @@ public final class JavaBackend implements Backend {
         HeapTensor hx = h(op, x), hw = h(op, w), hb = h(op, bias), hy = h(op, y);
         ConvDims dims = OpChecks.conv2d(op, x, w, bias, y, win, groups);
         if (OpChecks.floating(op, x, w, bias, y) == DType.FLOAT32) {
-            FloatKernels.conv2dForward(par, fs, dims, hx.f, hw.f, f(hb), hy.f);
+            FloatConvKernels.conv2dForward(par, fs, dims, hx.f, hw.f, f(hb), hy.f);
         } else {
-            DoubleKernels.conv2dForward(par, ds, dims, hx.d, hw.d, d(hb), hy.d);
+            DoubleConvKernels.conv2dForward(par, ds, dims, hx.d, hw.d, d(hb), hy.d);
         }
     }
 
@@ -163,9 +163,9 @@ public final class JavaBackend implements Backend {
         HeapTensor hdy = h(op, dy), hw = h(op, w), hdx = h(op, dx);
         ConvDims dims = OpChecks.conv2d(op, dx, w, null, dy, win, groups);
         if (OpChecks.floating(op, dy, w, dx) == DType.FLOAT32) {
-            FloatKernels.conv2dBackwardData(par, fs, dims, hdy.f, hw.f, hdx.f);
+            FloatConvKernels.conv2dBackwardData(par, fs, dims, hdy.f, hw.f, hdx.f);
         } else {
-            DoubleKernels.conv2dBackwardData(par, ds, dims, hdy.d, hw.d, hdx.d);
+            DoubleConvKernels.conv2dBackwardData(par, ds, dims, hdy.d, hw.d, hdx.d);
         }
     }
 
@@ -175,9 +175,9 @@ public final class JavaBackend implements Backend {
         HeapTensor hx = h(op, x), hdy = h(op, dy), hdw = h(op, dw), hdb = h(op, dbias);
         ConvDims dims = OpChecks.conv2d(op, x, dw, dbias, dy, win, groups);
         if (OpChecks.floating(op, x, dy, dw, dbias) == DType.FLOAT32) {
-            FloatKernels.conv2dBackwardFilter(par, fs, dims, hx.f, hdy.f, hdw.f, f(hdb));
+            FloatConvKernels.conv2dBackwardFilter(par, fs, dims, hx.f, hdy.f, hdw.f, f(hdb));
         } else {
-            DoubleKernels.conv2dBackwardFilter(par, ds, dims, hx.d, hdy.d, hdw.d, d(hdb));
+            DoubleConvKernels.conv2dBackwardFilter(par, ds, dims, hx.d, hdy.d, hdw.d, d(hdb));
         }
     }
 
@@ -188,9 +188,9 @@ public final class JavaBackend implements Backend {
         OpChecks.Pool p = OpChecks.maxPool2dForward(op, x, y, argmax, win);
         int[] am = ha == null ? null : ha.i;
         if (OpChecks.floating(op, x, y) == DType.FLOAT32) {
-            FloatKernels.maxPool2dForward(par, p.planes(), p.h(), p.w(), win, p.oh(), p.ow(), hx.f, hy.f, am);
+            FloatPoolKernels.maxPool2dForward(par, p.planes(), p.h(), p.w(), win, p.oh(), p.ow(), hx.f, hy.f, am);
         } else {
-            DoubleKernels.maxPool2dForward(par, p.planes(), p.h(), p.w(), win, p.oh(), p.ow(), hx.d, hy.d, am);
+            DoublePoolKernels.maxPool2dForward(par, p.planes(), p.h(), p.w(), win, p.oh(), p.ow(), hx.d, hy.d, am);
         }
     }
 
@@ -201,9 +201,9 @@ public final class JavaBackend implements Backend {
         OpChecks.PoolBackward p = OpChecks.maxPool2dBackward(op, dy, argmax, dx);
         int planes = p.planes(), hw = p.inPlane(), ohw = p.outPlane();
         if (OpChecks.floating(op, dy, dx) == DType.FLOAT32) {
-            FloatKernels.maxPool2dBackward(par, planes, hw, ohw, hdy.f, ha.i, hdx.f);
+            FloatPoolKernels.maxPool2dBackward(par, planes, hw, ohw, hdy.f, ha.i, hdx.f);
         } else {
-            DoubleKernels.maxPool2dBackward(par, planes, hw, ohw, hdy.d, ha.i, hdx.d);
+            DoublePoolKernels.maxPool2dBackward(par, planes, hw, ohw, hdy.d, ha.i, hdx.d);
         }
     }
 
@@ -213,9 +213,9 @@ public final class JavaBackend implements Backend {
         HeapTensor hx = h(op, x), hy = h(op, y);
         OpChecks.Pool p = OpChecks.pool2d(op, x, y, win);
         if (OpChecks.floating(op, x, y) == DType.FLOAT32) {
-            FloatKernels.avgPool2dForward(par, p.planes(), p.h(), p.w(), win, p.oh(), p.ow(), countIncludePad, hx.f, hy.f);
+            FloatPoolKernels.avgPool2dForward(par, p.planes(), p.h(), p.w(), win, p.oh(), p.ow(), countIncludePad, hx.f, hy.f);
         } else {
-            DoubleKernels.avgPool2dForward(par, p.planes(), p.h(), p.w(), win, p.oh(), p.ow(), countIncludePad, hx.d, hy.d);
+            DoublePoolKernels.avgPool2dForward(par, p.planes(), p.h(), p.w(), win, p.oh(), p.ow(), countIncludePad, hx.d, hy.d);
         }
     }
 
@@ -225,9 +225,9 @@ public final class JavaBackend implements Backend {
         HeapTensor hdy = h(op, dy), hdx = h(op, dx);
         OpChecks.Pool p = OpChecks.pool2d(op, dx, dy, win);
         if (OpChecks.floating(op, dy, dx) == DType.FLOAT32) {
-            FloatKernels.avgPool2dBackward(par, p.planes(), p.h(), p.w(), win, p.oh(), p.ow(), countIncludePad, hdy.f, hdx.f);
+            FloatPoolKernels.avgPool2dBackward(par, p.planes(), p.h(), p.w(), win, p.oh(), p.ow(), countIncludePad, hdy.f, hdx.f);
         } else {
-            DoubleKernels.avgPool2dBackward(par, p.planes(), p.h(), p.w(), win, p.oh(), p.ow(), countIncludePad, hdy.d, hdx.d);
+            DoublePoolKernels.avgPool2dBackward(par, p.planes(), p.h(), p.w(), win, p.oh(), p.ow(), countIncludePad, hdy.d, hdx.d);
         }
     }
 
@@ -237,9 +237,9 @@ public final class JavaBackend implements Backend {
         HeapTensor hx = h(op, x), hy = h(op, y);
         OpChecks.sameNumel(op, "x", x, "y", y);
         if (OpChecks.floating(op, x, y) == DType.FLOAT32) {
-            FloatKernels.activationForward(par, act, alpha, hx.f, hy.f, x.numel());
+            FloatElementwiseKernels.activationForward(par, act, alpha, hx.f, hy.f, x.numel());
         } else {
-            DoubleKernels.activationForward(par, act, alpha, hx.d, hy.d, x.numel());
+            DoubleElementwiseKernels.activationForward(par, act, alpha, hx.d, hy.d, x.numel());
         }
     }
 
@@ -251,9 +251,9 @@ public final class JavaBackend implements Backend {
         OpChecks.sameNumel(op, "y", y, "dy", dy);
         OpChecks.sameNumel(op, "dx", dx, "dy", dy);
         if (OpChecks.floating(op, x, y, dy, dx) == DType.FLOAT32) {
-            FloatKernels.activationBackward(par, act, alpha, hx.f, hy.f, hdy.f, hdx.f, dy.numel());
+            FloatElementwiseKernels.activationBackward(par, act, alpha, hx.f, hy.f, hdy.f, hdx.f, dy.numel());
         } else {
-            DoubleKernels.activationBackward(par, act, alpha, hx.d, hy.d, hdy.d, hdx.d, dy.numel());
+            DoubleElementwiseKernels.activationBackward(par, act, alpha, hx.d, hy.d, hdy.d, hdx.d, dy.numel());
         }
     }
 
@@ -263,9 +263,9 @@ public final class JavaBackend implements Backend {
         HeapTensor ha = h(op, a), hb = h(op, b), hc = h(op, c);
         OpChecks.Gemm mnk = OpChecks.matmul(op, a, transA, b, transB, c);
         if (OpChecks.floating(op, a, b, c) == DType.FLOAT32) {
-            FloatKernels.matmul(par, fs, transA, transB, mnk.m(), mnk.n(), mnk.k(), ha.f, hb.f, hc.f, accumulate);
+            FloatDenseKernels.matmul(par, fs, transA, transB, mnk.m(), mnk.n(), mnk.k(), ha.f, hb.f, hc.f, accumulate);
         } else {
-            DoubleKernels.matmul(par, ds, transA, transB, mnk.m(), mnk.n(), mnk.k(), ha.d, hb.d, hc.d, accumulate);
+            DoubleDenseKernels.matmul(par, ds, transA, transB, mnk.m(), mnk.n(), mnk.k(), ha.d, hb.d, hc.d, accumulate);
         }
     }
 
@@ -276,9 +276,9 @@ public final class JavaBackend implements Backend {
         OpChecks.Channels s = OpChecks.channelSplit(op, y);
         OpChecks.shape(op, "bias", bias, Shape.of(s.channels()));
         if (OpChecks.floating(op, y, bias) == DType.FLOAT32) {
-            FloatKernels.biasAdd(hy.f, hb.f, s.outer(), s.channels(), s.inner());
+            FloatElementwiseKernels.biasAdd(hy.f, hb.f, s.outer(), s.channels(), s.inner());
         } else {
-            DoubleKernels.biasAdd(hy.d, hb.d, s.outer(), s.channels(), s.inner());
+            DoubleElementwiseKernels.biasAdd(hy.d, hb.d, s.outer(), s.channels(), s.inner());
         }
     }
 
@@ -289,9 +289,9 @@ public final class JavaBackend implements Backend {
         OpChecks.Channels s = OpChecks.channelSplit(op, dy);
         OpChecks.shape(op, "dbias", dbias, Shape.of(s.channels()));
         if (OpChecks.floating(op, dy, dbias) == DType.FLOAT32) {
-            FloatKernels.biasGrad(hy.f, hb.f, s.outer(), s.channels(), s.inner());
+            FloatElementwiseKernels.biasGrad(hy.f, hb.f, s.outer(), s.channels(), s.inner());
         } else {
-            DoubleKernels.biasGrad(hy.d, hb.d, s.outer(), s.channels(), s.inner());
+            DoubleElementwiseKernels.biasGrad(hy.d, hb.d, s.outer(), s.channels(), s.inner());
         }
     }
 
@@ -305,10 +305,10 @@ public final class JavaBackend implements Backend {
         OpChecks.Channels s = OpChecks.batchNorm(op, x, y, gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
         OpChecks.batchNormSettings(op, momentum, eps);
         if (OpChecks.floating(op, x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd) == DType.FLOAT32) {
-            FloatKernels.batchNormForward(hx.f, hg.f, hb.f, rm.f, rv.f, hy.f, sm.f, si.f, s.outer(), s.channels(), s.inner(),
+            FloatNormKernels.batchNormForward(hx.f, hg.f, hb.f, rm.f, rv.f, hy.f, sm.f, si.f, s.outer(), s.channels(), s.inner(),
                     batchStats, momentum, eps, relu);
         } else {
-            DoubleKernels.batchNormForward(hx.d, hg.d, hb.d, rm.d, rv.d, hy.d, sm.d, si.d, s.outer(), s.channels(), s.inner(),
+            DoubleNormKernels.batchNormForward(hx.d, hg.d, hb.d, rm.d, rv.d, hy.d, sm.d, si.d, s.outer(), s.channels(), s.inner(),
                     batchStats, momentum, eps, relu);
         }
     }
@@ -327,10 +327,10 @@ public final class JavaBackend implements Backend {
             OpChecks.sameShape(op, "x", x, "reluY", reluY);
         }
         if (OpChecks.floating(op, x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, reluY) == DType.FLOAT32) {
-            FloatKernels.batchNormBackward(hx.f, hdy.f, hg.f, sm.f, si.f, f(hdx), dg.f, db.f, s.outer(), s.channels(), s.inner(),
+            FloatNormKernels.batchNormBackward(hx.f, hdy.f, hg.f, sm.f, si.f, f(hdx), dg.f, db.f, s.outer(), s.channels(), s.inner(),
                     batchStats, f(hry));
         } else {
-            DoubleKernels.batchNormBackward(hx.d, hdy.d, hg.d, sm.d, si.d, d(hdx), dg.d, db.d, s.outer(), s.channels(), s.inner(),
+            DoubleNormKernels.batchNormBackward(hx.d, hdy.d, hg.d, sm.d, si.d, d(hdx), dg.d, db.d, s.outer(), s.channels(), s.inner(),
                     batchStats, d(hry));
         }
     }
@@ -343,9 +343,9 @@ public final class JavaBackend implements Backend {
         OpChecks.sameShape(op, "x", x, "mask", mask);
         OpChecks.dropoutProbability(op, p);
         if (OpChecks.floating(op, x, y, mask) == DType.FLOAT32) {
-            FloatKernels.dropoutForward(hx.f, hy.f, hm.f, x.numel(), p, seed);
+            FloatNormKernels.dropoutForward(hx.f, hy.f, hm.f, x.numel(), p, seed);
         } else {
-            DoubleKernels.dropoutForward(hx.d, hy.d, hm.d, x.numel(), p, seed);
+            DoubleNormKernels.dropoutForward(hx.d, hy.d, hm.d, x.numel(), p, seed);
         }
     }
 
@@ -356,9 +356,9 @@ public final class JavaBackend implements Backend {
         OpChecks.sameShape(op, "a", a, "b", b);
         OpChecks.sameShape(op, "a", a, "out", out);
         if (OpChecks.floating(op, a, b, out) == DType.FLOAT32) {
-            FloatKernels.multiply(x.f, y.f, o.f, a.numel());
+            FloatNormKernels.multiply(x.f, y.f, o.f, a.numel());
         } else {
-            DoubleKernels.multiply(x.d, y.d, o.d, a.numel());
+            DoubleNormKernels.multiply(x.d, y.d, o.d, a.numel());
         }
     }
 
@@ -368,9 +368,9 @@ public final class JavaBackend implements Backend {
         HeapTensor hx = h(op, x), hy = h(op, y), ha = h(op, argmax);
         OpChecks.Channels s = OpChecks.maxout(op, x, y, argmax, pieces);
         if (OpChecks.floating(op, x, y) == DType.FLOAT32) {
-            FloatKernels.maxoutForward(hx.f, hy.f, ha.i, s.outer(), s.channels(), s.inner(), pieces);
+            FloatNormKernels.maxoutForward(hx.f, hy.f, ha.i, s.outer(), s.channels(), s.inner(), pieces);
         } else {
-            DoubleKernels.maxoutForward(hx.d, hy.d, ha.i, s.outer(), s.channels(), s.inner(), pieces);
+            DoubleNormKernels.maxoutForward(hx.d, hy.d, ha.i, s.outer(), s.channels(), s.inner(), pieces);
         }
     }
 
@@ -380,9 +380,9 @@ public final class JavaBackend implements Backend {
         HeapTensor hdy = h(op, dy), ha = h(op, argmax), hdx = h(op, dx);
         OpChecks.Channels s = OpChecks.maxout(op, dx, dy, argmax, pieces);
         if (OpChecks.floating(op, dy, dx) == DType.FLOAT32) {
-            FloatKernels.maxoutBackward(hdy.f, ha.i, hdx.f, s.outer(), s.channels(), s.inner(), pieces);
+            FloatNormKernels.maxoutBackward(hdy.f, ha.i, hdx.f, s.outer(), s.channels(), s.inner(), pieces);
         } else {
-            DoubleKernels.maxoutBackward(hdy.d, ha.i, hdx.d, s.outer(), s.channels(), s.inner(), pieces);
+            DoubleNormKernels.maxoutBackward(hdy.d, ha.i, hdx.d, s.outer(), s.channels(), s.inner(), pieces);
         }
     }
 
@@ -392,8 +392,8 @@ public final class JavaBackend implements Backend {
         HeapTensor hs = h(op, src), hd = h(op, dst);
         OpChecks.ChannelCopy s = OpChecks.copyChannels(op, src, srcOffset, dst, dstOffset, count);
         switch (src.dtype()) {
-            case FLOAT32 -> FloatKernels.copyChannels(hs.f, s.srcChannels(), srcOffset, hd.f, s.dstChannels(), dstOffset, count, s.outer(), s.inner());
-            case FLOAT64 -> DoubleKernels.copyChannels(hs.d, s.srcChannels(), srcOffset, hd.d, s.dstChannels(), dstOffset, count, s.outer(), s.inner());
+            case FLOAT32 -> FloatNormKernels.copyChannels(hs.f, s.srcChannels(), srcOffset, hd.f, s.dstChannels(), dstOffset, count, s.outer(), s.inner());
+            case FLOAT64 -> DoubleNormKernels.copyChannels(hs.d, s.srcChannels(), srcOffset, hd.d, s.dstChannels(), dstOffset, count, s.outer(), s.inner());
             default -> throw OpChecks.error(op, "expected a floating tensor, got " + src.dtype());
         }
     }
@@ -408,8 +408,8 @@ public final class JavaBackend implements Backend {
         }
         double scale = 1.0 / nc.rows();
         double[] r = OpChecks.floating(op, logits, dlogits) == DType.FLOAT32
-                ? FloatKernels.softmaxCrossEntropy(hl.f, hlab.i, f(hd), nc.rows(), nc.classes(), scale)
-                : DoubleKernels.softmaxCrossEntropy(hl.d, hlab.i, d(hd), nc.rows(), nc.classes(), scale);
+                ? FloatLossKernels.softmaxCrossEntropy(hl.f, hlab.i, f(hd), nc.rows(), nc.classes(), scale)
+                : DoubleLossKernels.softmaxCrossEntropy(hl.d, hlab.i, d(hd), nc.rows(), nc.classes(), scale);
         return new LossResult(r[0] / nc.rows(), (int) r[1]);
     }
 
@@ -420,9 +420,9 @@ public final class JavaBackend implements Backend {
         OpChecks.Rows rc = OpChecks.topK(op, logits, k, out);
         int rows = rc.rows(), classes = rc.classes();
         if (OpChecks.floating(op, logits) == DType.FLOAT32) {
-            FloatKernels.topK(hl.f, rows, classes, k, ho.i);
+            FloatLossKernels.topK(hl.f, rows, classes, k, ho.i);
         } else {
-            DoubleKernels.topK(hl.d, rows, classes, k, ho.i);
+            DoubleLossKernels.topK(hl.d, rows, classes, k, ho.i);
         }
     }
 
@@ -433,9 +433,9 @@ public final class JavaBackend implements Backend {
         HeapTensor p = h(op, param), g = h(op, grad), v = h(op, velocity);
         OpChecks.optimizerState(op, param, grad, OpChecks.SGD_STATE, velocity);
         if (OpChecks.floating(op, param, grad, velocity) == DType.FLOAT32) {
-            FloatKernels.sgd(p.f, g.f, f(v), param.numel(), lr, momentum, dampening, nesterov, weightDecay, firstStep);
+            FloatOptimKernels.sgd(p.f, g.f, f(v), param.numel(), lr, momentum, dampening, nesterov, weightDecay, firstStep);
         } else {
-            DoubleKernels.sgd(p.d, g.d, d(v), param.numel(), lr, momentum, dampening, nesterov, weightDecay, firstStep);
+            DoubleOptimKernels.sgd(p.d, g.d, d(v), param.numel(), lr, momentum, dampening, nesterov, weightDecay, firstStep);
         }
     }
 
@@ -446,9 +446,9 @@ public final class JavaBackend implements Backend {
         HeapTensor p = h(op, param), g = h(op, grad), s = h(op, squareAvg), b = h(op, momentumBuffer);
         OpChecks.optimizerState(op, param, grad, OpChecks.RMSPROP_STATE, squareAvg, momentumBuffer);
         if (OpChecks.floating(op, param, grad, squareAvg, momentumBuffer) == DType.FLOAT32) {
-            FloatKernels.rmsprop(p.f, g.f, s.f, f(b), param.numel(), lr, alpha, eps, weightDecay, momentum);
+            FloatOptimKernels.rmsprop(p.f, g.f, s.f, f(b), param.numel(), lr, alpha, eps, weightDecay, momentum);
         } else {
-            DoubleKernels.rmsprop(p.d, g.d, s.d, d(b), param.numel(), lr, alpha, eps, weightDecay, momentum);
+            DoubleOptimKernels.rmsprop(p.d, g.d, s.d, d(b), param.numel(), lr, alpha, eps, weightDecay, momentum);
         }
     }
 
@@ -460,9 +460,9 @@ public final class JavaBackend implements Backend {
         OpChecks.optimizerState(op, param, grad, OpChecks.ADAM_STATE, m, v);
         OpChecks.adamStep(op, step);
         if (OpChecks.floating(op, param, grad, m, v) == DType.FLOAT32) {
-            FloatKernels.adam(p.f, g.f, hm.f, hv.f, param.numel(), lr, beta1, beta2, eps, weightDecay, decoupled, step);
+            FloatOptimKernels.adam(p.f, g.f, hm.f, hv.f, param.numel(), lr, beta1, beta2, eps, weightDecay, decoupled, step);
         } else {
-            DoubleKernels.adam(p.d, g.d, hm.d, hv.d, param.numel(), lr, beta1, beta2, eps, weightDecay, decoupled, step);
+            DoubleOptimKernels.adam(p.d, g.d, hm.d, hv.d, param.numel(), lr, beta1, beta2, eps, weightDecay, decoupled, step);
         }
     }
 

@@ -21,8 +21,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The FLOAT32 path of {@link JavaBackend} ({@code FloatKernels}) agrees with its FLOAT64 path
- * (the generated {@code DoubleKernels}) on the same inputs, and results do not depend on the
+ * The FLOAT32 path of {@link JavaBackend} ({@code Float*Kernels}) agrees with its FLOAT64 path
+ * (the generated {@code Double*Kernels}) on the same inputs, and results do not depend on the
  * thread count.
  *
  * <p>Inputs are drawn in double and rounded to float, so both paths see exactly the same values.
@@ -446,7 +446,7 @@ class FloatDoubleParityTest {
         }
     }
 
-    /** For a fixed thread count the backward filter is bit-for-bit repeatable (documented in FloatKernels). */
+    /** For a fixed thread count the backward filter is bit-for-bit repeatable (documented in FloatConvKernels). */
     @Test
     void backwardFilterIsDeterministicForFixedThreadCount() {
         ConvCfg cfg = new ConvCfg(5, 4, 11, 9, 6, new Window2d(3, 3, 1, 2, 1, 0, 1, 1, 1, 2), 2);
