@@ -43,7 +43,9 @@ class WinogradTest extends NativeComparison {
                 new ConvCfg(9, 24, 12, 12, 24, same, 1),                // images in groups, summed in fixed slots
                 new ConvCfg(2, 16, 20, 20, 16, same, 1),                // an image larger than a block
                 new ConvCfg(1, 96, 4, 4, 96, same, 1),
-                new ConvCfg(2, 304, 4, 4, 304, same, 1));               // filters over 12 MiB: shared blocks
+                new ConvCfg(2, 304, 4, 4, 304, same, 1),                // filters over 12 MiB: shared blocks
+                new ConvCfg(2, 260, 4, 4, 24, same, 1),                 // private blocks with packed tile rows
+                new ConvCfg(1, 500, 2, 2, 400, same, 1));               // shared, F(2x2), a partial channel block
     }
 
     static Stream<Arguments> cases() {
