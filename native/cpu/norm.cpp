@@ -26,9 +26,6 @@ inline i64 stat_slots(i64 outer, i64 channels) {
   return std::min(outer, std::max<i64>(8, std::min<i64>(64, 8192 / std::max<i64>(1, channels))));
 }
 
-// For every channel c: (sa[c], sb[c]) = the sums over the images, in slot order, of what
-// row(o, c, a, b) adds for image o's row of channel c. Called inside a parallel region;
-// parts holds 2 * slots * channels doubles.
 // Four floats: the baseline instruction set's vector, for the statistics' sums.
 typedef float v4f __attribute__((vector_size(16)));
 inline v4f ld4(const float *p) {
@@ -75,6 +72,9 @@ inline void lane_sums(i64 n, Vec vec, One one, double &s1, double &s2) {
   s2 += t2;
 }
 
+// For every channel c: (sa[c], sb[c]) = the sums over the images, in slot order, of what
+// row(o, c, a, b) adds for image o's row of channel c. Called inside a parallel region;
+// parts holds 2 * slots * channels doubles.
 template <class Row>
 void slot_sums(i64 outer, i64 channels, double *parts, double *sa, double *sb, Row row) {
   const i64 slots = stat_slots(outer, channels);

@@ -107,6 +107,20 @@ inline void max_2x2s2_row(const float *r0, const float *r1, int base, int w, int
   }
 }
 
+// Windows entirely inside the input (no padding).
+inline bool windows_inside(const PoolGeom &g) {
+  const Window &v = g.v;
+  return v.pt == 0 && v.pl == 0 && (g.oh - 1) * v.sh + (v.kh - 1) * v.dh < g.h &&
+         (g.ow - 1) * v.sw + (v.kw - 1) * v.dw < g.w;
+}
+
+// ... and, for the backward pass, windows that do not overlap (each input pixel in one
+// window at most), so that scattering row by row adds nothing twice and keeps the order.
+inline bool windows_apart(const PoolGeom &g) {
+  const Window &v = g.v;
+  return windows_inside(g) && v.sh >= (v.kh - 1) * v.dh + 1 && v.sw >= (v.kw - 1) * v.dw + 1;
+}
+
 template <class T>
 bool max_forward_2x2s2(const PoolGeom &, const T *, T *, int32_t *) {
   return false;
@@ -138,9 +152,7 @@ void max_forward(const PoolGeom &g, const T *x, T *y, int32_t *argmax) {
   if (max_forward_2x2s2<T>(g, x, y, argmax)) return;
   const Window v = g.v;
   const i64 hw = g.h * g.w, ohw = g.oh * g.ow;
-  const bool inside = v.pt == 0 && v.pl == 0 && (g.oh - 1) * v.sh + (v.kh - 1) * v.dh < g.h &&
-                      (g.ow - 1) * v.sw + (v.kw - 1) * v.dw < g.w;
-  if (inside && (argmax != nullptr || g.ow <= 1024)) {
+  if (windows_inside(g) && (argmax != nullptr || g.ow <= 1024)) {
     max_forward_inside(g, x, y, argmax);
     return;
   }
@@ -203,22 +215,9 @@ inline i64 avg_divisor(const PoolGeom &g, i64 i, i64 j, bool include_pad) {
   return imax(rows * cols, 1);
 }
 
-// Windows entirely inside the input (no padding), so that every divisor is kh * kw: an
-// output row at a time, taps outermost and output columns innermost (vector loops, no
-// per-pixel divisor). The taps add in the generic path's order, so the sums are the same.
-inline bool windows_inside(const PoolGeom &g) {
-  const Window &v = g.v;
-  return v.pt == 0 && v.pl == 0 && (g.oh - 1) * v.sh + (v.kh - 1) * v.dh < g.h &&
-         (g.ow - 1) * v.sw + (v.kw - 1) * v.dw < g.w;
-}
-
-// ... and, for the backward pass, windows that do not overlap (each input pixel in one
-// window at most), so that scattering row by row adds nothing twice and keeps the order.
-inline bool windows_apart(const PoolGeom &g) {
-  const Window &v = g.v;
-  return windows_inside(g) && v.sh >= (v.kh - 1) * v.dh + 1 && v.sw >= (v.kw - 1) * v.dw + 1;
-}
-
+// Average pooling of windows inside the input, where every divisor is kh * kw: an output
+// row at a time, taps outermost and output columns innermost (vector loops, no per-pixel
+// divisor). The taps add in the generic path's order, so the sums are the same.
 template <class T>
 void avg_forward_inside(const PoolGeom &g, const T *x, T *y) {
   const Window v = g.v;

@@ -38,7 +38,7 @@ public final class Layers {
 
     /**
      * Pairs each batch norm with the ReLU that directly follows it in this list of built layers
-     * (fused: one pass over the activations fewer each way), and unpairs every other.
+     * (fused: the ReLU's own passes over the activations are saved), and unpairs every other.
      */
     static void fuse(List<Layer> layers) {
         for (int i = 0; i < layers.size(); i++) {
