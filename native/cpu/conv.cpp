@@ -11,6 +11,7 @@
 #include "common.h"
 #include "gemm.h"
 #include "blocked.h"
+#include "positions.h"
 #include "winograd.h"
 
 namespace cnn4j {
@@ -145,6 +146,7 @@ struct Plan {
   i64 partial;        // elements of one partial (dW + dbias)
   WinoGeom wino;      // float 3x3 shapes where Winograd pays (wino.m != 0), see winograd.h
   BlockGeom blk;      // float shapes the blocked direct kernels run (blk.use()), see blocked.h
+  PosGeom pos;        // small images: one GEMM per position over the batch (pos.use()), see positions.h
   i64 per_thread() const { return col + gemm; }
   i64 total() const { return threads * per_thread() + slots * partial; }
 };
@@ -185,6 +187,7 @@ Plan plan(int op, const ConvGeom &g) {
   p.slots = (op == 2 && p.per_image) ? imin(g.n, kMaxSlots) : 0;
   p.partial = p.slots ? round_up(g.k * g.ckk() + g.k, 16) : 0;
   p.blk.op = -1;
+  p.pos.op = -1;
   if constexpr (std::is_same_v<T, float>) {
     p.wino = winograd_plan(g, op, p.threads);
     p.blk = blocked_plan(g, op, p.threads);
@@ -192,6 +195,11 @@ Plan plan(int op, const ConvGeom &g) {
     // channels (measured on AMD Zen 5, ResNet-20's 16-channel layer: 1.2x each; its
     // backward-filter is not faster than Winograd's).
     if (op != 2 && p.blk.use() && p.blk.pix) p.wino = WinoGeom{};
+    p.pos = positions_plan(g, op, p.threads, gemm_scratch_elems<T>());
+    if (p.pos.use()) {
+      p.wino = WinoGeom{};
+      p.blk.op = -1;
+    }
   }
   return p;
 }
@@ -199,7 +207,21 @@ Plan plan(int op, const ConvGeom &g) {
 // Elements of workspace the pass needs: enough for every algorithm the plan may take, so
 // that the algorithm setting may change between the query and the call.
 i64 workspace_elems(const Plan &p) {
-  return imax(p.total(), imax(p.wino.m ? p.wino.workspace() : 0, p.blk.use() ? p.blk.workspace() : 0));
+  return imax(imax(p.total(), p.pos.use() ? p.pos.workspace() : 0),
+              imax(p.wino.m ? p.wino.workspace() : 0, p.blk.use() ? p.blk.workspace() : 0));
+}
+
+// Runs the pass as GEMMs per position when the plan chose them and the setting allows it.
+template <class T>
+bool positions(const Plan &p, const T *x, const T *wt, const T *bias, const T *dy, T *out, T *ws) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (!p.pos.use() || conv_algorithm() != CNN4J_CONV_AUTO) return false;
+    positions_run(p.pos, x, wt, bias, dy, out, ws);
+    return true;
+  } else {
+    (void)p, (void)x, (void)wt, (void)bias, (void)dy, (void)out, (void)ws;
+    return false;
+  }
 }
 
 // Runs the pass as Winograd when the plan chose it and the setting allows it.
@@ -555,6 +577,7 @@ template <class T>
 void forward(const ConvGeom &g, const T *x, const T *wt, const T *bias, T *y, T *ws) {
   Plan p = plan<T>(0, g);
   const i64 xs = g.c * g.hw(), ys = g.k * g.ohw();
+  if (positions<T>(p, x, wt, bias, nullptr, y, ws)) return;
   if (winograd<T>(p, kWinoForward, x, wt, bias, nullptr, y, ws)) return;
   if (blocked<T>(p, x, wt, bias, nullptr, y, ws)) return;
   if (p.batched) {
@@ -576,6 +599,7 @@ template <class T>
 void backward_data(const ConvGeom &g, const T *dy, const T *wt, T *dx, T *ws) {
   Plan p = plan<T>(1, g);
   const i64 xs = g.c * g.hw(), ys = g.k * g.ohw();
+  if (positions<T>(p, nullptr, wt, nullptr, dy, dx, ws)) return;
   if (winograd<T>(p, kWinoBackwardData, dy, wt, nullptr, nullptr, dx, ws)) return;
   if (blocked<T>(p, nullptr, wt, nullptr, dy, dx, ws)) return;
   if (p.batched) {
@@ -597,7 +621,8 @@ template <class T>
 void backward_filter(const ConvGeom &g, const T *x, const T *dy, T *dw, T *dbias, T *ws) {
   Plan p = plan<T>(2, g);
   const i64 xs = g.c * g.hw(), ys = g.k * g.ohw(), wn = g.k * g.ckk();
-  if (winograd<T>(p, kWinoBackwardFilter, x, nullptr, nullptr, dy, dw, ws) ||
+  if (positions<T>(p, x, nullptr, nullptr, dy, dw, ws) ||
+      winograd<T>(p, kWinoBackwardFilter, x, nullptr, nullptr, dy, dw, ws) ||
       blocked<T>(p, x, nullptr, nullptr, dy, dw, ws)) {
     if (dbias != nullptr) {
       bias_grad(g, dy, dbias, p.threads);

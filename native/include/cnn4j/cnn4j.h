@@ -37,7 +37,9 @@ typedef enum cnn4j_isa { CNN4J_ISA_BASELINE = 0, CNN4J_ISA_AVX2 = 1, CNN4J_ISA_A
 
 /* How float convolutions are computed (double ones always take im2col + GEMM). */
 typedef enum cnn4j_conv_algorithm {
-  CNN4J_CONV_AUTO = 0,   /* by shape: Winograd F(4x4,3x3) or F(2x2,3x3) where it pays, else direct */
+  CNN4J_CONV_AUTO = 0,   /* by shape: on images of at most 4 pixels one GEMM per position over the
+                            batch (the taps in the padding skipped); Winograd F(4x4,3x3) or
+                            F(2x2,3x3) where it pays; else direct */
   CNN4J_CONV_DIRECT = 1, /* direct only: the blocked kernels where they apply, else im2col + GEMM */
   CNN4J_CONV_GEMM = 2    /* im2col + GEMM only (the reference form of the native backend) */
 } cnn4j_conv_algorithm;

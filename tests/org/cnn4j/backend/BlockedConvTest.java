@@ -1,10 +1,7 @@
 package org.cnn4j.backend;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
 import org.cnn4j.backend.FloatDoubleParityTest.ConvCfg;
@@ -70,48 +67,20 @@ class BlockedConvTest extends NativeComparison {
     }
 
     static Stream<Arguments> cases() {
-        List<Arguments> out = new ArrayList<>();
-        for (String isa : NativeParityTest.isas()) {
-            for (Case c : shapes()) {
-                out.add(Arguments.of(isa, c));
-            }
-        }
-        return out.stream();
+        return onEveryIsa(shapes());
     }
-
-    private static final String[] OUTPUTS = {"forward y", "backward-data dx", "backward-filter dw", "dbias"};
 
     @ParameterizedTest(name = "[{index}] {0} {1}")
     @MethodSource("cases")
     void matchesTheReferenceOnEveryThreadCount(String isa, Case c) {
-        ConvCfg cfg = c.cfg();
-        NativeCpuBackend.setIsa(isa);
-        try {
-            double[][] exact = FloatDoubleParityTest.runConv(ref, DType.FLOAT64, cfg, 11);
-            NativeCpuBackend.setConvAlgorithm("direct");
-            double[][] blocked = FloatDoubleParityTest.runConv(natives[0], DType.FLOAT32, cfg, 11);
-            for (int t = 2; t <= 3; t++) {
-                double[][] again = FloatDoubleParityTest.runConv(natives[t - 1], DType.FLOAT32, cfg, 11);
-                for (int i = 0; i < OUTPUTS.length; i++) {
-                    assertArrayEquals(blocked[i], again[i], isa + " " + cfg + " " + OUTPUTS[i] + ": 1 thread against " + t);
-                }
+        double[][] blocked = checkConvAlgorithm(isa, c.cfg(), 11, "direct", c.passes(), "the blocked kernels");
+        if (!c.winograd()) {
+            NativeCpuBackend.setIsa(isa);
+            double[][] auto = FloatDoubleParityTest.runConv(natives[1], DType.FLOAT32, c.cfg(), 11);
+            for (int i = 0; i < CONV_OUTPUTS.length; i++) {
+                assertArrayEquals(blocked[i], auto[i], isa + " " + c.cfg() + " " + CONV_OUTPUTS[i]
+                        + ": auto did not take the blocked kernels");
             }
-            NativeCpuBackend.setConvAlgorithm("gemm");
-            double[][] gemm = FloatDoubleParityTest.runConv(natives[1], DType.FLOAT32, cfg, 11);
-            NativeCpuBackend.setConvAlgorithm("auto");
-            double[][] auto = FloatDoubleParityTest.runConv(natives[1], DType.FLOAT32, cfg, 11);
-            for (int i = 0; i < OUTPUTS.length; i++) {
-                String what = isa + " " + cfg + " " + OUTPUTS[i];
-                FloatDoubleParityTest.assertClose(what, exact[i], blocked[i], NativeParityTest.F32_TOL);
-                if (i < 3 && c.passes().indexOf("fdw".charAt(i)) >= 0) {
-                    assertFalse(Arrays.equals(blocked[i], gemm[i]), what + ": the blocked kernels did not run");
-                }
-                if (!c.winograd()) {
-                    assertArrayEquals(blocked[i], auto[i], what + ": auto did not take the blocked kernels");
-                }
-            }
-        } finally {
-            NativeCpuBackend.setConvAlgorithm("auto");
         }
     }
 }

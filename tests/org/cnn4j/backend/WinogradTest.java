@@ -1,11 +1,9 @@
 package org.cnn4j.backend;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
@@ -49,13 +47,7 @@ class WinogradTest extends NativeComparison {
     }
 
     static Stream<Arguments> cases() {
-        List<Arguments> out = new ArrayList<>();
-        for (String isa : NativeParityTest.isas()) {
-            for (ConvCfg cfg : shapes()) {
-                out.add(Arguments.of(isa, cfg));
-            }
-        }
-        return out.stream();
+        return onEveryIsa(shapes());
     }
 
     private static final String[] OUTPUTS = {"forward y", "backward-data dx", "backward-filter dw"};
@@ -66,13 +58,7 @@ class WinogradTest extends NativeComparison {
         NativeCpuBackend.setIsa(isa);
         NativeCpuBackend.setConvAlgorithm("auto");
         double[][] exact = FloatDoubleParityTest.runConv(ref, DType.FLOAT64, cfg, 7);
-        double[][] wino = FloatDoubleParityTest.runConv(natives[0], DType.FLOAT32, cfg, 7);
-        for (int t = 2; t <= 3; t++) {
-            double[][] again = FloatDoubleParityTest.runConv(natives[t - 1], DType.FLOAT32, cfg, 7);
-            for (int i = 0; i < OUTPUTS.length; i++) {
-                assertArrayEquals(wino[i], again[i], isa + " " + cfg + " " + OUTPUTS[i] + ": 1 thread against " + t);
-            }
-        }
+        double[][] wino = convOnEveryThreadCount(isa, cfg, 7, OUTPUTS);
         NativeCpuBackend.setConvAlgorithm("direct");
         double[][] direct = FloatDoubleParityTest.runConv(natives[1], DType.FLOAT32, cfg, 7);
         NativeCpuBackend.setConvAlgorithm("auto");
