@@ -28,7 +28,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * convolutions), rows wider than a register block, more images than the backward-filter's
  * fixed groups, and the forms with pixels in the vectors (up to 16 output channels, or input
  * channels for a stride-1 input gradient; rows of 12 or more pixels) with short last vectors
- * and channel blocks.
+ * and channel blocks, also for a first layer's forward pass with more output channels.
  */
 class BlockedConvTest extends NativeComparison {
 
@@ -63,6 +63,8 @@ class BlockedConvTest extends NativeComparison {
                 new Case(new ConvCfg(2, 5, 20, 30, 12, Window2d.square(3, 1, 1), 1), "fw", false),
                 new Case(new ConvCfg(2, 12, 9, 29, 16, new Window2d(3, 5, 1, 1, 1, 1, 2, 2, 1, 1), 1), "fdw", false),
                 new Case(new ConvCfg(2, 1, 28, 28, 6, Window2d.square(5, 1, 2), 1), "fw", false),  // LeNet-5's conv1
+                // a forward pass of 27 (channel, tap) pairs: pixels in the vectors for 40 output channels
+                new Case(new ConvCfg(2, 3, 30, 30, 40, Window2d.square(3, 1, 1), 1), "fw", false),
                 new Case(new ConvCfg(2, 16, 9, 9, 32, Window2d.square(3, 1, 1), 1), "fdw", true));
     }
 
