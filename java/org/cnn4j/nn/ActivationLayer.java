@@ -10,7 +10,8 @@ public abstract class ActivationLayer extends Layer {
     private final Activation kind;
     private final double alpha;
     private Tensor input, output;
-    private boolean fused;  // a ReLU run by the batch norm before it (Layers.fuse): passes through
+    // a ReLU run by the batch norm before it or the max pooling after it (Layers.fuse): passes through
+    private boolean fused;
 
     protected ActivationLayer(Activation kind, double alpha) {
         this.kind = kind;
@@ -31,7 +32,10 @@ public abstract class ActivationLayer extends Layer {
         return input;
     }
 
-    /** Whether the layer before (a batch norm) computes this activation in its own passes. */
+    /**
+     * Whether a neighbouring layer computes this activation in its own passes: the batch norm
+     * before it, or the max pooling after it.
+     */
     public boolean fused() {
         return fused;
     }
@@ -44,7 +48,7 @@ public abstract class ActivationLayer extends Layer {
     public Tensor forward(Tensor x, boolean training) {
         checkInput(x);
         if (fused) {
-            return x;  // already activated by the batch norm
+            return x;  // activated by the batch norm before, or by the max pooling after
         }
         input = x;
         output = buffer("y", x.shape());
@@ -55,7 +59,7 @@ public abstract class ActivationLayer extends Layer {
     @Override
     public Tensor backward(Tensor dy) {
         if (fused) {
-            return dy;  // the batch norm's backward pass applies the activation's mask
+            return dy;  // the neighbour's backward pass applies the activation's mask
         }
         Tensor dx = buffer("dx", input.shape());
         backend.activationBackward(kind, alpha, input, output, dy, dx);

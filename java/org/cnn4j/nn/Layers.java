@@ -30,29 +30,49 @@ public final class Layers {
     }
 
     /**
-     * Whether a batch norm directly followed by a ReLU runs the ReLU inside its own passes
-     * ({@code -Dcnn4j.fuse=false} turns it off, to compare). The results are those of the two
-     * layers run one after the other.
+     * Whether adjacent layers share passes ({@code -Dcnn4j.fuse=false} turns it off, to compare):
+     * a batch norm directly followed by a ReLU runs the ReLU inside its own passes; a ReLU
+     * directly followed by max pooling runs after the pooling instead, on a quarter of the values
+     * for 2x2 windows (the maximum of the activations is the activation of the maximum, and the
+     * gradient reaches the same input). The results are those of the layers run one after the
+     * other, except where a pooling window holds a NaN (the pooling then gives 0 where the
+     * unfused pair gives the window's largest positive number).
      */
     static final boolean FUSE = !"false".equalsIgnoreCase(System.getProperty("cnn4j.fuse", "true"));
 
     /**
-     * Pairs each batch norm with the ReLU that directly follows it in this list of built layers
-     * (fused: the ReLU's own passes over the activations are saved), and unpairs every other.
+     * Pairs each batch norm with the ReLU that directly follows it in this list of built layers,
+     * then each ReLU left with the max pooling that directly follows it, and unpairs every
+     * other.
      */
     static void fuse(List<Layer> layers) {
-        for (int i = 0; i < layers.size(); i++) {
-            Layer l = layers.get(i);
-            boolean pair = FUSE && l instanceof BatchNorm2d && i + 1 < layers.size() && layers.get(i + 1) instanceof ReLU;
+        for (Layer l : layers) {
             if (l instanceof BatchNorm2d bn) {
-                bn.fuseRelu(pair);
+                bn.fuseRelu(false);
+            }
+            if (l instanceof MaxPool2d pool) {
+                pool.reluFirst(false);
             }
             if (l instanceof ActivationLayer a) {
                 a.fuse(false);
             }
-            if (pair) {
-                ((ReLU) layers.get(i + 1)).fuse(true);
-                i++;
+        }
+        if (!FUSE) {
+            return;
+        }
+        for (int i = 0; i + 1 < layers.size(); i++) {
+            if (!(layers.get(i + 1) instanceof ReLU relu) || relu.fused()) {
+                continue;
+            }
+            if (layers.get(i) instanceof BatchNorm2d bn) {
+                bn.fuseRelu(true);
+                relu.fuse(true);
+            }
+        }
+        for (int i = 0; i + 1 < layers.size(); i++) {
+            if (layers.get(i) instanceof ReLU relu && !relu.fused() && layers.get(i + 1) instanceof MaxPool2d pool) {
+                pool.reluFirst(true);
+                relu.fuse(true);
             }
         }
     }

@@ -1,5 +1,6 @@
 package org.cnn4j.nn;
 
+import org.cnn4j.backend.Activation;
 import org.cnn4j.tensor.DType;
 import org.cnn4j.tensor.Tensor;
 
@@ -7,6 +8,8 @@ import org.cnn4j.tensor.Tensor;
 public final class MaxPool2d extends Pool2d {
     private Tensor argmax;
     private Tensor input;
+    private Tensor output;
+    private boolean reluFirst;  // the ReLU before runs here, on the pooled values (Layers.fuse)
 
     /** kernel x kernel windows with stride = kernel. */
     public MaxPool2d(int kernel) {
@@ -28,6 +31,15 @@ public final class MaxPool2d extends Pool2d {
         return "MaxPool2d";
     }
 
+    /** Whether the ReLU before this layer runs here, after the pooling (see {@code Layers.fuse}). */
+    public boolean reluFirst() {
+        return reluFirst;
+    }
+
+    void reluFirst(boolean on) {
+        reluFirst = on;
+    }
+
     @Override
     public Tensor forward(Tensor x, boolean training) {
         checkInput(x);
@@ -35,6 +47,10 @@ public final class MaxPool2d extends Pool2d {
         Tensor y = buffer("y", outputShape().withBatch(x.shape().dim(0)));
         argmax = training ? buffer("argmax", y.shape(), DType.INT32) : null;
         backend.maxPool2dForward(x, y, argmax, win);
+        if (reluFirst) {
+            backend.activationForward(Activation.RELU, 0, y, y);
+        }
+        output = y;
         return y;
     }
 
@@ -42,6 +58,12 @@ public final class MaxPool2d extends Pool2d {
     public Tensor backward(Tensor dy) {
         if (argmax == null) {
             throw new IllegalStateException(name() + ": backward() needs a forward pass in training mode");
+        }
+        if (reluFirst) {
+            // the ReLU's mask: its output is positive exactly where its input is
+            Tensor masked = buffer("dy_relu", dy.shape());
+            backend.activationBackward(Activation.RELU, 0, output, output, dy, masked);
+            dy = masked;
         }
         Tensor dx = buffer("dx", input.shape());
         backend.maxPool2dBackward(dy, argmax, dx);

@@ -527,23 +527,48 @@ class GradientCheckTest {
                 new Linear(3));
     }
 
+    /** ReLUs before max poolings (2x2, overlapping 3x3 in a residual body) and one a batch norm claims first. */
+    private static Sequential poolActModel(java.util.function.Supplier<Layer> act) {
+        return new Sequential(Shape.of(2, 6, 6), new Conv2d(4, 3).padding(1), act.get(), new MaxPool2d(2),
+                Residual.identity(new Conv2d(4, 3).padding(1), act.get(), new MaxPool2d(3).stride(1).padding(1)),
+                new Conv2d(4, 1), new BatchNorm2d(), act.get(), new MaxPool2d(3), new Flatten(), new Linear(3));
+    }
+
     /**
-     * A batch norm directly followed by a ReLU runs the ReLU in its own passes (at the top level
-     * and in a residual body): its gradients check out, and it computes exactly what the two
-     * layers compute one after the other (a LeakyReLU of slope 0, which does not fuse): the
-     * same outputs in training and in evaluation, the same gradients to the order of the sums.
+     * Fused neighbours (Layers.fuse): a batch norm directly followed by a ReLU runs the ReLU in
+     * its own passes, and a ReLU directly followed by max pooling runs after the pooling (at the
+     * top level and in a residual body; a ReLU after a batch norm stays with the batch norm).
+     * The gradients check out, and the model computes exactly what the layers compute one after
+     * the other (a LeakyReLU of slope 0 fuses with neither): the same outputs in training and in
+     * evaluation, the same gradients to the order of the sums.
      */
-    @Test
-    void batchNormWithFusedRelu() {
-        try (Sequential fused = bnActModel(ReLU::new).initialize(be, DType.FLOAT64, 71);
-             Sequential plain = bnActModel(() -> new LeakyReLU(0)).initialize(be, DType.FLOAT64, 71)) {
-            BatchNorm2d top = (BatchNorm2d) fused.layers().get(1);
-            BatchNorm2d inner = (BatchNorm2d) ((Residual) fused.layers().get(3)).body().get(1);
-            assertTrue(top.fusedRelu() && inner.fusedRelu() && ((ReLU) fused.layers().get(2)).fused(), "fused");
-            assertTrue(!((BatchNorm2d) plain.layers().get(1)).fusedRelu(), "a LeakyReLU does not fuse");
+    @ParameterizedTest(name = "[{index}] ReLU fused with {0}")
+    @ValueSource(strings = {"batch norm", "max pooling"})
+    void fusedRelu(String with) {
+        boolean bn = with.equals("batch norm");
+        java.util.function.Function<java.util.function.Supplier<Layer>, Sequential> model =
+                bn ? GradientCheckTest::bnActModel : GradientCheckTest::poolActModel;
+        Shape in = bn ? Shape.of(2, 5, 5) : Shape.of(2, 6, 6);
+        try (Sequential fused = model.apply(ReLU::new).initialize(be, DType.FLOAT64, 71);
+             Sequential plain = model.apply(() -> new LeakyReLU(0)).initialize(be, DType.FLOAT64, 71)) {
+            List<Layer> top = fused.layers();
+            if (bn) {
+                BatchNorm2d inner = (BatchNorm2d) ((Residual) top.get(3)).body().get(1);
+                assertTrue(((BatchNorm2d) top.get(1)).fusedRelu() && inner.fusedRelu() && ((ReLU) top.get(2)).fused(),
+                        "fused");
+                assertTrue(!((BatchNorm2d) plain.layers().get(1)).fusedRelu(), "a LeakyReLU does not fuse");
+            } else {
+                MaxPool2d inner = (MaxPool2d) ((Residual) top.get(3)).body().get(2);
+                assertTrue(((MaxPool2d) top.get(2)).reluFirst() && inner.reluFirst() && ((ReLU) top.get(1)).fused(),
+                        "fused");
+                assertTrue(((BatchNorm2d) top.get(5)).fusedRelu() && !((MaxPool2d) top.get(7)).reluFirst(),
+                        "the batch norm keeps its ReLU");
+                assertTrue(!((MaxPool2d) plain.layers().get(2)).reluFirst(), "a LeakyReLU does not fuse");
+            }
             GradCheck.randomizeParameters(fused, 72, 0.5);
             GradCheck.randomizeParameters(plain, 72, 0.5);
-            try (Tensor x = GradCheck.tensor(be, Shape.of(3, 2, 5, 5), GradCheck.uniform(new SplittableRandom(73), 150, -1, 1));
+            try (Tensor x = GradCheck.tensor(be, in.withBatch(3),
+                    GradCheck.uniform(new SplittableRandom(73), 3 * in.numel(), -1, 1));
                  Tensor dy = GradCheck.tensor(be, Shape.of(3, 3), GradCheck.uniform(new SplittableRandom(74), 9, -1, 1))) {
                 for (boolean training : new boolean[] {true, false}) {
                     double[] want = plain.forward(x, training).toDoubleArray();
@@ -560,7 +585,7 @@ class GradientCheckTest {
                     assertArrayEquals(b.get(i).grad().toDoubleArray(), a.get(i).grad().toDoubleArray(), 1e-12,
                             "gradient of " + a.get(i).name());
                 }
-                GradCheck.check(fused, x, 75).assertOk("batch norm with the ReLU fused");
+                GradCheck.check(fused, x, 75).assertOk("ReLU fused with " + with);
             }
         }
     }
