@@ -11,7 +11,8 @@
 // Ops: the 3x3 convolutions of ResNet-20 (and LeNet-5's second convolution, VGG-11's first,
 // 8x8,
 // 4x4 and 2x2 ones) at their training batch, all three passes; batch norm forward and backward on ResNet-20's and
-// LeNet-5's activations; copy, add and axpy on 2M and 8M floats.
+// LeNet-5's activations; 2x2 max pooling with arg-max on LeNet-5's and VGG-11's first
+// activations; copy, add and axpy on 2M and 8M floats.
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -41,6 +42,8 @@ using Add = int (*)(int, const void *, const void *, void *, long);
 using Copy = int (*)(const void *, void *, long);
 using Axpy = int (*)(int, double, const void *, void *, long);
 using SetInt = int (*)(int);
+using MaxPool = int (*)(int, const void *, void *, int32_t *, long, long, long, long, long, long, long, long, long,
+                        long, long, long, long);
 
 struct Lib {
   ConvWs ws;
@@ -51,6 +54,7 @@ struct Lib {
   Add add;
   Copy copy;
   Axpy axpy;
+  MaxPool max_pool;
 };
 
 template <class F>
@@ -74,7 +78,8 @@ Lib load(const char *path, int threads, int algorithm) {
   return Lib{sym<ConvWs>(h, "cnn4j_conv2d_workspace"), sym<Conv>(h, "cnn4j_conv2d_forward"),
              sym<Conv>(h, "cnn4j_conv2d_backward_filter"), sym<BwdData>(h, "cnn4j_conv2d_backward_data"),
              sym<BnFwd>(h, "cnn4j_batch_norm_forward"), sym<BnBwd>(h, "cnn4j_batch_norm_backward"),
-             sym<Add>(h, "cnn4j_add"), sym<Copy>(h, "cnn4j_copy"), sym<Axpy>(h, "cnn4j_axpy")};
+             sym<Add>(h, "cnn4j_add"), sym<Copy>(h, "cnn4j_copy"), sym<Axpy>(h, "cnn4j_axpy"),
+             sym<MaxPool>(h, "cnn4j_max_pool2d_forward")};
 }
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
@@ -196,6 +201,20 @@ int main(int argc, char **argv) {
       lib[k].bn_bwd(0, x.data(), dy.data(), gamma.data(), sm.data(), si.data(), dx[k].data(), dg.data(), db.data(), s[0],
                     s[1], s[2], 1, nullptr);
     }, [&] { return largest_diff(dx[0], dx[1]); });
+  }
+
+  // 2x2 stride-2 max pooling with arg-max (LeNet-5's, VGG-11's first): bytes read and written
+  const long pools[][3] = {{256 * 6, 28, 28}, {128 * 64, 32, 32}};
+  for (const long *s : pools) {
+    const long planes = s[0], h = s[1], w = s[2], n = planes * h * w, m = n / 4;
+    const std::vector<float> x = random(size_t(n));
+    std::vector<float> y[2] = {std::vector<float>(size_t(m)), std::vector<float>(size_t(m))};
+    std::vector<int32_t> am(static_cast<size_t>(m));
+    char what[64];
+    std::snprintf(what, sizeof what, "max pool %ldx%ldx%ld 2x2", planes, h, w);
+    race(what, rounds, (4.0 * n + 8.0 * m) / 1e9, "GB/s", [&](int k) {
+      lib[k].max_pool(0, x.data(), y[k].data(), am.data(), planes, h, w, h / 2, w / 2, 2, 2, 2, 2, 0, 0, 1, 1);
+    }, [&] { return largest_diff(y[0], y[1]); });
   }
 
   for (long n : {2L << 20, 8L << 20}) {

@@ -98,6 +98,7 @@ class NativeParityTest extends NativeComparison {
         List<PoolCfg> cfgs = new ArrayList<>(FloatDoubleParityTest.randomPools(77, 9, 3));
         cfgs.add(new PoolCfg(3, 16, 23, 17, Window2d.square(3, 2, 1)));   // overlapping, padded, threaded
         cfgs.add(new PoolCfg(8, 32, 24, 24, Window2d.square(2, 2, 0)));   // LeNet-like, threaded
+        cfgs.add(new PoolCfg(2, 3, 8, 71, Window2d.square(2, 2, 0)));     // rows of 35: two whole vectors and 3
         cfgs.add(new PoolCfg(2, 3, 9, 11, new Window2d(3, 2, 2, 1, 1, 0, 1, 1, 2, 1)));  // dilated
         cfgs.add(new PoolCfg(4, 16, 16, 15, Window2d.square(1, 2, 0)));   // ResNet's shortcut subsample
         cfgs.add(new PoolCfg(3, 5, 6, 7, Window2d.square(3, 1, 0)));      // inside, overlapping
@@ -112,32 +113,46 @@ class NativeParityTest extends NativeComparison {
     @ParameterizedTest(name = "[{index}] {0} thread(s) {1}")
     @MethodSource("poolCases")
     void pooling(int threads, PoolCfg cfg) {
-        NativeCpuBackend nb = use(NativeCpuBackend.supportedIsa(), threads);
         double[][] want = FloatDoubleParityTest.runPool(ref, DType.FLOAT64, cfg, 5);
-        for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
-            double[][] got = FloatDoubleParityTest.runPool(nb, dt, cfg, 5);
+        for (String isa : isas()) {
+            poolingOn(isa, use(isa, threads), want, cfg);
+        }
+    }
+
+    private void poolingOn(String isa, NativeCpuBackend nb, double[][] want, PoolCfg cfg) {
+        for (DType type : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+            String dt = isa + " " + type;
+            double[][] got = FloatDoubleParityTest.runPool(nb, type, cfg, 5);
             assertArrayEquals(want[0], got[0], 0.0, dt + " max y " + cfg);
             assertArrayEquals(want[1], got[1], 0.0, dt + " max argmax " + cfg);
             for (int i = 2; i < want.length; i++) {
-                assertClose(dt + " pool " + cfg + " output " + i, want[i], got[i], tol(dt));
+                assertClose(dt + " pool " + cfg + " output " + i, want[i], got[i], tol(type));
             }
             // inference: no arg-max output, same maxima
             SplittableRandom rng = new SplittableRandom(5);
-            try (Tensor x = make(nb, dt, cfg.x(), data(rng, cfg.x().numel(), -1, 1));
-                 Tensor y = nb.zeros(cfg.y(), dt)) {
+            try (Tensor x = make(nb, type, cfg.x(), data(rng, cfg.x().numel(), -1, 1));
+                 Tensor y = nb.zeros(cfg.y(), type)) {
                 nb.maxPool2dForward(x, y, null, cfg.win());
                 assertArrayEquals(want[0], y.toDoubleArray(), 0.0, dt + " max y without argmax " + cfg);
             }
         }
     }
 
-    /** NaNs propagate and ties go to the first maximum, exactly as in the Java backend, on every path. */
+    /**
+     * NaNs propagate and ties go to the first maximum, exactly as in the Java backend, on every
+     * path and instruction set (rows of 19 2x2 windows: a whole vector and a tail).
+     */
     @ParameterizedTest(name = "[{index}] {0}")
     @MethodSource("dtypes")
     void maxPoolingNaNsAndTies(DType dt) {
-        NativeCpuBackend nb = use(NativeCpuBackend.supportedIsa(), 2);
+        for (String isa : isas()) {
+            maxPoolingNaNsAndTiesOn(isa, use(isa, 2), dt);
+        }
+    }
+
+    private void maxPoolingNaNsAndTiesOn(String isa, NativeCpuBackend nb, DType dt) {
         Window2d[] wins = {Window2d.square(2, 2, 0), Window2d.square(3, 1, 0), Window2d.square(3, 2, 1)};
-        Shape xs = Shape.of(2, 3, 12, 10);
+        Shape xs = Shape.of(2, 3, 12, 38);
         SplittableRandom rng = new SplittableRandom(8);
         double[] v = new double[xs.numel()];
         for (int i = 0; i < v.length; i++) {
@@ -145,7 +160,7 @@ class NativeParityTest extends NativeComparison {
             v[i] = r == 0 ? Double.NaN : r < 4 ? 1.0 : r - 4; // many ties, some NaNs
         }
         for (Window2d win : wins) {
-            Shape ys = Shape.of(2, 3, win.outH(12), win.outW(10));
+            Shape ys = Shape.of(2, 3, win.outH(12), win.outW(38));
             double[][] out = new double[2][];
             double[][] idx = new double[2][];
             Backend[] bs = {ref, nb};
@@ -158,8 +173,8 @@ class NativeParityTest extends NativeComparison {
                     idx[k] = am.toDoubleArray();
                 }
             }
-            assertArrayEquals(out[0], out[1], 0.0, dt + " max y " + win);
-            assertArrayEquals(idx[0], idx[1], 0.0, dt + " argmax " + win);
+            assertArrayEquals(out[0], out[1], 0.0, isa + " " + dt + " max y " + win);
+            assertArrayEquals(idx[0], idx[1], 0.0, isa + " " + dt + " argmax " + win);
         }
     }
 
