@@ -13,7 +13,8 @@ import org.cnn4j.tensor.Window2d;
  * weights (out, in). Accumulation rule: ops producing parameter gradients ({@code dw},
  * {@code dbias}) add into them; ops producing activation gradients ({@code dx}) overwrite.
  * Every op validates the shapes of its arguments and throws {@link IllegalArgumentException}
- * naming the op, the shapes seen and the shapes expected.
+ * naming the op, the shapes seen and the shapes expected (once, for every backend, in
+ * {@code ValidatingBackend}, the base of the implementations).
  */
 public interface Backend extends AutoCloseable {
 
@@ -228,11 +229,7 @@ public interface Backend extends AutoCloseable {
      * on being queued (and recorded in a {@link StepGraph}); read the totals with a
      * {@link Fetch}. The other backends compute at once (and throw for a bad label).
      */
-    default void softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits, Tensor totals) {
-        OpChecks.lossTotals("softmaxCrossEntropy", totals);
-        LossResult r = softmaxCrossEntropy(logits, labels, dlogits);
-        totals.copyFrom(new double[] {r.meanLoss() * logits.shape().dim(0), r.correct(), -1});
-    }
+    void softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits, Tensor totals);
 
     /** For logits [N, classes] writes the k best class indices per row, best first, into out [N, k] (INT32). */
     void topK(Tensor logits, int k, Tensor out);

@@ -151,18 +151,10 @@ public final class CudaBackend extends AbstractNativeBackend {
     }
 
     @Override
-    public void softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits, Tensor totals) {
-        prepare();
-        String op = "softmaxCrossEntropy";
-        NativeTensor nl = t(op, logits), nlab = t(op, labels), nd = t(op, dlogits), nt = t(op, totals);
-        OpChecks.Rows nc = OpChecks.classification(op, logits, labels);
-        if (dlogits != null) {
-            OpChecks.shape(op, "dlogits", dlogits, logits.shape());
-        }
-        OpChecks.lossTotals(op, totals);
-        int dt = code(OpChecks.floating(op, logits, dlogits));
-        check("softmax_cross_entropy_device", cnn4j_cuda_softmax_cross_entropy_device(dt, nl.address(),
-                nlab.address(), a(nd), nc.rows(), nc.classes(), 1.0 / nc.rows(), nt.address()));
+    protected void runSoftmaxCrossEntropy(DType dt, OpChecks.Rows rc, Tensor logits, Tensor labels, Tensor dlogits,
+                                          Tensor totals) {
+        check("softmax_cross_entropy_device", cnn4j_cuda_softmax_cross_entropy_device(code(dt), a(logits), a(labels),
+                a(dlogits), rc.rows(), rc.classes(), 1.0 / rc.rows(), a(totals)));
     }
 
     @Override
