@@ -99,6 +99,7 @@ class NativeParityTest extends NativeComparison {
         cfgs.add(new PoolCfg(3, 16, 23, 17, Window2d.square(3, 2, 1)));   // overlapping, padded, threaded
         cfgs.add(new PoolCfg(8, 32, 24, 24, Window2d.square(2, 2, 0)));   // LeNet-like, threaded
         cfgs.add(new PoolCfg(2, 3, 8, 71, Window2d.square(2, 2, 0)));     // rows of 35: two whole vectors and 3
+        cfgs.add(new PoolCfg(2, 3, 9, 9, Window2d.square(2, 2, 0)));      // a last row and column no window reads
         cfgs.add(new PoolCfg(2, 3, 9, 11, new Window2d(3, 2, 2, 1, 1, 0, 1, 1, 2, 1)));  // dilated
         cfgs.add(new PoolCfg(4, 16, 16, 15, Window2d.square(1, 2, 0)));   // ResNet's shortcut subsample
         cfgs.add(new PoolCfg(3, 5, 6, 7, Window2d.square(3, 1, 0)));      // inside, overlapping
@@ -136,6 +137,34 @@ class NativeParityTest extends NativeComparison {
                 assertArrayEquals(want[0], y.toDoubleArray(), 0.0, dt + " max y without argmax " + cfg);
             }
         }
+    }
+
+    /**
+     * The backward pass takes any arg-max in the plane, as dx[argmax] += dy says, not only
+     * those inside their windows: here every third lies outside its window, the rest in it.
+     */
+    @ParameterizedTest(name = "[{index}] {0}")
+    @MethodSource("dtypes")
+    void maxPoolingBackwardTakesAnyArgmax(DType dt) {
+        Shape xs = Shape.of(2, 3, 6, 8), ys = Shape.of(2, 3, 3, 4);
+        SplittableRandom rng = new SplittableRandom(9);
+        int[] am = new int[ys.numel()];
+        for (int q = 0; q < am.length; q++) {
+            int i = q / 4 % 3, j = q % 4;
+            am[q] = q % 3 == 0 ? rng.nextInt(48) : (2 * i + rng.nextInt(2)) * 8 + 2 * j + rng.nextInt(2);
+        }
+        double[] dyv = data(rng, ys.numel(), -1, 1);
+        double[][] dx = new double[2][];
+        Backend[] bs = {ref, use(NativeCpuBackend.supportedIsa(), 2)};
+        for (int k = 0; k < 2; k++) {
+            try (Tensor dy = make(bs[k], dt, ys, dyv); Tensor a = bs[k].zeros(ys, DType.INT32);
+                 Tensor d = make(bs[k], dt, xs, data(rng, xs.numel(), -9, 9))) {
+                a.copyFrom(am);
+                bs[k].maxPool2dBackward(dy, a, d);
+                dx[k] = d.toDoubleArray();
+            }
+        }
+        assertClose(dt + " max pooling dx", dx[0], dx[1], tol(dt));
     }
 
     /**
