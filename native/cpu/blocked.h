@@ -48,9 +48,9 @@ struct BlockGeom {
   i64 slots;       // backward-filter: fixed image groups, each summed into its own partial
   // 16 pixels of an output row per vector instead of 16 output channels (few output
   // channels, or a forward pass of at most 64 (channel, tap) pairs; rows of at least about
-  // 16 pixels; backward-data: stride 1, few input channels). Forward and backward-data broadcast the filters and write the output in
-  // place; backward-filter multiplies dy's rows by the plane's, keeping 16 partial sums per
-  // weight (its partials: [k][taps * c][16]).
+  // 16 pixels; backward-data: stride 1, few input channels). Forward and backward-data
+  // broadcast the filters and write the output in place; backward-filter multiplies dy's
+  // rows by the plane's, keeping 16 partial sums per weight (its partials: [k][taps * c][16]).
   bool pix;
   bool use() const { return op >= 0; }
   i64 wp() const { return phases * wpp; }   // floats per (row, channel)

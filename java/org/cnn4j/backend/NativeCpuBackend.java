@@ -148,9 +148,10 @@ public final class NativeCpuBackend extends AbstractNativeBackend {
      * that fall in the padding skipped), Winograd F(4x4,3x3) or F(2x2,3x3) for 3x3 stride-1
      * convolutions where it needs fewer operations, else the blocked direct kernels (one
      * group, where the channels or the output rows fill 16-float vectors; see bench/README),
-     * else im2col and GEMM; {@code "direct"} leaves Winograd and the per-position GEMMs out; {@code "gemm"} always runs im2col and GEMM. The
-     * choice for a shape depends on the shape alone, never on the thread count. Thread-safe;
-     * an op already running keeps the algorithm it started with.
+     * else im2col and GEMM; {@code "direct"} leaves Winograd and the per-position GEMMs out;
+     * {@code "gemm"} always runs im2col and GEMM. The choice for a shape depends on the shape
+     * alone, never on the thread count. Thread-safe; an op already running keeps the algorithm
+     * it started with.
      */
     public static void setConvAlgorithm(String name) {
         ensureLoaded();
