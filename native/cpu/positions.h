@@ -12,9 +12,10 @@
 //                                  W[k][c][t] dy(p)[k][n]
 //   backward-filter  dW[k][c][t] += sum over p and n of dy(p)[k][n] x(pixel(p, t))[c][n]
 //
-// With the images transposed to [row][column][channel][image] and the filters reordered so
-// that a row of taps and its channels are contiguous, each run of valid taps in one window
-// row is a single GEMM of depth (taps in the run) x channels, with no gathered operand.
+// With the images transposed to [image][pixel][channel] (backward-filter's dy to
+// [pixel][channel][image]) and the filters reordered so that a row of taps and its channels
+// are contiguous, each run of valid taps in one window row is a single GEMM of depth (taps
+// in the run) x channels, with no gathered operand.
 // The GEMMs are split by rows or columns, never along the depth: every output element is
 // summed in one fixed order, whatever the thread count.
 #ifndef CNN4J_CPU_POSITIONS_H

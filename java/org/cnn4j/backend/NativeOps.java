@@ -4,7 +4,7 @@ package org.cnn4j.backend;
  * The raw calls of one native device, one method per C ABI function (camel-cased, no
  * workspace arguments): {@code CpuOps} calls {@code cnn4j_*}, {@code CudaOps} calls
  * {@code cnn4j_cuda_*}. Pointers are raw addresses in the device's memory; every size has been
- * checked by {@link AbstractNativeBackend} before a call. Each returns a cnn4j_status.
+ * checked by {@link ValidatingBackend} before a call. Each returns a cnn4j_status.
  */
 interface NativeOps {
     /** A message for a failed status, with the device's own explanation where it has one. */
