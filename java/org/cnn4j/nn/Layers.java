@@ -61,10 +61,7 @@ public final class Layers {
             return;
         }
         for (int i = 0; i + 1 < layers.size(); i++) {
-            if (!(layers.get(i + 1) instanceof ReLU relu) || relu.fused()) {
-                continue;
-            }
-            if (layers.get(i) instanceof BatchNorm2d bn) {
+            if (layers.get(i) instanceof BatchNorm2d bn && layers.get(i + 1) instanceof ReLU relu) {
                 bn.fuseRelu(true);
                 relu.fuse(true);
             }
