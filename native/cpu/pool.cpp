@@ -269,9 +269,47 @@ inline i64 avg_divisor(const PoolGeom &g, i64 i, i64 j, bool include_pad) {
 // Average pooling of windows inside the input, where every divisor is kh * kw: an output
 // row at a time, taps outermost and output columns innermost (vector loops, no per-pixel
 // divisor). The taps add in the generic path's order, so the sums are the same.
+// ... for outputs too narrow for vector loops over columns (global pooling: one output per
+// plane): kPlanes planes at a time, each output's sum in the generic path's order, the
+// planes' sums independent, so that their additions overlap instead of waiting on each other.
+constexpr i64 kPlanes = 8;
+
+template <class T>
+void avg_forward_narrow(const PoolGeom &g, const T *x, T *y) {
+  const Window v = g.v;
+  const i64 hw = g.h * g.w, ohw = g.oh * g.ow;
+  const T div = T(v.kh * v.kw);
+  const i64 groups = ceil_div(g.planes, kPlanes);
+#pragma omp parallel for num_threads(pool_threads(g)) schedule(dynamic, 16)
+  for (i64 q = 0; q < groups; q++) {
+    const i64 p0 = q * kPlanes, np = imin(kPlanes, g.planes - p0);
+    for (i64 i = 0; i < g.oh; i++) {
+      for (i64 j = 0; j < g.ow; j++) {
+        T acc[kPlanes] = {};
+        for (i64 a = 0; a < v.kh; a++) {
+          const T *row = x + p0 * hw + (i * v.sh + a * v.dh) * g.w + j * v.sw;
+          for (i64 b = 0; b < v.kw; b++) {
+            const T *src = row + b * v.dw;
+            if (np == kPlanes) {
+              for (i64 l = 0; l < kPlanes; l++) acc[l] += src[l * hw];
+            } else {
+              for (i64 l = 0; l < np; l++) acc[l] += src[l * hw];
+            }
+          }
+        }
+        for (i64 l = 0; l < np; l++) y[(p0 + l) * ohw + i * g.ow + j] = acc[l] / div;
+      }
+    }
+  }
+}
+
 template <class T>
 void avg_forward_inside(const PoolGeom &g, const T *x, T *y) {
   const Window v = g.v;
+  if (g.ow < 8) {
+    avg_forward_narrow(g, x, y);
+    return;
+  }
   const i64 hw = g.h * g.w, ohw = g.oh * g.ow, ow = g.ow, sw = v.sw;
   const T div = T(v.kh * v.kw);
 #pragma omp parallel for num_threads(pool_threads(g)) schedule(dynamic, 16)
@@ -279,6 +317,12 @@ void avg_forward_inside(const PoolGeom &g, const T *x, T *y) {
     const T *xp = x + p * hw;
     for (i64 i = 0; i < g.oh; i++) {
       T *__restrict yr = y + p * ohw + i * ow;
+      if (v.kh == 1 && v.kw == 1) {
+        // a subsampling (ResNet's shortcut): 0 + x / 1 is 0 + x
+        const T *__restrict src = xp + i * v.sh * g.w;
+        for (i64 j = 0; j < ow; j++) yr[j] = T(0) + src[j * sw];
+        continue;
+      }
       for (i64 j = 0; j < ow; j++) yr[j] = 0;
       for (i64 a = 0; a < v.kh; a++) {
         for (i64 b = 0; b < v.kw; b++) {
@@ -306,6 +350,17 @@ void avg_backward_apart(const PoolGeom &g, const T *dy, T *dx) {
     std::memset(dxp, 0, sizeof(T) * hw);
     for (i64 i = 0; i < g.oh; i++) {
       const T *__restrict gr = dy + p * ohw + i * ow;
+      if (ow < 8) {
+        // narrow outputs (global pooling): each window's taps innermost
+        for (i64 j = 0; j < ow; j++) {
+          const T gv = gr[j] / div;
+          for (i64 a = 0; a < v.kh; a++) {
+            T *__restrict dst = dxp + (i * v.sh + a * v.dh) * g.w + j * sw;
+            for (i64 b = 0; b < v.kw; b++) dst[b * v.dw] += gv;  // onto the zeros, as the generic path
+          }
+        }
+        continue;
+      }
       for (i64 a = 0; a < v.kh; a++) {
         for (i64 b = 0; b < v.kw; b++) {
           T *__restrict dst = dxp + (i * v.sh + a * v.dh) * g.w + b * v.dw;
