@@ -165,10 +165,12 @@ inline bool windows_inside(const PoolGeom &g) {
 }
 
 // ... and, for the backward pass, windows that do not overlap (each input pixel in one
-// window at most), so that scattering row by row adds nothing twice and keeps the order.
+// window at most: the stride spans the window, or there is one window down or across, as
+// in global pooling), so that scattering row by row adds nothing twice and keeps the order.
 inline bool windows_apart(const PoolGeom &g) {
   const Window &v = g.v;
-  return windows_inside(g) && v.sh >= (v.kh - 1) * v.dh + 1 && v.sw >= (v.kw - 1) * v.dw + 1;
+  return windows_inside(g) && (g.oh == 1 || v.sh >= (v.kh - 1) * v.dh + 1) &&
+         (g.ow == 1 || v.sw >= (v.kw - 1) * v.dw + 1);
 }
 
 template <class T>

@@ -107,6 +107,8 @@ class NativeParityTest extends NativeComparison {
         cfgs.add(new PoolCfg(65, 73, 8, 8, Window2d.square(8, 8, 0)));  // global: planes 8 at a time and 1, threaded
         cfgs.add(new PoolCfg(3, 7, 11, 10, new Window2d(3, 2, 3, 4, 0, 0, 0, 0, 1, 2)));  // narrow, strided, dilated, apart
         cfgs.add(new PoolCfg(2, 5, 9, 7, new Window2d(3, 3, 2, 1, 0, 0, 0, 0, 1, 1)));  // narrow, overlapping
+        cfgs.add(new PoolCfg(3, 5, 6, 7, new Window2d(6, 7, 1, 1, 0, 0, 0, 0, 1, 1)));  // global with stride 1
+        cfgs.add(new PoolCfg(3, 5, 8, 7, new Window2d(2, 7, 3, 1, 0, 0, 0, 0, 1, 1)));  // one window across, apart down
         List<Arguments> out = new ArrayList<>();
         for (int i = 0; i < cfgs.size(); i++) {
             out.add(Arguments.of(1 + i % 3, cfgs.get(i)));
