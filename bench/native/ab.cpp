@@ -3,7 +3,7 @@
 // the rounds are compared, so that a shared, noisy machine moves both sides alike. The
 // results of the two builds are compared too (largest difference).
 //
-//   g++ -O2 -std=c++17 bench/native/ab.cpp -ldl -o /tmp/ab
+//   g++ -O2 -std=c++17 -Inative/include bench/native/ab.cpp -ldl -o /tmp/ab
 //   /tmp/ab OLD/libcnn4j.so NEW/libcnn4j.so [threads=2] [rounds=11] [conv algorithm=0 auto] [only]
 //
 // `only`: run just the ops whose name contains it (e.g. "batch norm", "16->16").
@@ -26,14 +26,14 @@
 #include <string>
 #include <vector>
 
+#include "cnn4j/geometry.h"
+
 namespace {
 
-using Conv = int (*)(int, const void *, const void *, const void *, void *, long, long, long, long, long, long, long,
-                     long, long, long, long, long, long, long, long, long, void *);
-using BwdData = int (*)(int, const void *, const void *, void *, long, long, long, long, long, long, long, long, long,
-                        long, long, long, long, long, long, long, void *);
-using ConvWs = int (*)(int, int, long, long, long, long, long, long, long, long, long, long, long, long, long, long,
-                       long, long, long *);
+// The C ABI of version 2 (both libraries must have it): window ops take their geometry struct.
+using Conv = int (*)(int, const cnn4j_conv_geometry *, const void *, const void *, const void *, void *, void *);
+using BwdData = int (*)(int, const cnn4j_conv_geometry *, const void *, const void *, void *, void *);
+using ConvWs = int (*)(int, int, const cnn4j_conv_geometry *, long *);
 using BnFwd = int (*)(int, const void *, const void *, const void *, void *, void *, void *, void *, void *, long, long,
                       long, int, double, double, int);
 using BnBwd = int (*)(int, const void *, const void *, const void *, const void *, const void *, void *, void *, void *,
@@ -42,8 +42,7 @@ using Add = int (*)(int, const void *, const void *, void *, long);
 using Copy = int (*)(const void *, void *, long);
 using Axpy = int (*)(int, double, const void *, void *, long);
 using SetInt = int (*)(int);
-using MaxPool = int (*)(int, const void *, void *, int32_t *, long, long, long, long, long, long, long, long, long,
-                        long, long, long, long);
+using MaxPool = int (*)(int, const cnn4j_pool_geometry *, const void *, void *, int32_t *);
 
 struct Lib {
   ConvWs ws;
@@ -152,10 +151,11 @@ int main(int argc, char **argv) {
     const std::vector<float> x = random(size_t(s.n * s.c * s.h * s.h)), w = random(size_t(s.k * s.c * s.kernel * s.kernel)),
                              bias = random(size_t(s.k)), dy = random(size_t(s.n * s.k * o * o));
     const double flop = 2.0 * s.n * s.k * o * o * s.c * s.kernel * s.kernel;
+    const cnn4j_conv_geometry geo{s.n, s.c, s.h, s.h, s.k, o, o, 1, {s.kernel, s.kernel, s.stride, s.stride, s.pad, s.pad, 1, 1}};
     for (int op = 0; op < 3; op++) {
       long bytes = 0, most = 0;
       for (const Lib &l : lib) {
-        l.ws(0, op, s.n, s.c, s.h, s.h, s.k, s.kernel, s.kernel, s.stride, s.stride, s.pad, s.pad, 1, 1, 1, o, o, &bytes);
+        l.ws(0, op, &geo, &bytes);
         most = std::max(most, bytes);
       }
       std::vector<float> ws(size_t(most / 4 + 16));
@@ -165,15 +165,12 @@ int main(int argc, char **argv) {
         const Lib &l = lib[k];
         float *y = out[k].data();
         if (op == 0) {
-          l.fwd(0, x.data(), w.data(), bias.data(), y, s.n, s.c, s.h, s.h, s.k, s.kernel, s.kernel, s.stride, s.stride,
-                s.pad, s.pad, 1, 1, 1, o, o, ws.data());
+          l.fwd(0, &geo, x.data(), w.data(), bias.data(), y, ws.data());
         } else if (op == 1) {
-          l.bwd_data(0, dy.data(), w.data(), y, s.n, s.c, s.h, s.h, s.k, s.kernel, s.kernel, s.stride, s.stride, s.pad,
-                     s.pad, 1, 1, 1, o, o, ws.data());
+          l.bwd_data(0, &geo, dy.data(), w.data(), y, ws.data());
         } else {
           std::memset(y, 0, sizeof(float) * outn);
-          l.bwd_filter(0, x.data(), dy.data(), y, nullptr, s.n, s.c, s.h, s.h, s.k, s.kernel, s.kernel, s.stride,
-                       s.stride, s.pad, s.pad, 1, 1, 1, o, o, ws.data());
+          l.bwd_filter(0, &geo, x.data(), dy.data(), y, nullptr, ws.data());
         }
       };
       const std::string what = std::string(s.name) + " " + passes[op];
@@ -214,7 +211,8 @@ int main(int argc, char **argv) {
     char what[64];
     std::snprintf(what, sizeof what, "max pool %ldx%ldx%ld 2x2", planes, h, w);
     race(what, rounds, (4.0 * n + 8.0 * m) / 1e9, "GB/s", [&](int k) {
-      lib[k].max_pool(0, x.data(), y[k].data(), am.data(), planes, h, w, h / 2, w / 2, 2, 2, 2, 2, 0, 0, 1, 1);
+      const cnn4j_pool_geometry geo{planes, h, w, h / 2, w / 2, {2, 2, 2, 2, 0, 0, 1, 1}};
+      lib[k].max_pool(0, &geo, x.data(), y[k].data(), am.data());
     }, [&] { return largest_diff(y[0], y[1]); });
   }
 

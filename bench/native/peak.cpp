@@ -72,9 +72,10 @@ int main(int argc, char **argv) {
   for (auto &v : x) v = float(std::rand()) / RAND_MAX - 0.5f;
   for (auto &v : wt) v = float(std::rand()) / RAND_MAX - 0.5f;
   for (auto &v : y) v = float(std::rand()) / RAND_MAX - 0.5f;
+  const cnn4j_conv_geometry geo{n, c, h, w, k, oh, ow, 1, {ks, ks, 1, 1, pad, pad, 1, 1}};
   int64_t bytes = 0, most = 0;
   for (int op = 0; op < 3; op++) {
-    CHECK(cnn4j_conv2d_workspace(CNN4J_F32, op, n, c, h, w, k, ks, ks, 1, 1, pad, pad, 1, 1, 1, oh, ow, &bytes));
+    CHECK(cnn4j_conv2d_workspace(CNN4J_F32, op, &geo, &bytes));
     most = bytes > most ? bytes : most;
   }
   void *ws = nullptr;
@@ -88,9 +89,9 @@ int main(int argc, char **argv) {
     for (int r = 0; r < 11; r++) {
       double t0 = now();
       for (int rep = 0; rep < 3; rep++) {
-        if (op == 0) CHECK(cnn4j_conv2d_forward(CNN4J_F32, x.data(), wt.data(), nullptr, y.data(), n, c, h, w, k, ks, ks, 1, 1, pad, pad, 1, 1, 1, oh, ow, ws));
-        if (op == 1) CHECK(cnn4j_conv2d_backward_data(CNN4J_F32, y.data(), wt.data(), dx.data(), n, c, h, w, k, ks, ks, 1, 1, pad, pad, 1, 1, 1, oh, ow, ws));
-        if (op == 2) CHECK(cnn4j_conv2d_backward_filter(CNN4J_F32, x.data(), y.data(), dw.data(), nullptr, n, c, h, w, k, ks, ks, 1, 1, pad, pad, 1, 1, 1, oh, ow, ws));
+        if (op == 0) CHECK(cnn4j_conv2d_forward(CNN4J_F32, &geo, x.data(), wt.data(), nullptr, y.data(), ws));
+        if (op == 1) CHECK(cnn4j_conv2d_backward_data(CNN4J_F32, &geo, y.data(), wt.data(), dx.data(), ws));
+        if (op == 2) CHECK(cnn4j_conv2d_backward_filter(CNN4J_F32, &geo, x.data(), y.data(), dw.data(), nullptr, ws));
       }
       runs.push_back(3 * flops / (now() - t0) / 1e9);
     }

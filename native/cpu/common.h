@@ -30,25 +30,9 @@ inline i64 imax(i64 a, i64 b) { return a > b ? a : b; }
 inline i64 ceil_div(i64 a, i64 b) { return (a + b - 1) / b; }
 inline i64 round_up(i64 a, i64 b) { return ceil_div(a, b) * b; }
 
-// Geometry of a 2-D window op (convolution or pooling).
-struct Window {
-  i64 kh, kw, sh, sw, pt, pl, dh, dw;
-};
-
-struct ConvGeom {
-  i64 n, c, h, w, k, oh, ow, groups;
-  Window win;
-  i64 cg() const { return c / groups; }
-  i64 kg() const { return k / groups; }
-  i64 ckk() const { return cg() * win.kh * win.kw; }
-  i64 ohw() const { return oh * ow; }
-  i64 hw() const { return h * w; }
-  // A 1x1 convolution with unit stride and no padding reads its input as the GEMM operand.
-  bool pointwise() const {
-    return win.kh == 1 && win.kw == 1 && win.sh == 1 && win.sw == 1 && win.pt == 0 && win.pl == 0 &&
-           oh == h && ow == w;
-  }
-};
+// Geometry of the window ops: the public structs of the C ABI (cnn4j/geometry.h).
+using Window = cnn4j_window;
+using ConvGeom = cnn4j_conv_geometry;
 
 // Size checks shared by the ops (status or OK).
 inline bool sizes_ok(std::initializer_list<i64> sizes) {

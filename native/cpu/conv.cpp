@@ -657,30 +657,19 @@ void backward_filter(const ConvGeom &g, const T *x, const T *dy, T *dw, T *dbias
   }
 }
 
-int32_t check(const ConvGeom &g) {
-  const Window &v = g.win;
-  if (!sizes_ok({g.n, g.c, g.h, g.w, g.k, g.oh, g.ow, v.pt, v.pl})) return CNN4J_INVALID_ARGUMENT;
-  if (v.kh < 1 || v.kw < 1 || v.sh < 1 || v.sw < 1 || v.dh < 1 || v.dw < 1 || g.groups < 1) {
-    return CNN4J_INVALID_ARGUMENT;
-  }
-  if (g.c % g.groups != 0 || g.k % g.groups != 0) return CNN4J_INVALID_ARGUMENT;
-  return CNN4J_OK;
-}
-
 }  // namespace
 }  // namespace cnn4j
 
 using namespace cnn4j;
 
-#define CNN4J_GEOM                                                                                 \
-  ConvGeom g{n, c, h, w, k, oh, ow, groups, Window{kh, kw, sh, sw, pt, pl, dh, dw}};              \
-  if (int32_t st = check(g); st != CNN4J_OK) return st;
+// The geometry, checked by its one validator (cnn4j/geometry.h).
+#define CNN4J_GEOM                                                         \
+  if (int32_t st = cnn4j_conv_geometry_check(geometry); st != CNN4J_OK) return st; \
+  const ConvGeom &g = *geometry;
 
 extern "C" {
 
-int32_t cnn4j_conv2d_workspace(int32_t dtype, int32_t op, int64_t n, int64_t c, int64_t h, int64_t w, int64_t k,
-                               int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh,
-                               int64_t dw, int64_t groups, int64_t oh, int64_t ow, int64_t *bytes) {
+int32_t cnn4j_conv2d_workspace(int32_t dtype, int32_t op, const cnn4j_conv_geometry *geometry, int64_t *bytes) {
   if (bytes == nullptr || op < 0 || op > 2) return CNN4J_INVALID_ARGUMENT;
   CNN4J_GEOM
   CNN4J_DISPATCH_FLOAT(dtype, {
@@ -690,10 +679,8 @@ int32_t cnn4j_conv2d_workspace(int32_t dtype, int32_t op, int64_t n, int64_t c, 
   return CNN4J_OK;
 }
 
-int32_t cnn4j_conv2d_forward(int32_t dtype, const void *x, const void *weight, const void *bias, void *y, int64_t n,
-                             int64_t c, int64_t h, int64_t w, int64_t k, int64_t kh, int64_t kw, int64_t sh,
-                             int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw, int64_t groups, int64_t oh,
-                             int64_t ow, void *workspace) {
+int32_t cnn4j_conv2d_forward(int32_t dtype, const cnn4j_conv_geometry *geometry, const void *x, const void *weight,
+                             const void *bias, void *y, void *workspace) {
   CNN4J_GEOM
   if (x == nullptr || weight == nullptr || y == nullptr || workspace == nullptr) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, forward<T>(g, static_cast<const T *>(x), static_cast<const T *>(weight),
@@ -702,10 +689,8 @@ int32_t cnn4j_conv2d_forward(int32_t dtype, const void *x, const void *weight, c
   return CNN4J_OK;
 }
 
-int32_t cnn4j_conv2d_backward_data(int32_t dtype, const void *dy, const void *weight, void *dx, int64_t n, int64_t c,
-                                   int64_t h, int64_t w, int64_t k, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
-                                   int64_t pt, int64_t pl, int64_t dh, int64_t dw, int64_t groups, int64_t oh,
-                                   int64_t ow, void *workspace) {
+int32_t cnn4j_conv2d_backward_data(int32_t dtype, const cnn4j_conv_geometry *geometry, const void *dy,
+                                   const void *weight, void *dx, void *workspace) {
   CNN4J_GEOM
   if (dy == nullptr || weight == nullptr || dx == nullptr || workspace == nullptr) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, backward_data<T>(g, static_cast<const T *>(dy), static_cast<const T *>(weight),
@@ -713,10 +698,8 @@ int32_t cnn4j_conv2d_backward_data(int32_t dtype, const void *dy, const void *we
   return CNN4J_OK;
 }
 
-int32_t cnn4j_conv2d_backward_filter(int32_t dtype, const void *x, const void *dy, void *dweight, void *dbias,
-                                     int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t kh, int64_t kw,
-                                     int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw,
-                                     int64_t groups, int64_t oh, int64_t ow, void *workspace) {
+int32_t cnn4j_conv2d_backward_filter(int32_t dtype, const cnn4j_conv_geometry *geometry, const void *x, const void *dy,
+                                     void *dweight, void *dbias, void *workspace) {
   CNN4J_GEOM
   if (x == nullptr || dy == nullptr || dweight == nullptr || workspace == nullptr) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, backward_filter<T>(g, static_cast<const T *>(x), static_cast<const T *>(dy),

@@ -11,12 +11,9 @@
 namespace cnn4j {
 namespace {
 
-struct PoolGeom {
-  i64 planes, h, w, oh, ow;
-  Window v;
-};
+using PoolGeom = cnn4j_pool_geometry;  // cnn4j/geometry.h
 
-int pool_threads(const PoolGeom &g) { return threads_for(double(g.planes) * g.oh * g.ow * g.v.kh * g.v.kw); }
+int pool_threads(const PoolGeom &g) { return threads_for(double(g.planes) * g.oh * g.ow * g.win.kh * g.win.kw); }
 
 // Windows entirely inside the input (no padding): an output row at a time, taps outermost
 // and output columns innermost, so that the running maximum and its index are updated with
@@ -25,8 +22,8 @@ int pool_threads(const PoolGeom &g) { return threads_for(double(g.planes) * g.oh
 // NaN wins over numbers.
 template <class T>
 void max_forward_inside(const PoolGeom &g, const T *x, T *y, int32_t *argmax) {
-  const int kh = int(g.v.kh), kw = int(g.v.kw), sh = int(g.v.sh), sw = int(g.v.sw);
-  const int dh = int(g.v.dh), dw = int(g.v.dw), w = int(g.w), oh = int(g.oh), ow = int(g.ow);
+  const int kh = int(g.win.kh), kw = int(g.win.kw), sh = int(g.win.sh), sw = int(g.win.sw);
+  const int dh = int(g.win.dh), dw = int(g.win.dw), w = int(g.w), oh = int(g.oh), ow = int(g.ow);
   const i64 hw = g.h * g.w, ohw = g.oh * g.ow;
 #pragma omp parallel for num_threads(pool_threads(g)) schedule(dynamic, 16)
   for (i64 p = 0; p < g.planes; p++) {
@@ -159,7 +156,7 @@ __attribute__((target("avx512f"))) void max_2x2s2_row_avx512(const float *r0, co
 
 // Windows entirely inside the input (no padding).
 inline bool windows_inside(const PoolGeom &g) {
-  const Window &v = g.v;
+  const Window &v = g.win;
   return v.pt == 0 && v.pl == 0 && (g.oh - 1) * v.sh + (v.kh - 1) * v.dh < g.h &&
          (g.ow - 1) * v.sw + (v.kw - 1) * v.dw < g.w;
 }
@@ -168,7 +165,7 @@ inline bool windows_inside(const PoolGeom &g) {
 // window at most: the stride spans the window, or there is one window down or across, as
 // in global pooling), so that scattering row by row adds nothing twice and keeps the order.
 inline bool windows_apart(const PoolGeom &g) {
-  const Window &v = g.v;
+  const Window &v = g.win;
   return windows_inside(g) && (g.oh == 1 || v.sh >= (v.kh - 1) * v.dh + 1) &&
          (g.ow == 1 || v.sw >= (v.kw - 1) * v.dw + 1);
 }
@@ -180,7 +177,7 @@ bool max_forward_2x2s2(const PoolGeom &, const T *, T *, int32_t *) {
 
 template <>
 bool max_forward_2x2s2<float>(const PoolGeom &g, const float *x, float *y, int32_t *argmax) {
-  const Window &v = g.v;
+  const Window &v = g.win;
   if (v.kh != 2 || v.kw != 2 || v.sh != 2 || v.sw != 2 || v.dh != 1 || v.dw != 1 || v.pt != 0 || v.pl != 0 ||
       2 * g.oh > g.h || 2 * g.ow > g.w) {
     return false;
@@ -203,7 +200,7 @@ bool max_forward_2x2s2<float>(const PoolGeom &g, const float *x, float *y, int32
 template <class T>
 void max_forward(const PoolGeom &g, const T *x, T *y, int32_t *argmax) {
   if (max_forward_2x2s2<T>(g, x, y, argmax)) return;
-  const Window v = g.v;
+  const Window v = g.win;
   const i64 hw = g.h * g.w, ohw = g.oh * g.ow;
   if (windows_inside(g) && (argmax != nullptr || g.ow <= 1024)) {
     max_forward_inside(g, x, y, argmax);
@@ -254,7 +251,7 @@ void max_backward(i64 planes, i64 hw, i64 ohw, const T *dy, const int32_t *argma
 }
 
 inline i64 avg_divisor(const PoolGeom &g, i64 i, i64 j, bool include_pad) {
-  const Window &v = g.v;
+  const Window &v = g.win;
   if (include_pad) return v.kh * v.kw;
   i64 rows = 0, cols = 0;
   for (i64 a = 0; a < v.kh; a++) {
@@ -278,7 +275,7 @@ constexpr i64 kPlanes = 8;
 
 template <class T>
 void avg_forward_narrow(const PoolGeom &g, const T *x, T *y) {
-  const Window v = g.v;
+  const Window v = g.win;
   const i64 hw = g.h * g.w, ohw = g.oh * g.ow;
   const T div = T(v.kh * v.kw);
   const i64 groups = ceil_div(g.planes, kPlanes);
@@ -307,7 +304,7 @@ void avg_forward_narrow(const PoolGeom &g, const T *x, T *y) {
 
 template <class T>
 void avg_forward_inside(const PoolGeom &g, const T *x, T *y) {
-  const Window v = g.v;
+  const Window v = g.win;
   if (g.ow < 8) {
     avg_forward_narrow(g, x, y);
     return;
@@ -343,7 +340,7 @@ void avg_forward_inside(const PoolGeom &g, const T *x, T *y) {
 
 template <class T>
 void avg_backward_apart(const PoolGeom &g, const T *dy, T *dx) {
-  const Window v = g.v;
+  const Window v = g.win;
   const i64 hw = g.h * g.w, ohw = g.oh * g.ow, ow = g.ow, sw = v.sw;
   const T div = T(v.kh * v.kw);
 #pragma omp parallel for num_threads(pool_threads(g)) schedule(dynamic, 16)
@@ -379,7 +376,7 @@ void avg_forward(const PoolGeom &g, const T *x, T *y, bool include_pad) {
     avg_forward_inside(g, x, y);
     return;
   }
-  const Window v = g.v;
+  const Window v = g.win;
   const i64 hw = g.h * g.w, ohw = g.oh * g.ow;
 #pragma omp parallel for num_threads(pool_threads(g)) schedule(dynamic, 16)
   for (i64 p = 0; p < g.planes; p++) {
@@ -408,7 +405,7 @@ void avg_backward(const PoolGeom &g, const T *dy, T *dx, bool include_pad) {
     avg_backward_apart(g, dy, dx);
     return;
   }
-  const Window v = g.v;
+  const Window v = g.win;
   const i64 hw = g.h * g.w, ohw = g.oh * g.ow;
 #pragma omp parallel for num_threads(pool_threads(g)) schedule(dynamic, 16)
   for (i64 p = 0; p < g.planes; p++) {
@@ -431,28 +428,20 @@ void avg_backward(const PoolGeom &g, const T *dy, T *dx, bool include_pad) {
   }
 }
 
-int32_t check(const PoolGeom &g) {
-  const Window &v = g.v;
-  if (!sizes_ok({g.planes, g.h, g.w, g.oh, g.ow, v.pt, v.pl})) return CNN4J_INVALID_ARGUMENT;
-  if (v.kh < 1 || v.kw < 1 || v.sh < 1 || v.sw < 1 || v.dh < 1 || v.dw < 1) return CNN4J_INVALID_ARGUMENT;
-  if (g.h * g.w > INT32_MAX) return CNN4J_INVALID_ARGUMENT;  // arg-max indices are int32
-  return CNN4J_OK;
-}
-
 }  // namespace
 }  // namespace cnn4j
 
 using namespace cnn4j;
 
-#define CNN4J_POOL_GEOM                                                      \
-  PoolGeom g{planes, h, w, oh, ow, Window{kh, kw, sh, sw, pt, pl, dh, dw}}; \
-  if (int32_t st = check(g); st != CNN4J_OK) return st;
+// The geometry, checked by its one validator (cnn4j/geometry.h).
+#define CNN4J_POOL_GEOM                                                    \
+  if (int32_t st = cnn4j_pool_geometry_check(geometry); st != CNN4J_OK) return st; \
+  const PoolGeom &g = *geometry;
 
 extern "C" {
 
-int32_t cnn4j_max_pool2d_forward(int32_t dtype, const void *x, void *y, int32_t *argmax, int64_t planes, int64_t h,
-                                 int64_t w, int64_t oh, int64_t ow, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
-                                 int64_t pt, int64_t pl, int64_t dh, int64_t dw) {
+int32_t cnn4j_max_pool2d_forward(int32_t dtype, const cnn4j_pool_geometry *geometry, const void *x, void *y,
+                                 int32_t *argmax) {
   CNN4J_POOL_GEOM
   if (x == nullptr || y == nullptr) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, max_forward<T>(g, static_cast<const T *>(x), static_cast<T *>(y), argmax));
@@ -469,18 +458,16 @@ int32_t cnn4j_max_pool2d_backward(int32_t dtype, const void *dy, const int32_t *
   return CNN4J_OK;
 }
 
-int32_t cnn4j_avg_pool2d_forward(int32_t dtype, const void *x, void *y, int64_t planes, int64_t h, int64_t w,
-                                 int64_t oh, int64_t ow, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt,
-                                 int64_t pl, int64_t dh, int64_t dw, int32_t count_include_pad) {
+int32_t cnn4j_avg_pool2d_forward(int32_t dtype, const cnn4j_pool_geometry *geometry, const void *x, void *y,
+                                 int32_t count_include_pad) {
   CNN4J_POOL_GEOM
   if (x == nullptr || y == nullptr) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, avg_forward<T>(g, static_cast<const T *>(x), static_cast<T *>(y), count_include_pad != 0));
   return CNN4J_OK;
 }
 
-int32_t cnn4j_avg_pool2d_backward(int32_t dtype, const void *dy, void *dx, int64_t planes, int64_t h, int64_t w,
-                                  int64_t oh, int64_t ow, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt,
-                                  int64_t pl, int64_t dh, int64_t dw, int32_t count_include_pad) {
+int32_t cnn4j_avg_pool2d_backward(int32_t dtype, const cnn4j_pool_geometry *geometry, const void *dy, void *dx,
+                                  int32_t count_include_pad) {
   CNN4J_POOL_GEOM
   if (dy == nullptr || dx == nullptr) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, avg_backward<T>(g, static_cast<const T *>(dy), static_cast<T *>(dx), count_include_pad != 0));

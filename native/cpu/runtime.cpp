@@ -145,7 +145,7 @@ using namespace cnn4j;
 
 extern "C" {
 
-int32_t cnn4j_abi_version(void) { return 1; }
+int32_t cnn4j_abi_version(void) { return 2; }
 
 int32_t cnn4j_isa_supported(void) {
   static const int supported = detect_isa();

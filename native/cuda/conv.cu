@@ -152,19 +152,17 @@ __global__ void bias_grad_kernel(const T *dy, T *db, int n, int k, int ohw) {
   if (threadIdx.x == 0) db[ch] += red[0];
 }
 
-int32_t check_geo(i64 n, i64 c, i64 h, i64 w, i64 k, i64 kh, i64 kw, i64 sh, i64 sw, i64 pt, i64 pl, i64 dh, i64 dw,
-                  i64 groups, i64 oh, i64 ow, Geo *g) {
-  for (i64 v : {n, c, h, w, k, oh, ow, pt, pl}) {
-    if (v < 0) return CNN4J_INVALID_ARGUMENT;
-  }
-  if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || dh < 1 || dw < 1 || groups < 1 || c % groups || k % groups) {
-    return CNN4J_INVALID_ARGUMENT;
-  }
-  if (!fits32(n * c * h * w) || !fits32(n * k * oh * ow) || !fits32(k * c * kh * kw)) {
+// The device's 32-bit copy of a geometry that its one validator (cnn4j/geometry.h) accepts;
+// UNSUPPORTED when a tensor's elements do not fit 32-bit indexing.
+int32_t narrow(const cnn4j_conv_geometry *geometry, Geo *g) {
+  if (int32_t st = cnn4j_conv_geometry_check(geometry); st != CNN4J_OK) return st;
+  const cnn4j_conv_geometry &q = *geometry;
+  const cnn4j_window &v = q.win;
+  if (!fits32(q.n * q.c * q.h * q.w) || !fits32(q.n * q.k * q.oh * q.ow) || !fits32(q.k * q.c * v.kh * v.kw)) {
     return fail_msg(CNN4J_UNSUPPORTED, "convolution too large for 32-bit indexing");
   }
-  *g = Geo{int(n), int(c), int(h), int(w), int(k), int(kh), int(kw), int(sh), int(sw), int(pt), int(pl), int(dh),
-           int(dw), int(groups), int(oh), int(ow)};
+  *g = Geo{int(q.n),  int(q.c),  int(q.h),  int(q.w),  int(q.k),  int(v.kh), int(v.kw),     int(v.sh),
+           int(v.sw), int(v.pt), int(v.pl), int(v.dh), int(v.dw), int(q.groups), int(q.oh), int(q.ow)};
   return CNN4J_OK;
 }
 
@@ -173,18 +171,14 @@ int32_t check_geo(i64 n, i64 c, i64 h, i64 w, i64 k, i64 kh, i64 kw, i64 sh, i64
 
 using namespace cnn4j_cuda;
 
-#define CNN4J_CUDA_GEO                                                                             \
-  Geo g{};                                                                                         \
-  if (int32_t st = check_geo(n, c, h, w, k, kh, kw, sh, sw, pt, pl, dh, dw, groups, oh, ow, &g);   \
-      st != CNN4J_OK)                                                                              \
-    return st;
+#define CNN4J_CUDA_GEO                                                       \
+  Geo g{};                                                                   \
+  if (int32_t st = narrow(geometry, &g); st != CNN4J_OK) return st;
 
 extern "C" {
 
-int32_t cnn4j_cuda_conv2d_forward(int32_t dtype, const void *x, const void *weight, const void *bias, void *y,
-                                  int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t kh, int64_t kw,
-                                  int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw,
-                                  int64_t groups, int64_t oh, int64_t ow) {
+int32_t cnn4j_cuda_conv2d_forward(int32_t dtype, const cnn4j_conv_geometry *geometry, const void *x, const void *weight,
+                                  const void *bias, void *y) {
   CNN4J_CUDA_GEO
   if (!x || !weight || !y) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, return run_gemm<T>("conv2d_forward", g.kg(), g.n * g.oh * g.ow, g.ckk(), g.groups, 1, 0,
@@ -193,10 +187,8 @@ int32_t cnn4j_cuda_conv2d_forward(int32_t dtype, const void *x, const void *weig
                                                 FwdStore<T>{static_cast<T *>(y), static_cast<const T *>(bias), g}));
 }
 
-int32_t cnn4j_cuda_conv2d_backward_data(int32_t dtype, const void *dy, const void *weight, void *dx, int64_t n,
-                                        int64_t c, int64_t h, int64_t w, int64_t k, int64_t kh, int64_t kw, int64_t sh,
-                                        int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw, int64_t groups,
-                                        int64_t oh, int64_t ow) {
+int32_t cnn4j_cuda_conv2d_backward_data(int32_t dtype, const cnn4j_conv_geometry *geometry, const void *dy,
+                                        const void *weight, void *dx) {
   CNN4J_CUDA_GEO
   if (!dy || !weight || !dx) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, return run_gemm<T>("conv2d_backward_data", g.cg(), g.n * g.h * g.w,
@@ -206,10 +198,8 @@ int32_t cnn4j_cuda_conv2d_backward_data(int32_t dtype, const void *dy, const voi
                                                 BwdDataStore<T>{static_cast<T *>(dx), g}));
 }
 
-int32_t cnn4j_cuda_conv2d_backward_filter(int32_t dtype, const void *x, const void *dy, void *dweight, void *dbias,
-                                          int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t kh,
-                                          int64_t kw, int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh,
-                                          int64_t dw, int64_t groups, int64_t oh, int64_t ow) {
+int32_t cnn4j_cuda_conv2d_backward_filter(int32_t dtype, const cnn4j_conv_geometry *geometry, const void *x,
+                                          const void *dy, void *dweight, void *dbias) {
   CNN4J_CUDA_GEO
   if (!x || !dy || !dweight) return CNN4J_INVALID_ARGUMENT;
   if (g.k == 0) return CNN4J_OK;

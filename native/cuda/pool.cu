@@ -106,15 +106,17 @@ __global__ void avg_bwd_k(const T *dy, T *dx, PoolGeo g, int include_pad) {
   }
 }
 
-int32_t pool_geo(i64 planes, i64 h, i64 w, i64 oh, i64 ow, i64 kh, i64 kw, i64 sh, i64 sw, i64 pt, i64 pl, i64 dh,
-                 i64 dw, PoolGeo *g) {
-  for (i64 v : {planes, h, w, oh, ow, pt, pl}) {
-    if (v < 0) return CNN4J_INVALID_ARGUMENT;
+// The device's 32-bit copy of a geometry that its one validator (cnn4j/geometry.h) accepts;
+// UNSUPPORTED when the planes' pixels do not fit 32-bit indexing.
+int32_t narrow(const cnn4j_pool_geometry *geometry, PoolGeo *g) {
+  if (int32_t st = cnn4j_pool_geometry_check(geometry); st != CNN4J_OK) return st;
+  const cnn4j_pool_geometry &q = *geometry;
+  const cnn4j_window &v = q.win;
+  if (!fits32(q.planes * q.h * q.w) || !fits32(q.planes * q.oh * q.ow)) {
+    return fail_msg(CNN4J_UNSUPPORTED, "pooling too large");
   }
-  if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || dh < 1 || dw < 1) return CNN4J_INVALID_ARGUMENT;
-  if (!fits32(planes * h * w) || !fits32(planes * oh * ow)) return fail_msg(CNN4J_UNSUPPORTED, "pooling too large");
-  *g = PoolGeo{int(planes), int(h), int(w), int(oh), int(ow), int(kh), int(kw), int(sh), int(sw), int(pt), int(pl),
-               int(dh), int(dw)};
+  *g = PoolGeo{int(q.planes), int(q.h),  int(q.w),  int(q.oh), int(q.ow), int(v.kh), int(v.kw),
+               int(v.sh),     int(v.sw), int(v.pt), int(v.pl), int(v.dh), int(v.dw)};
   return CNN4J_OK;
 }
 
@@ -125,13 +127,12 @@ using namespace cnn4j_cuda;
 
 extern "C" {
 
-int32_t cnn4j_cuda_max_pool2d_forward(int32_t dtype, const void *x, void *y, int32_t *argmax, int64_t planes,
-                                      int64_t h, int64_t w, int64_t oh, int64_t ow, int64_t kh, int64_t kw,
-                                      int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw) {
+int32_t cnn4j_cuda_max_pool2d_forward(int32_t dtype, const cnn4j_pool_geometry *geometry, const void *x, void *y,
+                                      int32_t *argmax) {
   PoolGeo g{};
-  if (int32_t st = pool_geo(planes, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, &g); st != CNN4J_OK) return st;
+  if (int32_t st = narrow(geometry, &g); st != CNN4J_OK) return st;
   if (!x || !y) return CNN4J_INVALID_ARGUMENT;
-  i64 n = planes * oh * ow;
+  i64 n = i64(g.planes) * g.oh * g.ow;
   if (n == 0) return CNN4J_OK;
   CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("max_pool2d_forward", n, CNN4J_LAUNCH(max_fwd_k<T>, blocks_for(n), 256, 0, stream())(
                                                                   static_cast<const T *>(x), static_cast<T *>(y),
@@ -149,26 +150,24 @@ int32_t cnn4j_cuda_max_pool2d_backward(int32_t dtype, const void *dy, const int3
                                                                    static_cast<T *>(dx), planes, hw, ohw)));
 }
 
-int32_t cnn4j_cuda_avg_pool2d_forward(int32_t dtype, const void *x, void *y, int64_t planes, int64_t h, int64_t w,
-                                      int64_t oh, int64_t ow, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
-                                      int64_t pt, int64_t pl, int64_t dh, int64_t dw, int32_t count_include_pad) {
+int32_t cnn4j_cuda_avg_pool2d_forward(int32_t dtype, const cnn4j_pool_geometry *geometry, const void *x, void *y,
+                                      int32_t count_include_pad) {
   PoolGeo g{};
-  if (int32_t st = pool_geo(planes, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, &g); st != CNN4J_OK) return st;
+  if (int32_t st = narrow(geometry, &g); st != CNN4J_OK) return st;
   if (!x || !y) return CNN4J_INVALID_ARGUMENT;
-  i64 n = planes * oh * ow;
+  i64 n = i64(g.planes) * g.oh * g.ow;
   if (n == 0) return CNN4J_OK;
   CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("avg_pool2d_forward", n, CNN4J_LAUNCH(avg_fwd_k<T>, blocks_for(n), 256, 0, stream())(
                                                                   static_cast<const T *>(x), static_cast<T *>(y), g,
                                                                   count_include_pad)));
 }
 
-int32_t cnn4j_cuda_avg_pool2d_backward(int32_t dtype, const void *dy, void *dx, int64_t planes, int64_t h, int64_t w,
-                                       int64_t oh, int64_t ow, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
-                                       int64_t pt, int64_t pl, int64_t dh, int64_t dw, int32_t count_include_pad) {
+int32_t cnn4j_cuda_avg_pool2d_backward(int32_t dtype, const cnn4j_pool_geometry *geometry, const void *dy, void *dx,
+                                       int32_t count_include_pad) {
   PoolGeo g{};
-  if (int32_t st = pool_geo(planes, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, &g); st != CNN4J_OK) return st;
+  if (int32_t st = narrow(geometry, &g); st != CNN4J_OK) return st;
   if (!dy || !dx) return CNN4J_INVALID_ARGUMENT;
-  i64 n = planes * h * w;
+  i64 n = i64(g.planes) * g.h * g.w;
   if (n == 0) return CNN4J_OK;
   CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("avg_pool2d_backward", n, CNN4J_LAUNCH(avg_bwd_k<T>, blocks_for(n), 256, 0, stream())(
                                                                    static_cast<const T *>(dy), static_cast<T *>(dx), g,

@@ -333,7 +333,14 @@ struct ConvGeo {
     return int((K + per - 1) / per);
   }
 };
-#define GEO(g) g.n, g.c, g.h, g.w, g.k, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.groups, g.oh(), g.ow()
+// The C ABI's geometry of a case (a temporary that lives through the call it is passed to).
+struct ConvArg {
+  cnn4j_conv_geometry v;
+  operator const cnn4j_conv_geometry *() const { return &v; }
+};
+ConvArg GEO(const ConvGeo &g) {
+  return {{g.n, g.c, g.h, g.w, g.k, g.oh(), g.ow(), g.groups, {g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw}}};
+}
 
 const std::vector<ConvGeo> &conv_geos() {
   static const std::vector<ConvGeo> geos = {
@@ -373,21 +380,21 @@ void check_conv(const ConvGeo &g, int precision) {
     CK(cnn4j_conv2d_workspace(dt, 1, GEO(g), &b1));
     CK(cnn4j_conv2d_workspace(dt, 2, GEO(g), &b2));
     HostWs ws(std::max({b0, b1, b2, i64(64)}));
-    CK(cnn4j_conv2d_forward(dt, x.data(), wt.data(), bias.data(), y_ref.data(), GEO(g), ws.get()));
-    CK(cnn4j_conv2d_forward(dt, x.data(), wt.data(), nullptr, y_nb_ref.data(), GEO(g), ws.get()));
-    CK(cnn4j_conv2d_backward_data(dt, dy.data(), wt.data(), dx_ref.data(), GEO(g), ws.get()));
-    CK(cnn4j_conv2d_backward_filter(dt, x.data(), dy.data(), dw_ref.data(), db_ref.data(), GEO(g), ws.get()));
-    CK(cnn4j_conv2d_backward_filter(dt, x.data(), dy.data(), dw_ref.data(), nullptr, GEO(g), ws.get()));
+    CK(cnn4j_conv2d_forward(dt, GEO(g), x.data(), wt.data(), bias.data(), y_ref.data(), ws.get()));
+    CK(cnn4j_conv2d_forward(dt, GEO(g), x.data(), wt.data(), nullptr, y_nb_ref.data(), ws.get()));
+    CK(cnn4j_conv2d_backward_data(dt, GEO(g), dy.data(), wt.data(), dx_ref.data(), ws.get()));
+    CK(cnn4j_conv2d_backward_filter(dt, GEO(g), x.data(), dy.data(), dw_ref.data(), db_ref.data(), ws.get()));
+    CK(cnn4j_conv2d_backward_filter(dt, GEO(g), x.data(), dy.data(), dw_ref.data(), nullptr, ws.get()));
   }
 
   PrecisionScope ps(precision);
   Dev<T> dx_in(x), dwt(wt), dbias(bias), ddy(dy), dy_out(nans<T>(ny)), dy_nb(nans<T>(ny)), ddx(nans<T>(nx)),
       ddw(dw0), ddb(db0);
-  CK(cnn4j_cuda_conv2d_forward(dt, dx_in, dwt, dbias, dy_out, GEO(g)));
-  CK(cnn4j_cuda_conv2d_forward(dt, dx_in, dwt, nullptr, dy_nb, GEO(g)));
-  CK(cnn4j_cuda_conv2d_backward_data(dt, ddy, dwt, ddx, GEO(g)));
-  CK(cnn4j_cuda_conv2d_backward_filter(dt, dx_in, ddy, ddw, ddb, GEO(g)));
-  CK(cnn4j_cuda_conv2d_backward_filter(dt, dx_in, ddy, ddw, nullptr, GEO(g)));
+  CK(cnn4j_cuda_conv2d_forward(dt, GEO(g), dx_in, dwt, dbias, dy_out));
+  CK(cnn4j_cuda_conv2d_forward(dt, GEO(g), dx_in, dwt, nullptr, dy_nb));
+  CK(cnn4j_cuda_conv2d_backward_data(dt, GEO(g), ddy, dwt, ddx));
+  CK(cnn4j_cuda_conv2d_backward_filter(dt, GEO(g), dx_in, ddy, ddw, ddb));
+  CK(cnn4j_cuda_conv2d_backward_filter(dt, GEO(g), dx_in, ddy, ddw, nullptr));
   const auto y = dy_out.get(), y_nb = dy_nb.get(), dx = ddx.get(), dw = ddw.get(), db = ddb.get();
   const double t = tol<T>(precision);
   near(p + "forward", y, y_ref, t);
@@ -407,10 +414,10 @@ void check_conv(const ConvGeo &g, int precision) {
       CK(cnn4j_conv2d_workspace(CNN4J_F64, 1, GEO(g), &b1));
       CK(cnn4j_conv2d_workspace(CNN4J_F64, 2, GEO(g), &b2));
       HostWs ws(std::max({b0, b1, b2, i64(64)}));
-      CK(cnn4j_conv2d_forward(CNN4J_F64, xr.data(), wr.data(), bd.data(), ye.data(), GEO(g), ws.get()));
-      CK(cnn4j_conv2d_backward_data(CNN4J_F64, dyr.data(), wr.data(), dxe.data(), GEO(g), ws.get()));
-      CK(cnn4j_conv2d_backward_filter(CNN4J_F64, xr.data(), dyr.data(), dwe.data(), nullptr, GEO(g), ws.get()));
-      CK(cnn4j_conv2d_backward_filter(CNN4J_F64, xr.data(), dyr.data(), dwe.data(), nullptr, GEO(g), ws.get()));
+      CK(cnn4j_conv2d_forward(CNN4J_F64, GEO(g), xr.data(), wr.data(), bd.data(), ye.data(), ws.get()));
+      CK(cnn4j_conv2d_backward_data(CNN4J_F64, GEO(g), dyr.data(), wr.data(), dxe.data(), ws.get()));
+      CK(cnn4j_conv2d_backward_filter(CNN4J_F64, GEO(g), xr.data(), dyr.data(), dwe.data(), nullptr, ws.get()));
+      CK(cnn4j_conv2d_backward_filter(CNN4J_F64, GEO(g), xr.data(), dyr.data(), dwe.data(), nullptr, ws.get()));
       near(p + "forward(tf32 operands, f64 ref)", y, ye, 1e-5);
       near(p + "backward_data(tf32 operands, f64 ref)", dx, dxe, 1e-5);
       near(p + "backward_filter(tf32 operands, f64 ref)", dw, dwe, 1e-5);
@@ -467,6 +474,55 @@ void check_matmul(int precision) {
   }
 }
 
+// ---- geometry: one validator, the same status from the CPU and the device ---------------------
+void check_geometry() {
+  const cnn4j_conv_geometry ok{2, 4, 5, 5, 6, 3, 3, 2, {3, 3, 1, 1, 0, 0, 1, 1}};
+  expect("conv geometry accepted", cnn4j_conv_geometry_check(&ok) == CNN4J_OK);
+  expect("null conv geometry refused", cnn4j_conv_geometry_check(nullptr) == CNN4J_INVALID_ARGUMENT);
+  std::vector<std::pair<const char *, cnn4j_conv_geometry>> bad;
+  auto with = [&](const char *what, auto change) {
+    cnn4j_conv_geometry g = ok;
+    change(g);
+    bad.push_back({what, g});
+  };
+  with("negative batch", [](cnn4j_conv_geometry &g) { g.n = -1; });
+  with("negative output width", [](cnn4j_conv_geometry &g) { g.ow = -1; });
+  with("negative padding", [](cnn4j_conv_geometry &g) { g.win.pl = -1; });
+  with("zero stride", [](cnn4j_conv_geometry &g) { g.win.sh = 0; });
+  with("zero dilation", [](cnn4j_conv_geometry &g) { g.win.dw = 0; });
+  with("zero kernel", [](cnn4j_conv_geometry &g) { g.win.kw = 0; });
+  with("zero groups", [](cnn4j_conv_geometry &g) { g.groups = 0; });
+  with("groups not dividing the input channels", [](cnn4j_conv_geometry &g) { g.c = 5; });
+  with("groups not dividing the output channels", [](cnn4j_conv_geometry &g) { g.k = 7; });
+  float buf[1024] = {};
+  for (const auto &[what, g] : bad) {
+    const int32_t v = cnn4j_conv_geometry_check(&g);
+    int64_t bytes = 0;
+    const int32_t cpu = cnn4j_conv2d_forward(CNN4J_F32, &g, buf, buf, nullptr, buf, buf);
+    const int32_t ws = cnn4j_conv2d_workspace(CNN4J_F32, 0, &g, &bytes);
+    const int32_t dev = cnn4j_cuda_conv2d_forward(CNN4J_F32, &g, buf, buf, nullptr, buf);
+    expect(std::string("conv geometry refused: ") + what,
+           v == CNN4J_INVALID_ARGUMENT && cpu == v && ws == v && dev == v,
+           "validator " + std::to_string(v) + ", CPU " + std::to_string(cpu) + ", workspace " + std::to_string(ws) +
+               ", device " + std::to_string(dev));
+  }
+  const cnn4j_pool_geometry pool{3, 4, 4, 2, 2, {2, 2, 2, 2, 0, 0, 1, 1}};
+  expect("pool geometry accepted", cnn4j_pool_geometry_check(&pool) == CNN4J_OK);
+  expect("null pool geometry refused", cnn4j_pool_geometry_check(nullptr) == CNN4J_INVALID_ARGUMENT);
+  cnn4j_pool_geometry huge = pool;
+  huge.h = huge.w = 46341;  // h * w = 2147488281 > INT32_MAX: arg-max indices would overflow
+  cnn4j_pool_geometry stride0 = pool;
+  stride0.win.sw = 0;
+  for (const auto &[what, g] : {std::pair<const char *, cnn4j_pool_geometry>{"plane over 2^31 pixels", huge},
+                                std::pair<const char *, cnn4j_pool_geometry>{"zero stride", stride0}}) {
+    const int32_t v = cnn4j_pool_geometry_check(&g);
+    const int32_t cpu = cnn4j_max_pool2d_forward(CNN4J_F32, &g, buf, buf, nullptr);
+    const int32_t dev = cnn4j_cuda_max_pool2d_forward(CNN4J_F32, &g, buf, buf, nullptr);
+    expect(std::string("pool geometry refused: ") + what, v == CNN4J_INVALID_ARGUMENT && cpu == v && dev == v,
+           "validator " + std::to_string(v) + ", CPU " + std::to_string(cpu) + ", device " + std::to_string(dev));
+  }
+}
+
 // ---- pooling ---------------------------------------------------------------------------------
 struct PoolGeo {
   const char *name;
@@ -479,7 +535,11 @@ struct PoolGeo {
   i64 oh() const { return out(h, kh, sh, pt, dh); }
   i64 ow() const { return out(w, kw, sw, pl, dw); }
 };
-#define PGEO(g) g.planes, g.h, g.w, g.oh(), g.ow(), g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw
+struct PoolArg {
+  cnn4j_pool_geometry v;
+  operator const cnn4j_pool_geometry *() const { return &v; }
+};
+PoolArg PGEO(const PoolGeo &g) { return {{g.planes, g.h, g.w, g.oh(), g.ow(), {g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw}}}; }
 
 const std::vector<PoolGeo> &pool_geos() {
   static const std::vector<PoolGeo> geos = {
@@ -510,11 +570,11 @@ void check_max_pool() {
       const std::string p = std::string(g.name) + (variant == 1 ? "(ties)." : variant == 2 ? "(NaN)." : ".");
       std::vector<T> y_ref(ny), dx_ref(nx);
       std::vector<int32_t> am_ref(ny);
-      CK(cnn4j_max_pool2d_forward(dt, x.data(), y_ref.data(), am_ref.data(), PGEO(g)));
+      CK(cnn4j_max_pool2d_forward(dt, PGEO(g), x.data(), y_ref.data(), am_ref.data()));
       Dev<T> dxin(x), dyout(nans<T>(ny)), dyout2(nans<T>(ny)), ddy(dy), ddx(nans<T>(nx));
       Dev<int32_t> dam(std::vector<int32_t>(ny, -7)), dam_ref(am_ref);
-      CK(cnn4j_cuda_max_pool2d_forward(dt, dxin, dyout, dam, PGEO(g)));
-      CK(cnn4j_cuda_max_pool2d_forward(dt, dxin, dyout2, nullptr, PGEO(g)));
+      CK(cnn4j_cuda_max_pool2d_forward(dt, PGEO(g), dxin, dyout, dam));
+      CK(cnn4j_cuda_max_pool2d_forward(dt, PGEO(g), dxin, dyout2, nullptr));
       near(p + "forward", dyout.get(), y_ref, 0);
       near(p + "forward(no argmax)", dyout2.get(), y_ref, 0);
       same(p + "argmax", dam.get(), am_ref);
@@ -537,11 +597,11 @@ void check_avg_pool() {
       auto x = rnd<T>(nx), dy = rnd<T>(ny);
       const std::string p = std::string(g.name) + (include_pad ? "(count_include_pad)." : ".");
       std::vector<T> y_ref(ny), dx_ref(nx);
-      CK(cnn4j_avg_pool2d_forward(dt, x.data(), y_ref.data(), PGEO(g), include_pad));
-      CK(cnn4j_avg_pool2d_backward(dt, dy.data(), dx_ref.data(), PGEO(g), include_pad));
+      CK(cnn4j_avg_pool2d_forward(dt, PGEO(g), x.data(), y_ref.data(), include_pad));
+      CK(cnn4j_avg_pool2d_backward(dt, PGEO(g), dy.data(), dx_ref.data(), include_pad));
       Dev<T> dxin(x), dyout(nans<T>(ny)), ddy(dy), ddx(nans<T>(nx));
-      CK(cnn4j_cuda_avg_pool2d_forward(dt, dxin, dyout, PGEO(g), include_pad));
-      CK(cnn4j_cuda_avg_pool2d_backward(dt, ddy, ddx, PGEO(g), include_pad));
+      CK(cnn4j_cuda_avg_pool2d_forward(dt, PGEO(g), dxin, dyout, include_pad));
+      CK(cnn4j_cuda_avg_pool2d_backward(dt, PGEO(g), ddy, ddx, include_pad));
       near(p + "forward", dyout.get(), y_ref, tol<T>());
       near(p + "backward", ddx.get(), dx_ref, tol<T>());
     }
@@ -1013,8 +1073,8 @@ void check_graph() {
   Bufs ge(x, d, wt, bias, dw0, lab, ny, size_t(g.k)), ea(x, d, wt, bias, dw0, lab, ny, size_t(g.k));
   auto step = [&](Bufs &b) {
     CK(cnn4j_cuda_axpy(dt, 0.5, b.d, b.x, i64(nx)));
-    CK(cnn4j_cuda_conv2d_forward(dt, b.x, b.w, b.b, b.y, GEO(g)));
-    CK(cnn4j_cuda_conv2d_backward_filter(dt, b.x, b.y, b.dw, b.db, GEO(g)));
+    CK(cnn4j_cuda_conv2d_forward(dt, GEO(g), b.x, b.w, b.b, b.y));
+    CK(cnn4j_cuda_conv2d_backward_filter(dt, GEO(g), b.x, b.y, b.dw, b.db));
     CK(cnn4j_cuda_softmax_cross_entropy_device(dt, b.y, b.lab, b.dl, rows, classes, 0.01, b.res));
   };
   Exec exec;
@@ -1056,8 +1116,8 @@ void check_graph() {
     double r[3];
     for (int i = 0; i < launches; i++) {
       CK(cnn4j_axpy(dt, 0.5, d.data(), xr.data(), i64(nx)));
-      CK(cnn4j_conv2d_forward(dt, xr.data(), wt.data(), bias.data(), yr.data(), GEO(g), ws.get()));
-      CK(cnn4j_conv2d_backward_filter(dt, xr.data(), yr.data(), dwr.data(), dbr.data(), GEO(g), ws.get()));
+      CK(cnn4j_conv2d_forward(dt, GEO(g), xr.data(), wt.data(), bias.data(), yr.data(), ws.get()));
+      CK(cnn4j_conv2d_backward_filter(dt, GEO(g), xr.data(), yr.data(), dwr.data(), dbr.data(), ws.get()));
       CK(cnn4j_softmax_cross_entropy(dt, yr.data(), lab.data(), dlr.data(), rows, classes, 0.01, r));
     }
     near("eager dweight vs CPU", ea.dw.get(), dwr, tol<T>());
@@ -1251,6 +1311,7 @@ int main(int argc, char **argv) {
   group("matmul f32", [] { check_matmul<float>(CNN4J_CUDA_FP32); });
   group("matmul f64", [] { check_matmul<double>(CNN4J_CUDA_FP32); });
   group("matmul tf32", [] { check_matmul<float>(CNN4J_CUDA_TF32); });
+  group("geometry validators", [] { check_geometry(); });
   group("max_pool2d f32", [] { check_max_pool<float>(); });
   group("max_pool2d f64", [] { check_max_pool<double>(); });
   group("avg_pool2d f32", [] { check_avg_pool<float>(); });

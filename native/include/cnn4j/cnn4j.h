@@ -18,6 +18,7 @@
 
 #include <stdint.h>
 
+#include "cnn4j/geometry.h"
 #include "cnn4j/status.h"
 
 #ifdef __cplusplus
@@ -107,62 +108,49 @@ CNN4J_API int32_t cnn4j_bias_grad(int32_t dtype, const void *dy, void *dbias, in
                                   int64_t inner);
 
 /* ---- Convolution -----------------------------------------------------------------------
- * Geometry shared by the three: input x [n, c, h, w], weights [k, c/groups, kh, kw],
- * output y [n, k, oh, ow]; output pixel (i, j) reads input (i*sh - pt + a*dh,
- * j*sw - pl + b*dw) for tap (a, b), zero outside the input. c and k are multiples of
- * groups. Each call needs a caller-owned scratch buffer of at least the size that
- * cnn4j_conv2d_workspace gives for the same geometry, op, thread count and instruction set
- * (op: 0 forward, 1 backward-data, 2 backward-filter); workspace may be null when that size is 0. */
-CNN4J_API int32_t cnn4j_conv2d_workspace(int32_t dtype, int32_t op, int64_t n, int64_t c, int64_t h, int64_t w,
-                                         int64_t k, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt,
-                                         int64_t pl, int64_t dh, int64_t dw, int64_t groups, int64_t oh, int64_t ow,
+ * Geometry (cnn4j/geometry.h) shared by the three: input x [n, c, h, w], weights
+ * [k, c/groups, kh, kw], output y [n, k, oh, ow]; output pixel (i, j) reads input
+ * (i*sh - pt + a*dh, j*sw - pl + b*dw) for tap (a, b), zero outside the input. A geometry
+ * that cnn4j_conv_geometry_check refuses gives its status. Each call needs a caller-owned
+ * scratch buffer of at least the size that cnn4j_conv2d_workspace gives for the same
+ * geometry, op, thread count and instruction set (op: 0 forward, 1 backward-data,
+ * 2 backward-filter); workspace may be null when that size is 0. */
+CNN4J_API int32_t cnn4j_conv2d_workspace(int32_t dtype, int32_t op, const cnn4j_conv_geometry *geometry,
                                          int64_t *bytes);
 
 /* y = conv2d(x, weight) + bias[k] (bias may be null). */
-CNN4J_API int32_t cnn4j_conv2d_forward(int32_t dtype, const void *x, const void *weight, const void *bias, void *y,
-                                       int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t kh, int64_t kw,
-                                       int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw,
-                                       int64_t groups, int64_t oh, int64_t ow, void *workspace);
+CNN4J_API int32_t cnn4j_conv2d_forward(int32_t dtype, const cnn4j_conv_geometry *geometry, const void *x,
+                                       const void *weight, const void *bias, void *y, void *workspace);
 
 /* dx = gradient with respect to x, from dy [n, k, oh, ow]. */
-CNN4J_API int32_t cnn4j_conv2d_backward_data(int32_t dtype, const void *dy, const void *weight, void *dx, int64_t n,
-                                             int64_t c, int64_t h, int64_t w, int64_t k, int64_t kh, int64_t kw,
-                                             int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw,
-                                             int64_t groups, int64_t oh, int64_t ow, void *workspace);
+CNN4J_API int32_t cnn4j_conv2d_backward_data(int32_t dtype, const cnn4j_conv_geometry *geometry, const void *dy,
+                                             const void *weight, void *dx, void *workspace);
 
 /* dweight += gradient with respect to the weights; dbias[k] += sum of dy over n, oh, ow
  * (dbias may be null). */
-CNN4J_API int32_t cnn4j_conv2d_backward_filter(int32_t dtype, const void *x, const void *dy, void *dweight,
-                                               void *dbias, int64_t n, int64_t c, int64_t h, int64_t w, int64_t k,
-                                               int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt,
-                                               int64_t pl, int64_t dh, int64_t dw, int64_t groups, int64_t oh,
-                                               int64_t ow, void *workspace);
+CNN4J_API int32_t cnn4j_conv2d_backward_filter(int32_t dtype, const cnn4j_conv_geometry *geometry, const void *x,
+                                               const void *dy, void *dweight, void *dbias, void *workspace);
 
 /* ---- Pooling ---------------------------------------------------------------------------
  * x [planes, h, w] -> y [planes, oh, ow] (planes = batch * channels), window geometry as
- * for convolution. */
+ * for convolution (cnn4j_pool_geometry; refused by cnn4j_pool_geometry_check: its status). */
 
 /* y = max over each window; argmax (int32, y's size, may be null) receives the winner's
  * index ih*w + iw within its plane. Padding never wins; the first maximum wins ties and a
  * NaN wins over numbers. */
-CNN4J_API int32_t cnn4j_max_pool2d_forward(int32_t dtype, const void *x, void *y, int32_t *argmax, int64_t planes,
-                                           int64_t h, int64_t w, int64_t oh, int64_t ow, int64_t kh, int64_t kw,
-                                           int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw);
+CNN4J_API int32_t cnn4j_max_pool2d_forward(int32_t dtype, const cnn4j_pool_geometry *geometry, const void *x, void *y,
+                                           int32_t *argmax);
 /* dx = 0, then dx[argmax] += dy (overlapping windows add up). hw = h*w, ohw = oh*ow. */
 CNN4J_API int32_t cnn4j_max_pool2d_backward(int32_t dtype, const void *dy, const int32_t *argmax, void *dx,
                                             int64_t planes, int64_t hw, int64_t ohw);
 
 /* y = mean of each window; with count_include_pad padding counts in the divisor (kh*kw),
  * otherwise only the window's input pixels do. */
-CNN4J_API int32_t cnn4j_avg_pool2d_forward(int32_t dtype, const void *x, void *y, int64_t planes, int64_t h,
-                                           int64_t w, int64_t oh, int64_t ow, int64_t kh, int64_t kw, int64_t sh,
-                                           int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw,
+CNN4J_API int32_t cnn4j_avg_pool2d_forward(int32_t dtype, const cnn4j_pool_geometry *geometry, const void *x, void *y,
                                            int32_t count_include_pad);
 /* dx = 0, then each window spreads dy / divisor over its input pixels. */
-CNN4J_API int32_t cnn4j_avg_pool2d_backward(int32_t dtype, const void *dy, void *dx, int64_t planes, int64_t h,
-                                            int64_t w, int64_t oh, int64_t ow, int64_t kh, int64_t kw, int64_t sh,
-                                            int64_t sw, int64_t pt, int64_t pl, int64_t dh, int64_t dw,
-                                            int32_t count_include_pad);
+CNN4J_API int32_t cnn4j_avg_pool2d_backward(int32_t dtype, const cnn4j_pool_geometry *geometry, const void *dy,
+                                            void *dx, int32_t count_include_pad);
 
 /* ---- Activations -----------------------------------------------------------------------
  * act is a cnn4j_activation; alpha is leaky ReLU's negative slope (ignored otherwise). */

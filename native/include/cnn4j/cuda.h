@@ -25,6 +25,7 @@
 
 #include <stdint.h>
 
+#include "cnn4j/geometry.h"
 #include "cnn4j/status.h"
 
 #ifdef __cplusplus
@@ -140,35 +141,22 @@ CNN4J_API int32_t cnn4j_cuda_activation_backward(int32_t dtype, int32_t act, dou
                                                  const void *y, const void *dy, void *dx, int64_t n);
 
 /* ---- Convolution (implicit GEMM: no im2col buffer) -------------------------------------- */
-CNN4J_API int32_t cnn4j_cuda_conv2d_forward(int32_t dtype, const void *x, const void *weight, const void *bias,
-                                            void *y, int64_t n, int64_t c, int64_t h, int64_t w, int64_t k,
-                                            int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt, int64_t pl,
-                                            int64_t dh, int64_t dw, int64_t groups, int64_t oh, int64_t ow);
-CNN4J_API int32_t cnn4j_cuda_conv2d_backward_data(int32_t dtype, const void *dy, const void *weight, void *dx,
-                                                  int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t kh,
-                                                  int64_t kw, int64_t sh, int64_t sw, int64_t pt, int64_t pl,
-                                                  int64_t dh, int64_t dw, int64_t groups, int64_t oh, int64_t ow);
-CNN4J_API int32_t cnn4j_cuda_conv2d_backward_filter(int32_t dtype, const void *x, const void *dy, void *dweight,
-                                                    void *dbias, int64_t n, int64_t c, int64_t h, int64_t w,
-                                                    int64_t k, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
-                                                    int64_t pt, int64_t pl, int64_t dh, int64_t dw, int64_t groups,
-                                                    int64_t oh, int64_t ow);
+CNN4J_API int32_t cnn4j_cuda_conv2d_forward(int32_t dtype, const cnn4j_conv_geometry *geometry, const void *x,
+                                            const void *weight, const void *bias, void *y);
+CNN4J_API int32_t cnn4j_cuda_conv2d_backward_data(int32_t dtype, const cnn4j_conv_geometry *geometry, const void *dy,
+                                                  const void *weight, void *dx);
+CNN4J_API int32_t cnn4j_cuda_conv2d_backward_filter(int32_t dtype, const cnn4j_conv_geometry *geometry,
+                                                    const void *x, const void *dy, void *dweight, void *dbias);
 
 /* ---- Pooling ---------------------------------------------------------------------------- */
-CNN4J_API int32_t cnn4j_cuda_max_pool2d_forward(int32_t dtype, const void *x, void *y, int32_t *argmax,
-                                                int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow,
-                                                int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt,
-                                                int64_t pl, int64_t dh, int64_t dw);
+CNN4J_API int32_t cnn4j_cuda_max_pool2d_forward(int32_t dtype, const cnn4j_pool_geometry *geometry, const void *x,
+                                                void *y, int32_t *argmax);
 CNN4J_API int32_t cnn4j_cuda_max_pool2d_backward(int32_t dtype, const void *dy, const int32_t *argmax, void *dx,
                                                  int64_t planes, int64_t hw, int64_t ohw);
-CNN4J_API int32_t cnn4j_cuda_avg_pool2d_forward(int32_t dtype, const void *x, void *y, int64_t planes, int64_t h,
-                                                int64_t w, int64_t oh, int64_t ow, int64_t kh, int64_t kw,
-                                                int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh,
-                                                int64_t dw, int32_t count_include_pad);
-CNN4J_API int32_t cnn4j_cuda_avg_pool2d_backward(int32_t dtype, const void *dy, void *dx, int64_t planes, int64_t h,
-                                                 int64_t w, int64_t oh, int64_t ow, int64_t kh, int64_t kw,
-                                                 int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t dh,
-                                                 int64_t dw, int32_t count_include_pad);
+CNN4J_API int32_t cnn4j_cuda_avg_pool2d_forward(int32_t dtype, const cnn4j_pool_geometry *geometry, const void *x,
+                                                void *y, int32_t count_include_pad);
+CNN4J_API int32_t cnn4j_cuda_avg_pool2d_backward(int32_t dtype, const cnn4j_pool_geometry *geometry, const void *dy,
+                                                 void *dx, int32_t count_include_pad);
 
 /* ---- Loss, metrics, optimizers ---------------------------------------------------------- */
 /* result: host array of 3 doubles, as cnn4j_softmax_cross_entropy. Waits for the device. */

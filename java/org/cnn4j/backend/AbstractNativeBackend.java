@@ -147,24 +147,23 @@ abstract class AbstractNativeBackend extends ValidatingBackend {
 
     @Override
     protected void runConv2dForward(DType dt, ConvDims d, Tensor x, Tensor w, Tensor bias, Tensor y) {
-        check("conv2d_forward", ops.conv2dForward(code(dt), a(x), a(w), a(bias), a(y), d));
+        check("conv2d_forward", ops.conv2dForward(code(dt), NativeGeometry.conv(d), a(x), a(w), a(bias), a(y)));
     }
 
     @Override
     protected void runConv2dBackwardData(DType dt, ConvDims d, Tensor dy, Tensor w, Tensor dx) {
-        check("conv2d_backward_data", ops.conv2dBackwardData(code(dt), a(dy), a(w), a(dx), d));
+        check("conv2d_backward_data", ops.conv2dBackwardData(code(dt), NativeGeometry.conv(d), a(dy), a(w), a(dx)));
     }
 
     @Override
     protected void runConv2dBackwardFilter(DType dt, ConvDims d, Tensor x, Tensor dy, Tensor dw, Tensor dbias) {
-        check("conv2d_backward_filter", ops.conv2dBackwardFilter(code(dt), a(x), a(dy), a(dw), a(dbias), d));
+        check("conv2d_backward_filter", ops.conv2dBackwardFilter(code(dt), NativeGeometry.conv(d), a(x), a(dy), a(dw),
+                a(dbias)));
     }
 
     @Override
     protected void runMaxPool2dForward(DType dt, OpChecks.Pool p, Window2d win, Tensor x, Tensor y, Tensor argmax) {
-        check("max_pool2d_forward", ops.maxPool2dForward(code(dt), a(x), a(y), a(argmax), p.planes(), p.h(), p.w(),
-                p.oh(), p.ow(), win.kernelH(), win.kernelW(), win.strideH(), win.strideW(), win.padTop(),
-                win.padLeft(), win.dilationH(), win.dilationW()));
+        check("max_pool2d_forward", ops.maxPool2dForward(code(dt), NativeGeometry.pool(p, win), a(x), a(y), a(argmax)));
     }
 
     @Override
@@ -176,17 +175,15 @@ abstract class AbstractNativeBackend extends ValidatingBackend {
     @Override
     protected void runAvgPool2dForward(DType dt, OpChecks.Pool p, Window2d win, boolean countIncludePad, Tensor x,
                                        Tensor y) {
-        check("avg_pool2d_forward", ops.avgPool2dForward(code(dt), a(x), a(y), p.planes(), p.h(), p.w(), p.oh(),
-                p.ow(), win.kernelH(), win.kernelW(), win.strideH(), win.strideW(), win.padTop(), win.padLeft(),
-                win.dilationH(), win.dilationW(), b(countIncludePad)));
+        check("avg_pool2d_forward", ops.avgPool2dForward(code(dt), NativeGeometry.pool(p, win), a(x), a(y),
+                b(countIncludePad)));
     }
 
     @Override
     protected void runAvgPool2dBackward(DType dt, OpChecks.Pool p, Window2d win, boolean countIncludePad, Tensor dy,
                                         Tensor dx) {
-        check("avg_pool2d_backward", ops.avgPool2dBackward(code(dt), a(dy), a(dx), p.planes(), p.h(), p.w(), p.oh(),
-                p.ow(), win.kernelH(), win.kernelW(), win.strideH(), win.strideW(), win.padTop(), win.padLeft(),
-                win.dilationH(), win.dilationW(), b(countIncludePad)));
+        check("avg_pool2d_backward", ops.avgPool2dBackward(code(dt), NativeGeometry.pool(p, win), a(dy), a(dx),
+                b(countIncludePad)));
     }
 
     @Override

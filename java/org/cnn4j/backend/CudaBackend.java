@@ -4,7 +4,6 @@ import static org.cnn4j.nativelib.Cnn4jNative.*;
 
 import org.cnn4j.tensor.DType;
 import org.cnn4j.tensor.Tensor;
-import org.cnn4j.tensor.Window2d;
 
 /**
  * The CUDA backend: tensors in device memory, ops in cnn4j's own kernels ({@code native/cuda},
@@ -447,34 +446,23 @@ public final class CudaBackend extends AbstractNativeBackend {
         }
 
         @Override
-        public int conv2dForward(int dt, long x, long w, long bias, long y, ConvDims d) {
-            Window2d v = d.win();
-            return cnn4j_cuda_conv2d_forward(dt, x, w, bias, y, d.n(), d.c(), d.h(), d.w(), d.k(), v.kernelH(),
-                    v.kernelW(), v.strideH(), v.strideW(), v.padTop(), v.padLeft(), v.dilationH(), v.dilationW(),
-                    d.groups(), d.oh(), d.ow());
+        public int conv2dForward(int dt, long[] geometry, long x, long w, long bias, long y) {
+            return cnn4j_cuda_conv2d_forward(dt, geometry, x, w, bias, y);
         }
 
         @Override
-        public int conv2dBackwardData(int dt, long dy, long w, long dx, ConvDims d) {
-            Window2d v = d.win();
-            return cnn4j_cuda_conv2d_backward_data(dt, dy, w, dx, d.n(), d.c(), d.h(), d.w(), d.k(), v.kernelH(),
-                    v.kernelW(), v.strideH(), v.strideW(), v.padTop(), v.padLeft(), v.dilationH(), v.dilationW(),
-                    d.groups(), d.oh(), d.ow());
+        public int conv2dBackwardData(int dt, long[] geometry, long dy, long w, long dx) {
+            return cnn4j_cuda_conv2d_backward_data(dt, geometry, dy, w, dx);
         }
 
         @Override
-        public int conv2dBackwardFilter(int dt, long x, long dy, long dw, long dbias, ConvDims d) {
-            Window2d v = d.win();
-            return cnn4j_cuda_conv2d_backward_filter(dt, x, dy, dw, dbias, d.n(), d.c(), d.h(), d.w(), d.k(),
-                    v.kernelH(), v.kernelW(), v.strideH(), v.strideW(), v.padTop(), v.padLeft(), v.dilationH(),
-                    v.dilationW(), d.groups(), d.oh(), d.ow());
+        public int conv2dBackwardFilter(int dt, long[] geometry, long x, long dy, long dw, long dbias) {
+            return cnn4j_cuda_conv2d_backward_filter(dt, geometry, x, dy, dw, dbias);
         }
 
         @Override
-        public int maxPool2dForward(int dt, long x, long y, long argmax, long planes, long h, long w, long oh, long ow,
-                                    long kh, long kw, long sh, long sw, long pt, long pl, long dh, long dw) {
-            return cnn4j_cuda_max_pool2d_forward(dt, x, y, argmax, planes, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh,
-                    dw);
+        public int maxPool2dForward(int dt, long[] geometry, long x, long y, long argmax) {
+            return cnn4j_cuda_max_pool2d_forward(dt, geometry, x, y, argmax);
         }
 
         @Override
@@ -483,17 +471,13 @@ public final class CudaBackend extends AbstractNativeBackend {
         }
 
         @Override
-        public int avgPool2dForward(int dt, long x, long y, long planes, long h, long w, long oh, long ow, long kh,
-                                    long kw, long sh, long sw, long pt, long pl, long dh, long dw, int include) {
-            return cnn4j_cuda_avg_pool2d_forward(dt, x, y, planes, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw,
-                    include);
+        public int avgPool2dForward(int dt, long[] geometry, long x, long y, int include) {
+            return cnn4j_cuda_avg_pool2d_forward(dt, geometry, x, y, include);
         }
 
         @Override
-        public int avgPool2dBackward(int dt, long dy, long dx, long planes, long h, long w, long oh, long ow, long kh,
-                                     long kw, long sh, long sw, long pt, long pl, long dh, long dw, int include) {
-            return cnn4j_cuda_avg_pool2d_backward(dt, dy, dx, planes, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw,
-                    include);
+        public int avgPool2dBackward(int dt, long[] geometry, long dy, long dx, int include) {
+            return cnn4j_cuda_avg_pool2d_backward(dt, geometry, dy, dx, include);
         }
 
         @Override

@@ -4,7 +4,6 @@ import static org.cnn4j.nativelib.Cnn4jNative.*;
 
 import java.util.List;
 import org.cnn4j.nativelib.Cnn4jNative;
-import org.cnn4j.tensor.Window2d;
 
 /**
  * The native CPU backend: tensors in off-heap memory, ops in the handwritten C++ kernels
@@ -66,8 +65,8 @@ public final class NativeCpuBackend extends AbstractNativeBackend {
         try {
             Cnn4jNative.load();
             int abi = cnn4j_abi_version();
-            if (abi != 1) {
-                throw new BackendUnavailableException("native library has ABI version " + abi + ", expected 1");
+            if (abi != 2) {
+                throw new BackendUnavailableException("native library has ABI version " + abi + ", expected 2");
             }
         } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
             throw new BackendUnavailableException("backend '" + backend + "' is not available: " + whyNotLoaded(e), e);
@@ -313,43 +312,30 @@ public final class NativeCpuBackend extends AbstractNativeBackend {
             return cnn4j_bias_grad(dt, dy, dbias, outer, channels, inner);
         }
 
-        private long convWorkspace(int dt, int which, ConvDims d) {
-            Window2d w = d.win();
+        private long convWorkspace(int dt, int which, long[] geometry) {
             long[] bytes = new long[1];
-            owner.check("conv2d_workspace", cnn4j_conv2d_workspace(dt, which, d.n(), d.c(), d.h(), d.w(), d.k(),
-                    w.kernelH(), w.kernelW(), w.strideH(), w.strideW(), w.padTop(), w.padLeft(), w.dilationH(),
-                    w.dilationW(), d.groups(), d.oh(), d.ow(), bytes));
+            owner.check("conv2d_workspace", cnn4j_conv2d_workspace(dt, which, geometry, bytes));
             return owner.workspace(bytes[0]);
         }
 
         @Override
-        public int conv2dForward(int dt, long x, long w, long bias, long y, ConvDims d) {
-            Window2d v = d.win();
-            return cnn4j_conv2d_forward(dt, x, w, bias, y, d.n(), d.c(), d.h(), d.w(), d.k(), v.kernelH(), v.kernelW(),
-                    v.strideH(), v.strideW(), v.padTop(), v.padLeft(), v.dilationH(), v.dilationW(), d.groups(), d.oh(),
-                    d.ow(), convWorkspace(dt, 0, d));
+        public int conv2dForward(int dt, long[] geometry, long x, long w, long bias, long y) {
+            return cnn4j_conv2d_forward(dt, geometry, x, w, bias, y, convWorkspace(dt, 0, geometry));
         }
 
         @Override
-        public int conv2dBackwardData(int dt, long dy, long w, long dx, ConvDims d) {
-            Window2d v = d.win();
-            return cnn4j_conv2d_backward_data(dt, dy, w, dx, d.n(), d.c(), d.h(), d.w(), d.k(), v.kernelH(),
-                    v.kernelW(), v.strideH(), v.strideW(), v.padTop(), v.padLeft(), v.dilationH(), v.dilationW(),
-                    d.groups(), d.oh(), d.ow(), convWorkspace(dt, 1, d));
+        public int conv2dBackwardData(int dt, long[] geometry, long dy, long w, long dx) {
+            return cnn4j_conv2d_backward_data(dt, geometry, dy, w, dx, convWorkspace(dt, 1, geometry));
         }
 
         @Override
-        public int conv2dBackwardFilter(int dt, long x, long dy, long dw, long dbias, ConvDims d) {
-            Window2d v = d.win();
-            return cnn4j_conv2d_backward_filter(dt, x, dy, dw, dbias, d.n(), d.c(), d.h(), d.w(), d.k(), v.kernelH(),
-                    v.kernelW(), v.strideH(), v.strideW(), v.padTop(), v.padLeft(), v.dilationH(), v.dilationW(),
-                    d.groups(), d.oh(), d.ow(), convWorkspace(dt, 2, d));
+        public int conv2dBackwardFilter(int dt, long[] geometry, long x, long dy, long dw, long dbias) {
+            return cnn4j_conv2d_backward_filter(dt, geometry, x, dy, dw, dbias, convWorkspace(dt, 2, geometry));
         }
 
         @Override
-        public int maxPool2dForward(int dt, long x, long y, long argmax, long planes, long h, long w, long oh, long ow,
-                                    long kh, long kw, long sh, long sw, long pt, long pl, long dh, long dw) {
-            return cnn4j_max_pool2d_forward(dt, x, y, argmax, planes, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw);
+        public int maxPool2dForward(int dt, long[] geometry, long x, long y, long argmax) {
+            return cnn4j_max_pool2d_forward(dt, geometry, x, y, argmax);
         }
 
         @Override
@@ -358,15 +344,13 @@ public final class NativeCpuBackend extends AbstractNativeBackend {
         }
 
         @Override
-        public int avgPool2dForward(int dt, long x, long y, long planes, long h, long w, long oh, long ow, long kh,
-                                    long kw, long sh, long sw, long pt, long pl, long dh, long dw, int include) {
-            return cnn4j_avg_pool2d_forward(dt, x, y, planes, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, include);
+        public int avgPool2dForward(int dt, long[] geometry, long x, long y, int include) {
+            return cnn4j_avg_pool2d_forward(dt, geometry, x, y, include);
         }
 
         @Override
-        public int avgPool2dBackward(int dt, long dy, long dx, long planes, long h, long w, long oh, long ow, long kh,
-                                     long kw, long sh, long sw, long pt, long pl, long dh, long dw, int include) {
-            return cnn4j_avg_pool2d_backward(dt, dy, dx, planes, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, include);
+        public int avgPool2dBackward(int dt, long[] geometry, long dy, long dx, int include) {
+            return cnn4j_avg_pool2d_backward(dt, geometry, dy, dx, include);
         }
 
         @Override

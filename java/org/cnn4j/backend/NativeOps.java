@@ -31,16 +31,14 @@ interface NativeOps {
     int matmul(int dtype, int transA, int transB, long m, long n, long k, long a, long b, long c, int accumulate);
     int biasAdd(int dtype, long y, long bias, long outer, long channels, long inner);
     int biasGrad(int dtype, long dy, long dbias, long outer, long channels, long inner);
-    int conv2dForward(int dtype, long x, long w, long bias, long y, ConvDims d);
-    int conv2dBackwardData(int dtype, long dy, long w, long dx, ConvDims d);
-    int conv2dBackwardFilter(int dtype, long x, long dy, long dw, long dbias, ConvDims d);
-    int maxPool2dForward(int dtype, long x, long y, long argmax, long planes, long h, long w, long oh, long ow,
-                         long kh, long kw, long sh, long sw, long pt, long pl, long dh, long dw);
+    // The window ops take their geometry as NativeGeometry lays it out.
+    int conv2dForward(int dtype, long[] geometry, long x, long w, long bias, long y);
+    int conv2dBackwardData(int dtype, long[] geometry, long dy, long w, long dx);
+    int conv2dBackwardFilter(int dtype, long[] geometry, long x, long dy, long dw, long dbias);
+    int maxPool2dForward(int dtype, long[] geometry, long x, long y, long argmax);
     int maxPool2dBackward(int dtype, long dy, long argmax, long dx, long planes, long hw, long ohw);
-    int avgPool2dForward(int dtype, long x, long y, long planes, long h, long w, long oh, long ow, long kh, long kw,
-                         long sh, long sw, long pt, long pl, long dh, long dw, int countIncludePad);
-    int avgPool2dBackward(int dtype, long dy, long dx, long planes, long h, long w, long oh, long ow, long kh,
-                          long kw, long sh, long sw, long pt, long pl, long dh, long dw, int countIncludePad);
+    int avgPool2dForward(int dtype, long[] geometry, long x, long y, int countIncludePad);
+    int avgPool2dBackward(int dtype, long[] geometry, long dy, long dx, int countIncludePad);
     int activationForward(int dtype, int act, double alpha, long x, long y, long n);
     int activationBackward(int dtype, int act, double alpha, long x, long y, long dy, long dx, long n);
     int softmaxCrossEntropy(int dtype, long logits, long labels, long dlogits, long rows, long classes,

@@ -64,45 +64,39 @@ public final class Cnn4jNative {
     public static native int cnn4j_bias_grad(int dtype, @Cast("const void*") long dy, @Cast("void*") long dbias,
                                              long outer, long channels, long inner);
 
-    // ---- convolution ----
-    public static native int cnn4j_conv2d_workspace(int dtype, int op, long n, long c, long h, long w, long k,
-                                                    long kh, long kw, long sh, long sw, long pt, long pl, long dh,
-                                                    long dw, long groups, long oh, long ow,
+    // ---- convolution (geometry: cnn4j_conv_geometry's 16 fields in order) ----
+    public static native int cnn4j_conv2d_workspace(int dtype, int op,
+                                                    @Cast("const cnn4j_conv_geometry*") long[] geometry,
                                                     @Cast("int64_t*") long[] bytes);
-    public static native int cnn4j_conv2d_forward(int dtype, @Cast("const void*") long x,
-                                                  @Cast("const void*") long weight, @Cast("const void*") long bias,
-                                                  @Cast("void*") long y, long n, long c, long h, long w, long k,
-                                                  long kh, long kw, long sh, long sw, long pt, long pl, long dh,
-                                                  long dw, long groups, long oh, long ow,
+    public static native int cnn4j_conv2d_forward(int dtype, @Cast("const cnn4j_conv_geometry*") long[] geometry,
+                                                  @Cast("const void*") long x, @Cast("const void*") long weight,
+                                                  @Cast("const void*") long bias, @Cast("void*") long y,
                                                   @Cast("void*") long workspace);
-    public static native int cnn4j_conv2d_backward_data(int dtype, @Cast("const void*") long dy,
+    public static native int cnn4j_conv2d_backward_data(int dtype,
+                                                        @Cast("const cnn4j_conv_geometry*") long[] geometry,
+                                                        @Cast("const void*") long dy,
                                                         @Cast("const void*") long weight, @Cast("void*") long dx,
-                                                        long n, long c, long h, long w, long k, long kh, long kw,
-                                                        long sh, long sw, long pt, long pl, long dh, long dw,
-                                                        long groups, long oh, long ow, @Cast("void*") long workspace);
-    public static native int cnn4j_conv2d_backward_filter(int dtype, @Cast("const void*") long x,
-                                                          @Cast("const void*") long dy, @Cast("void*") long dweight,
-                                                          @Cast("void*") long dbias, long n, long c, long h, long w,
-                                                          long k, long kh, long kw, long sh, long sw, long pt,
-                                                          long pl, long dh, long dw, long groups, long oh, long ow,
+                                                        @Cast("void*") long workspace);
+    public static native int cnn4j_conv2d_backward_filter(int dtype,
+                                                          @Cast("const cnn4j_conv_geometry*") long[] geometry,
+                                                          @Cast("const void*") long x, @Cast("const void*") long dy,
+                                                          @Cast("void*") long dweight, @Cast("void*") long dbias,
                                                           @Cast("void*") long workspace);
 
-    // ---- pooling ----
-    public static native int cnn4j_max_pool2d_forward(int dtype, @Cast("const void*") long x, @Cast("void*") long y,
-                                                      @Cast("int32_t*") long argmax, long planes, long h, long w,
-                                                      long oh, long ow, long kh, long kw, long sh, long sw, long pt,
-                                                      long pl, long dh, long dw);
+    // ---- pooling (geometry: cnn4j_pool_geometry's 13 fields in order) ----
+    public static native int cnn4j_max_pool2d_forward(int dtype, @Cast("const cnn4j_pool_geometry*") long[] geometry,
+                                                      @Cast("const void*") long x, @Cast("void*") long y,
+                                                      @Cast("int32_t*") long argmax);
     public static native int cnn4j_max_pool2d_backward(int dtype, @Cast("const void*") long dy,
                                                        @Cast("const int32_t*") long argmax, @Cast("void*") long dx,
                                                        long planes, long hw, long ohw);
-    public static native int cnn4j_avg_pool2d_forward(int dtype, @Cast("const void*") long x, @Cast("void*") long y,
-                                                      long planes, long h, long w, long oh, long ow, long kh, long kw,
-                                                      long sh, long sw, long pt, long pl, long dh, long dw,
+    public static native int cnn4j_avg_pool2d_forward(int dtype, @Cast("const cnn4j_pool_geometry*") long[] geometry,
+                                                      @Cast("const void*") long x, @Cast("void*") long y,
                                                       int countIncludePad);
-    public static native int cnn4j_avg_pool2d_backward(int dtype, @Cast("const void*") long dy,
-                                                       @Cast("void*") long dx, long planes, long h, long w, long oh,
-                                                       long ow, long kh, long kw, long sh, long sw, long pt, long pl,
-                                                       long dh, long dw, int countIncludePad);
+    public static native int cnn4j_avg_pool2d_backward(int dtype,
+                                                       @Cast("const cnn4j_pool_geometry*") long[] geometry,
+                                                       @Cast("const void*") long dy, @Cast("void*") long dx,
+                                                       int countIncludePad);
 
     // ---- activations ----
     public static native int cnn4j_activation_forward(int dtype, int act, double alpha, @Cast("const void*") long x,
@@ -228,13 +222,13 @@ public final class Cnn4jNative {
     public static native int cnn4j_cuda_bias_grad(int dtype, @Cast("const void*") long dy, @Cast("void*") long dbias, long outer, long channels, long inner);
     public static native int cnn4j_cuda_activation_forward(int dtype, int act, double alpha, @Cast("const void*") long x, @Cast("void*") long y, long n);
     public static native int cnn4j_cuda_activation_backward(int dtype, int act, double alpha, @Cast("const void*") long x, @Cast("const void*") long y, @Cast("const void*") long dy, @Cast("void*") long dx, long n);
-    public static native int cnn4j_cuda_conv2d_forward(int dtype, @Cast("const void*") long x, @Cast("const void*") long weight, @Cast("const void*") long bias, @Cast("void*") long y, long n, long c, long h, long w, long k, long kh, long kw, long sh, long sw, long pt, long pl, long dh, long dw, long groups, long oh, long ow);
-    public static native int cnn4j_cuda_conv2d_backward_data(int dtype, @Cast("const void*") long dy, @Cast("const void*") long weight, @Cast("void*") long dx, long n, long c, long h, long w, long k, long kh, long kw, long sh, long sw, long pt, long pl, long dh, long dw, long groups, long oh, long ow);
-    public static native int cnn4j_cuda_conv2d_backward_filter(int dtype, @Cast("const void*") long x, @Cast("const void*") long dy, @Cast("void*") long dweight, @Cast("void*") long dbias, long n, long c, long h, long w, long k, long kh, long kw, long sh, long sw, long pt, long pl, long dh, long dw, long groups, long oh, long ow);
-    public static native int cnn4j_cuda_max_pool2d_forward(int dtype, @Cast("const void*") long x, @Cast("void*") long y, @Cast("int32_t*") long argmax, long planes, long h, long w, long oh, long ow, long kh, long kw, long sh, long sw, long pt, long pl, long dh, long dw);
+    public static native int cnn4j_cuda_conv2d_forward(int dtype, @Cast("const cnn4j_conv_geometry*") long[] geometry, @Cast("const void*") long x, @Cast("const void*") long weight, @Cast("const void*") long bias, @Cast("void*") long y);
+    public static native int cnn4j_cuda_conv2d_backward_data(int dtype, @Cast("const cnn4j_conv_geometry*") long[] geometry, @Cast("const void*") long dy, @Cast("const void*") long weight, @Cast("void*") long dx);
+    public static native int cnn4j_cuda_conv2d_backward_filter(int dtype, @Cast("const cnn4j_conv_geometry*") long[] geometry, @Cast("const void*") long x, @Cast("const void*") long dy, @Cast("void*") long dweight, @Cast("void*") long dbias);
+    public static native int cnn4j_cuda_max_pool2d_forward(int dtype, @Cast("const cnn4j_pool_geometry*") long[] geometry, @Cast("const void*") long x, @Cast("void*") long y, @Cast("int32_t*") long argmax);
     public static native int cnn4j_cuda_max_pool2d_backward(int dtype, @Cast("const void*") long dy, @Cast("const int32_t*") long argmax, @Cast("void*") long dx, long planes, long hw, long ohw);
-    public static native int cnn4j_cuda_avg_pool2d_forward(int dtype, @Cast("const void*") long x, @Cast("void*") long y, long planes, long h, long w, long oh, long ow, long kh, long kw, long sh, long sw, long pt, long pl, long dh, long dw, int countIncludePad);
-    public static native int cnn4j_cuda_avg_pool2d_backward(int dtype, @Cast("const void*") long dy, @Cast("void*") long dx, long planes, long h, long w, long oh, long ow, long kh, long kw, long sh, long sw, long pt, long pl, long dh, long dw, int countIncludePad);
+    public static native int cnn4j_cuda_avg_pool2d_forward(int dtype, @Cast("const cnn4j_pool_geometry*") long[] geometry, @Cast("const void*") long x, @Cast("void*") long y, int countIncludePad);
+    public static native int cnn4j_cuda_avg_pool2d_backward(int dtype, @Cast("const cnn4j_pool_geometry*") long[] geometry, @Cast("const void*") long dy, @Cast("void*") long dx, int countIncludePad);
     public static native int cnn4j_cuda_softmax_cross_entropy(int dtype, @Cast("const void*") long logits, @Cast("const int32_t*") long labels, @Cast("void*") long dlogits, long rows, long classes, double gradScale, double[] result);
     public static native int cnn4j_cuda_top_k(int dtype, @Cast("const void*") long logits, long rows, long classes, long k, @Cast("int32_t*") long out);
     public static native int cnn4j_cuda_sgd_update(int dtype, @Cast("void*") long param, @Cast("const void*") long grad, @Cast("void*") long velocity, long n, double lr, double momentum, double dampening, int nesterov, double weightDecay, int firstStep);
