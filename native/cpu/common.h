@@ -7,6 +7,7 @@
 #include <initializer_list>
 
 #include "cnn4j/cnn4j.h"
+#include "../common/dispatch.h"
 
 namespace cnn4j {
 
@@ -43,19 +44,5 @@ inline bool sizes_ok(std::initializer_list<i64> sizes) {
 }
 
 }  // namespace cnn4j
-
-// Runs `body` with T = float or double according to dtype; unknown dtypes are an error.
-#define CNN4J_DISPATCH_FLOAT(dtype, ...)                 \
-  do {                                                    \
-    if ((dtype) == CNN4J_F32) {                           \
-      using T = float;                                    \
-      __VA_ARGS__;                                        \
-    } else if ((dtype) == CNN4J_F64) {                    \
-      using T = double;                                   \
-      __VA_ARGS__;                                        \
-    } else {                                              \
-      return CNN4J_INVALID_ARGUMENT;                      \
-    }                                                     \
-  } while (0)
 
 #endif

@@ -86,7 +86,7 @@ inline bool fits32(i64 v) { return v >= 0 && v < (i64(1) << 31); }
     return ::cnn4j_cuda::launched(name);      \
   } while (0)
 
-// CNN4J_DISPATCH_FLOAT, the CPU kernels' dtype dispatch, serves the CUDA entry points too.
-#include "../cpu/common.h"
+// CNN4J_DISPATCH_FLOAT: the dtype dispatch the CPU entry points use too.
+#include "../common/dispatch.h"
 
 #endif
