@@ -265,12 +265,10 @@ inline i64 avg_divisor(const PoolGeom &g, i64 i, i64 j, bool include_pad) {
   return imax(rows * cols, 1);
 }
 
-// Average pooling of windows inside the input, where every divisor is kh * kw: an output
-// row at a time, taps outermost and output columns innermost (vector loops, no per-pixel
-// divisor). The taps add in the generic path's order, so the sums are the same.
-// ... for outputs too narrow for vector loops over columns (global pooling: one output per
-// plane): kPlanes planes at a time, each output's sum in the generic path's order, the
-// planes' sums independent, so that their additions overlap instead of waiting on each other.
+// Average pooling of windows inside the input (every divisor kh * kw) for outputs too
+// narrow for vector loops over columns (global pooling: one output per plane): kPlanes
+// planes at a time, each output's sum in the generic path's order, the planes' sums
+// independent, so that their additions overlap instead of waiting on each other.
 constexpr i64 kPlanes = 8;
 
 template <class T>
@@ -302,6 +300,9 @@ void avg_forward_narrow(const PoolGeom &g, const T *x, T *y) {
   }
 }
 
+// Average pooling of windows inside the input, where every divisor is kh * kw: an output
+// row at a time, taps outermost and output columns innermost (vector loops, no per-pixel
+// divisor). The taps add in the generic path's order, so the sums are the same.
 template <class T>
 void avg_forward_inside(const PoolGeom &g, const T *x, T *y) {
   const Window v = g.win;
