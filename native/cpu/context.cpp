@@ -1,0 +1,58 @@
+// Contexts (cnn4j.h): the scratch memory of the ops run through them.
+#include <cstdlib>
+
+#include "common.h"
+
+struct cnn4j_context {
+  int32_t device;
+  void *scratch;
+  int64_t bytes;
+};
+
+namespace cnn4j {
+
+void *context_workspace(cnn4j_context *ctx, int64_t bytes) {
+  if (bytes <= ctx->bytes && ctx->scratch != nullptr) return ctx->scratch;
+  // Grown to what this call needs: the old block is freed first, so that the two never
+  // coexist (they can be hundreds of megabytes).
+  std::free(ctx->scratch);
+  ctx->scratch = nullptr;
+  ctx->bytes = 0;
+  const int64_t size = round_up(bytes < 64 ? 64 : bytes, 64);
+  void *p = std::aligned_alloc(64, static_cast<size_t>(size));
+  if (p == nullptr) return nullptr;
+  ctx->scratch = p;
+  ctx->bytes = size;
+  return p;
+}
+
+}  // namespace cnn4j
+
+extern "C" {
+
+int32_t cnn4j_context_create(int32_t device, cnn4j_context **out) {
+  if (out == nullptr) return CNN4J_INVALID_ARGUMENT;
+  *out = nullptr;
+  if (device != CNN4J_DEVICE_CPU) return CNN4J_INVALID_ARGUMENT;
+  auto *ctx = static_cast<cnn4j_context *>(std::calloc(1, sizeof(cnn4j_context)));
+  if (ctx == nullptr) return CNN4J_OUT_OF_MEMORY;
+  ctx->device = device;
+  *out = ctx;
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_context_destroy(cnn4j_context *ctx) {
+  if (ctx != nullptr) {
+    std::free(ctx->scratch);
+    std::free(ctx);
+  }
+  return CNN4J_OK;
+}
+
+int32_t cnn4j_context_workspace_bytes(const cnn4j_context *ctx, int64_t *bytes) {
+  if (ctx == nullptr || bytes == nullptr) return CNN4J_INVALID_ARGUMENT;
+  *bytes = ctx->bytes;
+  return CNN4J_OK;
+}
+
+}  // extern "C"
