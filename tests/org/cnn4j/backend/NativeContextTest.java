@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.cnn4j.NativeExpectation;
 import org.cnn4j.tensor.Shape;
 import org.cnn4j.tensor.Tensor;
 import org.cnn4j.tensor.Window2d;
@@ -18,6 +19,7 @@ class NativeContextTest {
 
     @Test
     void scratchMemoryIsKeptBetweenCallsAndFreedWithTheBackend() {
+        NativeExpectation.requireNative();
         NativeCpuBackend b = NativeCpuBackend.create(2);
         Tensor x = b.zeros(Shape.of(4, 16, 12, 12));
         Tensor w = b.zeros(Shape.of(24, 16, 3, 3));
