@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import org.cnn4j.NativeExpectation;
 import org.cnn4j.tensor.Shape;
 import org.cnn4j.tensor.Tensor;
 import org.cnn4j.tensor.Window2d;
@@ -19,7 +18,6 @@ class NativeContextTest {
 
     @Test
     void scratchMemoryIsKeptBetweenCallsAndFreedWithTheBackend() {
-        NativeExpectation.requireNative();
         NativeCpuBackend b = NativeCpuBackend.create(2);
         Tensor x = b.zeros(Shape.of(4, 16, 12, 12));
         Tensor w = b.zeros(Shape.of(24, 16, 3, 3));
