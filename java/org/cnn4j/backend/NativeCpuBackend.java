@@ -11,10 +11,8 @@ import org.cnn4j.nativelib.Cnn4jNative;
  * through the JavaCPP binding with raw addresses. Every size is checked here, with the
  * same {@link OpChecks} as the pure-Java backend, before a kernel runs.
  *
- * <p>The backend owns one native context ({@code cnn4j_context}), whose scratch memory the
- * convolutions and matmuls size and grow inside each call, freed by {@link #close()}. As
- * every backend, it serves one thread at a time; distinct backends may run on distinct
- * threads at once.
+ * <p>The backend owns one scratch buffer for convolutions and matmuls, grown as needed
+ * and freed by {@link #close()}.
  */
 public final class NativeCpuBackend extends AbstractNativeBackend {
     /** Instruction-set names, indexed by the ABI's cnn4j_isa codes. */
