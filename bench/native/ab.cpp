@@ -30,12 +30,10 @@
 
 namespace {
 
-// The C ABI of version 2 (both libraries must have it): window ops take their geometry struct,
-// convolutions a context that owns their scratch memory.
-struct Ctx;  // cnn4j_context
-using CtxCreate = int (*)(int, Ctx **);
-using Conv = int (*)(Ctx *, int, const cnn4j_conv_geometry *, const void *, const void *, const void *, void *);
-using BwdData = int (*)(Ctx *, int, const cnn4j_conv_geometry *, const void *, const void *, void *);
+// The C ABI of version 2 (both libraries must have it): window ops take their geometry struct.
+using Conv = int (*)(int, const cnn4j_conv_geometry *, const void *, const void *, const void *, void *, void *);
+using BwdData = int (*)(int, const cnn4j_conv_geometry *, const void *, const void *, void *, void *);
+using ConvWs = int (*)(int, int, const cnn4j_conv_geometry *, long *);
 using BnFwd = int (*)(int, const void *, const void *, const void *, void *, void *, void *, void *, void *, long, long,
                       long, int, double, double, int);
 using BnBwd = int (*)(int, const void *, const void *, const void *, const void *, const void *, void *, void *, void *,
@@ -47,7 +45,7 @@ using SetInt = int (*)(int);
 using MaxPool = int (*)(int, const cnn4j_pool_geometry *, const void *, void *, int32_t *);
 
 struct Lib {
-  Ctx *ctx;
+  ConvWs ws;
   Conv fwd, bwd_filter;  // backward-filter has forward's shape: x, dy, dW, dbias
   BwdData bwd_data;
   BnFwd bn_fwd;
@@ -76,12 +74,7 @@ Lib load(const char *path, int threads, int algorithm) {
   }
   sym<SetInt>(h, "cnn4j_set_threads")(threads);
   sym<SetInt>(h, "cnn4j_set_conv_algorithm")(algorithm);
-  Ctx *ctx = nullptr;
-  if (sym<CtxCreate>(h, "cnn4j_context_create")(0, &ctx) != 0) {
-    std::fprintf(stderr, "%s: no context\n", path);
-    std::exit(1);
-  }
-  return Lib{ctx, sym<Conv>(h, "cnn4j_conv2d_forward"),
+  return Lib{sym<ConvWs>(h, "cnn4j_conv2d_workspace"), sym<Conv>(h, "cnn4j_conv2d_forward"),
              sym<Conv>(h, "cnn4j_conv2d_backward_filter"), sym<BwdData>(h, "cnn4j_conv2d_backward_data"),
              sym<BnFwd>(h, "cnn4j_batch_norm_forward"), sym<BnBwd>(h, "cnn4j_batch_norm_backward"),
              sym<Add>(h, "cnn4j_add"), sym<Copy>(h, "cnn4j_copy"), sym<Axpy>(h, "cnn4j_axpy"),
@@ -160,18 +153,24 @@ int main(int argc, char **argv) {
     const double flop = 2.0 * s.n * s.k * o * o * s.c * s.kernel * s.kernel;
     const cnn4j_conv_geometry geo{s.n, s.c, s.h, s.h, s.k, o, o, 1, {s.kernel, s.kernel, s.stride, s.stride, s.pad, s.pad, 1, 1}};
     for (int op = 0; op < 3; op++) {
+      long bytes = 0, most = 0;
+      for (const Lib &l : lib) {
+        l.ws(0, op, &geo, &bytes);
+        most = std::max(most, bytes);
+      }
+      std::vector<float> ws(size_t(most / 4 + 16));
       const size_t outn = op == 0 ? size_t(s.n * s.k * o * o) : op == 1 ? x.size() : w.size();
       std::vector<float> out[2] = {std::vector<float>(outn), std::vector<float>(outn)};
       auto call = [&](int k) {
         const Lib &l = lib[k];
         float *y = out[k].data();
         if (op == 0) {
-          l.fwd(l.ctx, 0, &geo, x.data(), w.data(), bias.data(), y);
+          l.fwd(0, &geo, x.data(), w.data(), bias.data(), y, ws.data());
         } else if (op == 1) {
-          l.bwd_data(l.ctx, 0, &geo, dy.data(), w.data(), y);
+          l.bwd_data(0, &geo, dy.data(), w.data(), y, ws.data());
         } else {
           std::memset(y, 0, sizeof(float) * outn);
-          l.bwd_filter(l.ctx, 0, &geo, x.data(), dy.data(), y, nullptr);
+          l.bwd_filter(0, &geo, x.data(), dy.data(), y, nullptr, ws.data());
         }
       };
       const std::string what = std::string(s.name) + " " + passes[op];

@@ -23,10 +23,6 @@ int threads_for(double work);
 // The instruction set the kernels use now.
 int isa();
 
-// The context's scratch memory of at least `bytes` bytes (64-byte aligned), grown when the
-// context holds less; null when out of memory (the context then holds none).
-void *context_workspace(cnn4j_context *ctx, int64_t bytes);
-
 // The convolution algorithm setting (cnn4j_conv_algorithm).
 int conv_algorithm();
 

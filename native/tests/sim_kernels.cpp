@@ -257,15 +257,18 @@ class Dev {
   size_t n_ = 0;
 };
 
-// The CPU reference ops' context (their scratch memory), for the whole run.
-cnn4j_context *cpu_ctx() {
-  static cnn4j_context *ctx = [] {
-    cnn4j_context *c = nullptr;
-    CK(cnn4j_context_create(CNN4J_DEVICE_CPU, &c));
-    return c;
-  }();
-  return ctx;
-}
+// CPU workspace (cnn4j_alloc: 64-byte aligned).
+class HostWs {
+ public:
+  explicit HostWs(i64 bytes) { CK(cnn4j_alloc(bytes, &p_)); }
+  ~HostWs() { cnn4j_free(p_); }
+  HostWs(const HostWs &) = delete;
+  HostWs &operator=(const HostWs &) = delete;
+  void *get() const { return p_; }
+
+ private:
+  void *p_ = nullptr;
+};
 
 // Page-locked host memory of the device runtime.
 class Pinned {
@@ -372,11 +375,16 @@ void check_conv(const ConvGeo &g, int precision) {
   // CPU references
   std::vector<T> y_ref(ny), y_nb_ref(ny), dx_ref(nx), dw_ref = dw0, db_ref = db0;
   {
-    CK(cnn4j_conv2d_forward(cpu_ctx(), dt, GEO(g), x.data(), wt.data(), bias.data(), y_ref.data()));
-    CK(cnn4j_conv2d_forward(cpu_ctx(), dt, GEO(g), x.data(), wt.data(), nullptr, y_nb_ref.data()));
-    CK(cnn4j_conv2d_backward_data(cpu_ctx(), dt, GEO(g), dy.data(), wt.data(), dx_ref.data()));
-    CK(cnn4j_conv2d_backward_filter(cpu_ctx(), dt, GEO(g), x.data(), dy.data(), dw_ref.data(), db_ref.data()));
-    CK(cnn4j_conv2d_backward_filter(cpu_ctx(), dt, GEO(g), x.data(), dy.data(), dw_ref.data(), nullptr));
+    i64 b0 = 0, b1 = 0, b2 = 0;
+    CK(cnn4j_conv2d_workspace(dt, 0, GEO(g), &b0));
+    CK(cnn4j_conv2d_workspace(dt, 1, GEO(g), &b1));
+    CK(cnn4j_conv2d_workspace(dt, 2, GEO(g), &b2));
+    HostWs ws(std::max({b0, b1, b2, i64(64)}));
+    CK(cnn4j_conv2d_forward(dt, GEO(g), x.data(), wt.data(), bias.data(), y_ref.data(), ws.get()));
+    CK(cnn4j_conv2d_forward(dt, GEO(g), x.data(), wt.data(), nullptr, y_nb_ref.data(), ws.get()));
+    CK(cnn4j_conv2d_backward_data(dt, GEO(g), dy.data(), wt.data(), dx_ref.data(), ws.get()));
+    CK(cnn4j_conv2d_backward_filter(dt, GEO(g), x.data(), dy.data(), dw_ref.data(), db_ref.data(), ws.get()));
+    CK(cnn4j_conv2d_backward_filter(dt, GEO(g), x.data(), dy.data(), dw_ref.data(), nullptr, ws.get()));
   }
 
   PrecisionScope ps(precision);
@@ -401,10 +409,15 @@ void check_conv(const ConvGeo &g, int precision) {
       const auto xr = tf32_as_double(x), wr = tf32_as_double(wt), dyr = tf32_as_double(dy);
       const auto bd = as_double(bias);
       std::vector<double> ye(ny), dxe(nx), dwe = as_double(dw0);
-      CK(cnn4j_conv2d_forward(cpu_ctx(), CNN4J_F64, GEO(g), xr.data(), wr.data(), bd.data(), ye.data()));
-      CK(cnn4j_conv2d_backward_data(cpu_ctx(), CNN4J_F64, GEO(g), dyr.data(), wr.data(), dxe.data()));
-      CK(cnn4j_conv2d_backward_filter(cpu_ctx(), CNN4J_F64, GEO(g), xr.data(), dyr.data(), dwe.data(), nullptr));
-      CK(cnn4j_conv2d_backward_filter(cpu_ctx(), CNN4J_F64, GEO(g), xr.data(), dyr.data(), dwe.data(), nullptr));
+      i64 b0 = 0, b1 = 0, b2 = 0;
+      CK(cnn4j_conv2d_workspace(CNN4J_F64, 0, GEO(g), &b0));
+      CK(cnn4j_conv2d_workspace(CNN4J_F64, 1, GEO(g), &b1));
+      CK(cnn4j_conv2d_workspace(CNN4J_F64, 2, GEO(g), &b2));
+      HostWs ws(std::max({b0, b1, b2, i64(64)}));
+      CK(cnn4j_conv2d_forward(CNN4J_F64, GEO(g), xr.data(), wr.data(), bd.data(), ye.data(), ws.get()));
+      CK(cnn4j_conv2d_backward_data(CNN4J_F64, GEO(g), dyr.data(), wr.data(), dxe.data(), ws.get()));
+      CK(cnn4j_conv2d_backward_filter(CNN4J_F64, GEO(g), xr.data(), dyr.data(), dwe.data(), nullptr, ws.get()));
+      CK(cnn4j_conv2d_backward_filter(CNN4J_F64, GEO(g), xr.data(), dyr.data(), dwe.data(), nullptr, ws.get()));
       near(p + "forward(tf32 operands, f64 ref)", y, ye, 1e-5);
       near(p + "backward_data(tf32 operands, f64 ref)", dx, dxe, 1e-5);
       near(p + "backward_filter(tf32 operands, f64 ref)", dw, dwe, 1e-5);
@@ -420,13 +433,16 @@ void check_matmul(int precision) {
   PrecisionScope ps(precision);
   for (auto &s : shapes) {
     const i64 m = s[0], n = s[1], k = s[2];
+    i64 wsb = 0;
+    CK(cnn4j_matmul_workspace(dt, m, n, k, &wsb));
+    HostWs ws(std::max<i64>(wsb, 64));
     for (int ta = 0; ta < 2; ta++) {
       for (int tb = 0; tb < 2; tb++) {
         for (int acc = 0; acc < 2; acc++) {
           auto a = rnd<T>(size_t(m * k)), b = rnd<T>(size_t(k * n));
           auto c0 = acc ? rnd<T>(size_t(m * n)) : nans<T>(size_t(m * n));
           std::vector<T> ref = acc ? c0 : std::vector<T>(size_t(m * n), T(0));
-          CK(cnn4j_matmul(cpu_ctx(), dt, ta, tb, m, n, k, a.data(), b.data(), ref.data(), acc));
+          CK(cnn4j_matmul(dt, ta, tb, m, n, k, a.data(), b.data(), ref.data(), acc, ws.get()));
           Dev<T> da(a), db(b), dc(c0);
           CK(cnn4j_cuda_matmul(dt, ta, tb, m, n, k, da, db, dc, acc));
           const auto c = dc.get();
@@ -439,11 +455,14 @@ void check_matmul(int precision) {
               // f64 reference of the TF32-rounded operands (C added unrounded)
               const auto ar = tf32_as_double(a), br = tf32_as_double(b);
               std::vector<double> e = acc ? as_double(c0) : std::vector<double>(size_t(m * n), 0.0);
-              CK(cnn4j_matmul(cpu_ctx(), CNN4J_F64, ta, tb, m, n, k, ar.data(), br.data(), e.data(), acc));
+              i64 wd = 0;
+              CK(cnn4j_matmul_workspace(CNN4J_F64, m, n, k, &wd));
+              HostWs w2(std::max<i64>(wd, 64));
+              CK(cnn4j_matmul(CNN4J_F64, ta, tb, m, n, k, ar.data(), br.data(), e.data(), acc, w2.get()));
               near(std::string(name) + " (tf32 operands, f64 ref)", c, e, 1e-5);
               // the TF32 path was taken: some result differs from the FP32 one
               std::vector<T> fp32 = acc ? c0 : std::vector<T>(size_t(m * n), T(0));
-              CK(cnn4j_matmul(cpu_ctx(), dt, ta, tb, m, n, k, a.data(), b.data(), fp32.data(), acc));
+              CK(cnn4j_matmul(dt, ta, tb, m, n, k, a.data(), b.data(), fp32.data(), acc, ws.get()));
               size_t differ = 0;
               for (size_t i = 0; i < c.size(); i++) differ += c[i] != fp32[i];
               if (m * n >= 16) expect(std::string(name) + " differs from FP32 (TF32 path taken)", differ > 0);
@@ -478,10 +497,14 @@ void check_geometry() {
   float buf[1024] = {};
   for (const auto &[what, g] : bad) {
     const int32_t v = cnn4j_conv_geometry_check(&g);
-    const int32_t cpu = cnn4j_conv2d_forward(cpu_ctx(), CNN4J_F32, &g, buf, buf, nullptr, buf);
+    int64_t bytes = 0;
+    const int32_t cpu = cnn4j_conv2d_forward(CNN4J_F32, &g, buf, buf, nullptr, buf, buf);
+    const int32_t ws = cnn4j_conv2d_workspace(CNN4J_F32, 0, &g, &bytes);
     const int32_t dev = cnn4j_cuda_conv2d_forward(CNN4J_F32, &g, buf, buf, nullptr, buf);
-    expect(std::string("conv geometry refused: ") + what, v == CNN4J_INVALID_ARGUMENT && cpu == v && dev == v,
-           "validator " + std::to_string(v) + ", CPU " + std::to_string(cpu) + ", device " + std::to_string(dev));
+    expect(std::string("conv geometry refused: ") + what,
+           v == CNN4J_INVALID_ARGUMENT && cpu == v && ws == v && dev == v,
+           "validator " + std::to_string(v) + ", CPU " + std::to_string(cpu) + ", workspace " + std::to_string(ws) +
+               ", device " + std::to_string(dev));
   }
   const cnn4j_pool_geometry pool{3, 4, 4, 2, 2, {2, 2, 2, 2, 0, 0, 1, 1}};
   expect("pool geometry accepted", cnn4j_pool_geometry_check(&pool) == CNN4J_OK);
@@ -1086,11 +1109,15 @@ void check_graph() {
   // and the eager result is the CPU's
   {
     std::vector<T> xr = x, yr(ny), dwr = dw0, dbr(size_t(g.k), T(0)), dlr(ny);
+    i64 b0 = 0, b2 = 0;
+    CK(cnn4j_conv2d_workspace(dt, 0, GEO(g), &b0));
+    CK(cnn4j_conv2d_workspace(dt, 2, GEO(g), &b2));
+    HostWs ws(std::max({b0, b2, i64(64)}));
     double r[3];
     for (int i = 0; i < launches; i++) {
       CK(cnn4j_axpy(dt, 0.5, d.data(), xr.data(), i64(nx)));
-      CK(cnn4j_conv2d_forward(cpu_ctx(), dt, GEO(g), xr.data(), wt.data(), bias.data(), yr.data()));
-      CK(cnn4j_conv2d_backward_filter(cpu_ctx(), dt, GEO(g), xr.data(), yr.data(), dwr.data(), dbr.data()));
+      CK(cnn4j_conv2d_forward(dt, GEO(g), xr.data(), wt.data(), bias.data(), yr.data(), ws.get()));
+      CK(cnn4j_conv2d_backward_filter(dt, GEO(g), xr.data(), yr.data(), dwr.data(), dbr.data(), ws.get()));
       CK(cnn4j_softmax_cross_entropy(dt, yr.data(), lab.data(), dlr.data(), rows, classes, 0.01, r));
     }
     near("eager dweight vs CPU", ea.dw.get(), dwr, tol<T>());

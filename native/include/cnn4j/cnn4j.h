@@ -60,8 +60,8 @@ CNN4J_API int32_t cnn4j_set_isa(int32_t isa);
 CNN4J_API int32_t cnn4j_get_isa(void);
 
 /* Global: the convolution algorithm (default CNN4J_CONV_AUTO). The choice for a shape is
- * made by the shape alone, so results do not depend on the thread count; a call's workspace
- * covers every algorithm, so switching while another thread's call runs is safe. */
+ * made by the shape alone, so results do not depend on the thread count; workspace sizes
+ * cover every algorithm, so switching between the query and the call is safe. */
 CNN4J_API int32_t cnn4j_set_conv_algorithm(int32_t algorithm);
 CNN4J_API int32_t cnn4j_get_conv_algorithm(void);
 
@@ -74,23 +74,6 @@ CNN4J_API int32_t cnn4j_get_threads(void);
 CNN4J_API int32_t cnn4j_alloc(int64_t bytes, void **out);
 /* Frees what cnn4j_alloc returned; null is ignored. */
 CNN4J_API int32_t cnn4j_free(void *p);
-
-/* ---- Contexts -------------------------------------------------------------------------
- * A context runs ops on one device and owns the scratch memory they need: the convolutions'
- * and matrix products' workspace, planned and sized inside the call, grown when a call needs
- * more and kept for the next one, freed with the context. A context serves one thread at a
- * time; distinct contexts may run on distinct threads at once. */
-typedef struct cnn4j_context cnn4j_context;
-
-typedef enum cnn4j_device { CNN4J_DEVICE_CPU = 0 } cnn4j_device;
-
-/* *out = a new context for device (only CNN4J_DEVICE_CPU: the CUDA ops keep their own
- * entry points, cuda.h); *out is null on failure. */
-CNN4J_API int32_t cnn4j_context_create(int32_t device, cnn4j_context **out);
-/* Frees the context and its scratch memory; null is ignored. */
-CNN4J_API int32_t cnn4j_context_destroy(cnn4j_context *ctx);
-/* *bytes = the scratch memory the context holds now. */
-CNN4J_API int32_t cnn4j_context_workspace_bytes(const cnn4j_context *ctx, int64_t *bytes);
 
 /* ---- Storage and element-wise --------------------------------------------------------- */
 
@@ -110,9 +93,12 @@ CNN4J_API int32_t cnn4j_sum(int32_t dtype, const void *x, int64_t n, int32_t squ
 /* ---- Dense ---------------------------------------------------------------------------- */
 
 /* c[m,n] (+)= op(a) * op(b), op(a) [m,k], op(b) [k,n]. a is stored [m,k], or [k,m] when
- * trans_a; b is stored [k,n], or [n,k] when trans_b. accumulate = 0 overwrites c. */
-CNN4J_API int32_t cnn4j_matmul(cnn4j_context *ctx, int32_t dtype, int32_t trans_a, int32_t trans_b, int64_t m,
-                               int64_t n, int64_t k, const void *a, const void *b, void *c, int32_t accumulate);
+ * trans_a; b is stored [k,n], or [n,k] when trans_b. accumulate = 0 overwrites c.
+ * workspace: caller-owned scratch of at least the size cnn4j_matmul_workspace gives for
+ * the same sizes and the current thread count and instruction set. */
+CNN4J_API int32_t cnn4j_matmul_workspace(int32_t dtype, int64_t m, int64_t n, int64_t k, int64_t *bytes);
+CNN4J_API int32_t cnn4j_matmul(int32_t dtype, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k,
+                               const void *a, const void *b, void *c, int32_t accumulate, void *workspace);
 
 /* y[o, c, i] += bias[c] for y viewed as [outer, channels, inner]. */
 CNN4J_API int32_t cnn4j_bias_add(int32_t dtype, void *y, const void *bias, int64_t outer, int64_t channels,
@@ -125,22 +111,25 @@ CNN4J_API int32_t cnn4j_bias_grad(int32_t dtype, const void *dy, void *dbias, in
  * Geometry (cnn4j/geometry.h) shared by the three: input x [n, c, h, w], weights
  * [k, c/groups, kh, kw], output y [n, k, oh, ow]; output pixel (i, j) reads input
  * (i*sh - pt + a*dh, j*sw - pl + b*dw) for tap (a, b), zero outside the input. A geometry
- * that cnn4j_conv_geometry_check refuses gives its status. The algorithm is planned once
- * per call, from the shape, the thread count and the instruction set; its scratch memory
- * is the context's. */
+ * that cnn4j_conv_geometry_check refuses gives its status. Each call needs a caller-owned
+ * scratch buffer of at least the size that cnn4j_conv2d_workspace gives for the same
+ * geometry, op, thread count and instruction set (op: 0 forward, 1 backward-data,
+ * 2 backward-filter); workspace may be null when that size is 0. */
+CNN4J_API int32_t cnn4j_conv2d_workspace(int32_t dtype, int32_t op, const cnn4j_conv_geometry *geometry,
+                                         int64_t *bytes);
 
 /* y = conv2d(x, weight) + bias[k] (bias may be null). */
-CNN4J_API int32_t cnn4j_conv2d_forward(cnn4j_context *ctx, int32_t dtype, const cnn4j_conv_geometry *geometry,
-                                       const void *x, const void *weight, const void *bias, void *y);
+CNN4J_API int32_t cnn4j_conv2d_forward(int32_t dtype, const cnn4j_conv_geometry *geometry, const void *x,
+                                       const void *weight, const void *bias, void *y, void *workspace);
 
 /* dx = gradient with respect to x, from dy [n, k, oh, ow]. */
-CNN4J_API int32_t cnn4j_conv2d_backward_data(cnn4j_context *ctx, int32_t dtype, const cnn4j_conv_geometry *geometry,
-                                             const void *dy, const void *weight, void *dx);
+CNN4J_API int32_t cnn4j_conv2d_backward_data(int32_t dtype, const cnn4j_conv_geometry *geometry, const void *dy,
+                                             const void *weight, void *dx, void *workspace);
 
 /* dweight += gradient with respect to the weights; dbias[k] += sum of dy over n, oh, ow
  * (dbias may be null). */
-CNN4J_API int32_t cnn4j_conv2d_backward_filter(cnn4j_context *ctx, int32_t dtype, const cnn4j_conv_geometry *geometry,
-                                               const void *x, const void *dy, void *dweight, void *dbias);
+CNN4J_API int32_t cnn4j_conv2d_backward_filter(int32_t dtype, const cnn4j_conv_geometry *geometry, const void *x,
+                                               const void *dy, void *dweight, void *dbias, void *workspace);
 
 /* ---- Pooling ---------------------------------------------------------------------------
  * x [planes, h, w] -> y [planes, oh, ow] (planes = batch * channels), window geometry as

@@ -24,17 +24,14 @@ public final class NativeCpuBackend extends AbstractNativeBackend {
     private static int appliedThreads = -1;
 
     private final int threads;
-    /** The native context (cnn4j_context): owns the convolutions' and matmuls' scratch memory. */
-    private long context;
+    private long workspace;
+    private long workspaceBytes;
     private boolean closed;
 
     private NativeCpuBackend(int threads, CpuOps ops) {
         super(ops);
         this.threads = threads;
         ops.owner = this;
-        long[] out = new long[1];
-        check("context_create", cnn4j_context_create(0, out));
-        context = out[0];
     }
 
     /**
@@ -198,22 +195,23 @@ public final class NativeCpuBackend extends AbstractNativeBackend {
         }
     }
 
-    /** The native context, for the ops that need scratch memory; refused after {@link #close}. */
-    long context() {
+    long workspace(long bytes) {
         if (closed) {
             throw new IllegalStateException("native CPU backend was used after close()");
         }
-        return context;
+        if (bytes > workspaceBytes) {
+            cnn4j_free(workspace);
+            workspace = 0;
+            workspaceBytes = 0;
+            long[] out = new long[1];
+            check("alloc", cnn4j_alloc(bytes, out));
+            workspace = out[0];
+            workspaceBytes = bytes;
+        }
+        return workspace;
     }
 
-    /** Bytes of scratch memory the backend's context holds now. */
-    long workspaceBytes() {
-        long[] bytes = new long[1];
-        check("context_workspace_bytes", cnn4j_context_workspace_bytes(context(), bytes));
-        return bytes[0];
-    }
-
-    /** The CPU kernels: {@code cnn4j_*}, with the backend's context for convolutions and matmuls. */
+    /** The CPU kernels: {@code cnn4j_*}, with the backend's scratch buffer for convolutions and matmuls. */
     private static final class CpuOps implements NativeOps {
         NativeCpuBackend owner;
 
@@ -299,7 +297,9 @@ public final class NativeCpuBackend extends AbstractNativeBackend {
 
         @Override
         public int matmul(int dt, int ta, int tb, long m, long n, long k, long a, long b, long c, int accumulate) {
-            return cnn4j_matmul(owner.context(), dt, ta, tb, m, n, k, a, b, c, accumulate);
+            long[] bytes = new long[1];
+            int st = cnn4j_matmul_workspace(dt, m, n, k, bytes);
+            return st != 0 ? st : cnn4j_matmul(dt, ta, tb, m, n, k, a, b, c, accumulate, owner.workspace(bytes[0]));
         }
 
         @Override
@@ -312,19 +312,25 @@ public final class NativeCpuBackend extends AbstractNativeBackend {
             return cnn4j_bias_grad(dt, dy, dbias, outer, channels, inner);
         }
 
+        private long convWorkspace(int dt, int which, long[] geometry) {
+            long[] bytes = new long[1];
+            owner.check("conv2d_workspace", cnn4j_conv2d_workspace(dt, which, geometry, bytes));
+            return owner.workspace(bytes[0]);
+        }
+
         @Override
         public int conv2dForward(int dt, long[] geometry, long x, long w, long bias, long y) {
-            return cnn4j_conv2d_forward(owner.context(), dt, geometry, x, w, bias, y);
+            return cnn4j_conv2d_forward(dt, geometry, x, w, bias, y, convWorkspace(dt, 0, geometry));
         }
 
         @Override
         public int conv2dBackwardData(int dt, long[] geometry, long dy, long w, long dx) {
-            return cnn4j_conv2d_backward_data(owner.context(), dt, geometry, dy, w, dx);
+            return cnn4j_conv2d_backward_data(dt, geometry, dy, w, dx, convWorkspace(dt, 1, geometry));
         }
 
         @Override
         public int conv2dBackwardFilter(int dt, long[] geometry, long x, long dy, long dw, long dbias) {
-            return cnn4j_conv2d_backward_filter(owner.context(), dt, geometry, x, dy, dw, dbias);
+            return cnn4j_conv2d_backward_filter(dt, geometry, x, dy, dw, dbias, convWorkspace(dt, 2, geometry));
         }
 
         @Override
@@ -425,13 +431,14 @@ public final class NativeCpuBackend extends AbstractNativeBackend {
         }
     }
 
-    /** Frees the context and its scratch memory. Tensors are closed by their owners. Idempotent. */
+    /** Frees the scratch buffer. Tensors are closed by their owners. Idempotent. */
     @Override
     public void close() {
         if (!closed) {
             closed = true;
-            cnn4j_context_destroy(context);
-            context = 0;
+            cnn4j_free(workspace);
+            workspace = 0;
+            workspaceBytes = 0;
         }
     }
 }

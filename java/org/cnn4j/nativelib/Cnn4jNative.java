@@ -43,12 +43,6 @@ public final class Cnn4jNative {
     public static native int cnn4j_alloc(long bytes, @Cast("void**") long[] out);
     public static native int cnn4j_free(@Cast("void*") long p);
 
-    // ---- contexts (own the ops' scratch memory) ----
-    public static native int cnn4j_context_create(int device, @Cast("cnn4j_context**") long[] out);
-    public static native int cnn4j_context_destroy(@Cast("cnn4j_context*") long ctx);
-    public static native int cnn4j_context_workspace_bytes(@Cast("const cnn4j_context*") long ctx,
-                                                           @Cast("int64_t*") long[] bytes);
-
     // ---- storage and element-wise ----
     public static native int cnn4j_copy(@Cast("const void*") long src, @Cast("void*") long dst, long bytes);
     public static native int cnn4j_fill(int dtype, @Cast("void*") long x, long n, double value);
@@ -61,27 +55,33 @@ public final class Cnn4jNative {
                                        double[] out);
 
     // ---- dense ----
-    public static native int cnn4j_matmul(@Cast("cnn4j_context*") long ctx, int dtype, int transA, int transB,
-                                          long m, long n, long k, @Cast("const void*") long a,
-                                          @Cast("const void*") long b, @Cast("void*") long c, int accumulate);
+    public static native int cnn4j_matmul_workspace(int dtype, long m, long n, long k, @Cast("int64_t*") long[] bytes);
+    public static native int cnn4j_matmul(int dtype, int transA, int transB, long m, long n, long k,
+                                          @Cast("const void*") long a, @Cast("const void*") long b,
+                                          @Cast("void*") long c, int accumulate, @Cast("void*") long workspace);
     public static native int cnn4j_bias_add(int dtype, @Cast("void*") long y, @Cast("const void*") long bias,
                                             long outer, long channels, long inner);
     public static native int cnn4j_bias_grad(int dtype, @Cast("const void*") long dy, @Cast("void*") long dbias,
                                              long outer, long channels, long inner);
 
     // ---- convolution (geometry: cnn4j_conv_geometry's 16 fields in order) ----
-    public static native int cnn4j_conv2d_forward(@Cast("cnn4j_context*") long ctx, int dtype,
-                                                  @Cast("const cnn4j_conv_geometry*") long[] geometry,
+    public static native int cnn4j_conv2d_workspace(int dtype, int op,
+                                                    @Cast("const cnn4j_conv_geometry*") long[] geometry,
+                                                    @Cast("int64_t*") long[] bytes);
+    public static native int cnn4j_conv2d_forward(int dtype, @Cast("const cnn4j_conv_geometry*") long[] geometry,
                                                   @Cast("const void*") long x, @Cast("const void*") long weight,
-                                                  @Cast("const void*") long bias, @Cast("void*") long y);
-    public static native int cnn4j_conv2d_backward_data(@Cast("cnn4j_context*") long ctx, int dtype,
+                                                  @Cast("const void*") long bias, @Cast("void*") long y,
+                                                  @Cast("void*") long workspace);
+    public static native int cnn4j_conv2d_backward_data(int dtype,
                                                         @Cast("const cnn4j_conv_geometry*") long[] geometry,
                                                         @Cast("const void*") long dy,
-                                                        @Cast("const void*") long weight, @Cast("void*") long dx);
-    public static native int cnn4j_conv2d_backward_filter(@Cast("cnn4j_context*") long ctx, int dtype,
+                                                        @Cast("const void*") long weight, @Cast("void*") long dx,
+                                                        @Cast("void*") long workspace);
+    public static native int cnn4j_conv2d_backward_filter(int dtype,
                                                           @Cast("const cnn4j_conv_geometry*") long[] geometry,
                                                           @Cast("const void*") long x, @Cast("const void*") long dy,
-                                                          @Cast("void*") long dweight, @Cast("void*") long dbias);
+                                                          @Cast("void*") long dweight, @Cast("void*") long dbias,
+                                                          @Cast("void*") long workspace);
 
     // ---- pooling (geometry: cnn4j_pool_geometry's 13 fields in order) ----
     public static native int cnn4j_max_pool2d_forward(int dtype, @Cast("const cnn4j_pool_geometry*") long[] geometry,
