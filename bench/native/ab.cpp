@@ -11,7 +11,8 @@
 // Ops: the 3x3 convolutions of ResNet-20 (and LeNet-5's second convolution, VGG-11's first,
 // 8x8, 4x4 and 2x2 ones) at their training batch, all three passes; batch norm forward and
 // backward on ResNet-20's and LeNet-5's activations; 2x2 max pooling with arg-max on
-// LeNet-5's and VGG-11's first activations and on LeNet-5-sized rows beyond the cache; copy,
+// LeNet-5's and VGG-11's first activations and on LeNet-5-sized rows beyond the cache; ResNet-20's
+// average pooling (shortcut subsample, global); copy,
 // add and axpy on 2M and 8M floats.
 #include <dlfcn.h>
 
@@ -43,6 +44,7 @@ using Copy = int (*)(const void *, void *, long);
 using Axpy = int (*)(int, double, const void *, void *, long);
 using SetInt = int (*)(int);
 using MaxPool = int (*)(int, const cnn4j_pool_geometry *, const void *, void *, int32_t *);
+using AvgPool = int (*)(int, const cnn4j_pool_geometry *, const void *, void *, int32_t);
 
 struct Lib {
   ConvWs ws;
@@ -54,6 +56,7 @@ struct Lib {
   Copy copy;
   Axpy axpy;
   MaxPool max_pool;
+  AvgPool avg_fwd, avg_bwd;
 };
 
 template <class F>
@@ -78,7 +81,8 @@ Lib load(const char *path, int threads, int algorithm) {
              sym<Conv>(h, "cnn4j_conv2d_backward_filter"), sym<BwdData>(h, "cnn4j_conv2d_backward_data"),
              sym<BnFwd>(h, "cnn4j_batch_norm_forward"), sym<BnBwd>(h, "cnn4j_batch_norm_backward"),
              sym<Add>(h, "cnn4j_add"), sym<Copy>(h, "cnn4j_copy"), sym<Axpy>(h, "cnn4j_axpy"),
-             sym<MaxPool>(h, "cnn4j_max_pool2d_forward")};
+             sym<MaxPool>(h, "cnn4j_max_pool2d_forward"), sym<AvgPool>(h, "cnn4j_avg_pool2d_forward"),
+             sym<AvgPool>(h, "cnn4j_avg_pool2d_backward")};
 }
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
@@ -214,6 +218,27 @@ int main(int argc, char **argv) {
       const cnn4j_pool_geometry geo{planes, h, w, h / 2, w / 2, {2, 2, 2, 2, 0, 0, 1, 1}};
       lib[k].max_pool(0, &geo, x.data(), y[k].data(), am.data());
     }, [&] { return largest_diff(y[0], y[1]); });
+  }
+
+  // Average pooling of ResNet-20: the shortcut's 1x1 stride-2 subsample and the global
+  // 8x8 pooling (stride 1, one output per plane), forward and backward: bytes read and written.
+  struct AvgShape {
+    const char *name;
+    cnn4j_pool_geometry g;
+  };
+  const AvgShape avgs[] = {{"avg pool 1x1 s2 2048x32x32", {2048, 32, 32, 16, 16, {1, 1, 2, 2, 0, 0, 1, 1}}},
+                           {"avg pool global 8192x8x8", {8192, 8, 8, 1, 1, {8, 8, 1, 1, 0, 0, 1, 1}}}};
+  for (const AvgShape &a : avgs) {
+    const long in = a.g.planes * a.g.h * a.g.w, outn = a.g.planes * a.g.oh * a.g.ow;
+    const std::vector<float> x = random(size_t(in)), dy = random(size_t(outn));
+    std::vector<float> y[2] = {std::vector<float>(size_t(outn)), std::vector<float>(size_t(outn))};
+    std::vector<float> dx[2] = {std::vector<float>(size_t(in)), std::vector<float>(size_t(in))};
+    std::string what = std::string(a.name) + " fwd";
+    race(what.c_str(), rounds, 4.0 * (in + outn) / 1e9, "GB/s",
+         [&](int k) { lib[k].avg_fwd(0, &a.g, x.data(), y[k].data(), 1); }, [&] { return largest_diff(y[0], y[1]); });
+    what = std::string(a.name) + " bwd";
+    race(what.c_str(), rounds, 4.0 * (in + outn) / 1e9, "GB/s",
+         [&](int k) { lib[k].avg_bwd(0, &a.g, dy.data(), dx[k].data(), 1); }, [&] { return largest_diff(dx[0], dx[1]); });
   }
 
   for (long n : {2L << 20, 8L << 20}) {
