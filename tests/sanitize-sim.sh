@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Checks every CUDA kernel family on cnn4j's simulated device (CNN4J_CUDA=SIM, native/cuda/sim)
-# against the CPU kernel of the same name: builds the driver native/tests/sim_kernels.cpp
+# Checks every op of cnn4j.h through a CUDA context on cnn4j's simulated device (CNN4J_CUDA=SIM,
+# native/cuda/sim) against the same op through a CPU context: builds the driver native/tests/sim_kernels.cpp
 # (target cnn4j_sim_kernels) three ways and runs it:
 #   plain    the kernels as built for use (RelWithDebInfo), threads in index order (seed 0) and
 #            in an order drawn from seed 3; and native/tests/sim_limits.cpp: the simulator's

@@ -31,23 +31,25 @@
 
 namespace {
 
-// The C ABI of version 2 (both libraries must have it): window ops take their geometry struct.
-using Conv = int (*)(int, const cnn4j_conv_geometry *, const void *, const void *, const void *, void *, void *);
-using BwdData = int (*)(int, const cnn4j_conv_geometry *, const void *, const void *, void *, void *);
-using ConvWs = int (*)(int, int, const cnn4j_conv_geometry *, long *);
-using BnFwd = int (*)(int, const void *, const void *, const void *, void *, void *, void *, void *, void *, long, long,
-                      long, int, double, double, int);
-using BnBwd = int (*)(int, const void *, const void *, const void *, const void *, const void *, void *, void *, void *,
-                      long, long, long, int, const void *);
-using Add = int (*)(int, const void *, const void *, void *, long);
-using Copy = int (*)(const void *, void *, long);
-using Axpy = int (*)(int, double, const void *, void *, long);
+// The C ABI of version 3 (both libraries must have it): every op takes a context first (a
+// CPU context of its own library), window ops their geometry struct.
+using Ctx = void *;
+using Conv = int (*)(Ctx, int, const cnn4j_conv_geometry *, const void *, const void *, const void *, void *);
+using BwdData = int (*)(Ctx, int, const cnn4j_conv_geometry *, const void *, const void *, void *);
+using BnFwd = int (*)(Ctx, int, const void *, const void *, const void *, void *, void *, void *, void *, void *, long,
+                      long, long, int, double, double, int);
+using BnBwd = int (*)(Ctx, int, const void *, const void *, const void *, const void *, const void *, void *, void *,
+                      void *, long, long, long, int, const void *);
+using Add = int (*)(Ctx, int, const void *, const void *, void *, long);
+using Copy = int (*)(Ctx, void *, const void *, long, int);
+using Axpy = int (*)(Ctx, int, double, const void *, void *, long);
 using SetInt = int (*)(int);
-using MaxPool = int (*)(int, const cnn4j_pool_geometry *, const void *, void *, int32_t *);
-using AvgPool = int (*)(int, const cnn4j_pool_geometry *, const void *, void *, int32_t);
+using MaxPool = int (*)(Ctx, int, const cnn4j_pool_geometry *, const void *, void *, int32_t *);
+using AvgPool = int (*)(Ctx, int, const cnn4j_pool_geometry *, const void *, void *, int32_t);
+using Create = int (*)(int, int, Ctx *);
 
 struct Lib {
-  ConvWs ws;
+  Ctx ctx;
   Conv fwd, bwd_filter;  // backward-filter has forward's shape: x, dy, dW, dbias
   BwdData bwd_data;
   BnFwd bn_fwd;
@@ -77,7 +79,12 @@ Lib load(const char *path, int threads, int algorithm) {
   }
   sym<SetInt>(h, "cnn4j_set_threads")(threads);
   sym<SetInt>(h, "cnn4j_set_conv_algorithm")(algorithm);
-  return Lib{sym<ConvWs>(h, "cnn4j_conv2d_workspace"), sym<Conv>(h, "cnn4j_conv2d_forward"),
+  Ctx ctx = nullptr;
+  if (sym<Create>(h, "cnn4j_context_create")(0, 0, &ctx) != 0) {
+    std::fprintf(stderr, "%s: cnn4j_context_create failed\n", path);
+    std::exit(1);
+  }
+  return Lib{ctx, sym<Conv>(h, "cnn4j_conv2d_forward"),
              sym<Conv>(h, "cnn4j_conv2d_backward_filter"), sym<BwdData>(h, "cnn4j_conv2d_backward_data"),
              sym<BnFwd>(h, "cnn4j_batch_norm_forward"), sym<BnBwd>(h, "cnn4j_batch_norm_backward"),
              sym<Add>(h, "cnn4j_add"), sym<Copy>(h, "cnn4j_copy"), sym<Axpy>(h, "cnn4j_axpy"),
@@ -157,24 +164,18 @@ int main(int argc, char **argv) {
     const double flop = 2.0 * s.n * s.k * o * o * s.c * s.kernel * s.kernel;
     const cnn4j_conv_geometry geo{s.n, s.c, s.h, s.h, s.k, o, o, 1, {s.kernel, s.kernel, s.stride, s.stride, s.pad, s.pad, 1, 1}};
     for (int op = 0; op < 3; op++) {
-      long bytes = 0, most = 0;
-      for (const Lib &l : lib) {
-        l.ws(0, op, &geo, &bytes);
-        most = std::max(most, bytes);
-      }
-      std::vector<float> ws(size_t(most / 4 + 16));
       const size_t outn = op == 0 ? size_t(s.n * s.k * o * o) : op == 1 ? x.size() : w.size();
       std::vector<float> out[2] = {std::vector<float>(outn), std::vector<float>(outn)};
       auto call = [&](int k) {
         const Lib &l = lib[k];
         float *y = out[k].data();
         if (op == 0) {
-          l.fwd(0, &geo, x.data(), w.data(), bias.data(), y, ws.data());
+          l.fwd(l.ctx, 0, &geo, x.data(), w.data(), bias.data(), y);
         } else if (op == 1) {
-          l.bwd_data(0, &geo, dy.data(), w.data(), y, ws.data());
+          l.bwd_data(l.ctx, 0, &geo, dy.data(), w.data(), y);
         } else {
           std::memset(y, 0, sizeof(float) * outn);
-          l.bwd_filter(0, &geo, x.data(), dy.data(), y, nullptr, ws.data());
+          l.bwd_filter(l.ctx, 0, &geo, x.data(), dy.data(), y, nullptr);
         }
       };
       const std::string what = std::string(s.name) + " " + passes[op];
@@ -194,12 +195,12 @@ int main(int argc, char **argv) {
     char what[64];
     std::snprintf(what, sizeof what, "batch norm %ldx%ldx%ld fwd", s[0], s[1], s[2]);
     race(what, rounds, 8.0 * n / 1e9, "GB/s", [&](int k) {
-      lib[k].bn_fwd(0, x.data(), gamma.data(), beta.data(), rm.data(), rv.data(), y[k].data(), sm.data(), si.data(),
+      lib[k].bn_fwd(lib[k].ctx, 0, x.data(), gamma.data(), beta.data(), rm.data(), rv.data(), y[k].data(), sm.data(), si.data(),
                     s[0], s[1], s[2], 1, 0.1, 1e-5, 0);
     }, [&] { return largest_diff(y[0], y[1]); });
     std::snprintf(what, sizeof what, "batch norm %ldx%ldx%ld bwd", s[0], s[1], s[2]);
     race(what, rounds, 12.0 * n / 1e9, "GB/s", [&](int k) {
-      lib[k].bn_bwd(0, x.data(), dy.data(), gamma.data(), sm.data(), si.data(), dx[k].data(), dg.data(), db.data(), s[0],
+      lib[k].bn_bwd(lib[k].ctx, 0, x.data(), dy.data(), gamma.data(), sm.data(), si.data(), dx[k].data(), dg.data(), db.data(), s[0],
                     s[1], s[2], 1, nullptr);
     }, [&] { return largest_diff(dx[0], dx[1]); });
   }
@@ -216,7 +217,7 @@ int main(int argc, char **argv) {
     std::snprintf(what, sizeof what, "max pool %ldx%ldx%ld 2x2", planes, h, w);
     race(what, rounds, (4.0 * n + 8.0 * m) / 1e9, "GB/s", [&](int k) {
       const cnn4j_pool_geometry geo{planes, h, w, h / 2, w / 2, {2, 2, 2, 2, 0, 0, 1, 1}};
-      lib[k].max_pool(0, &geo, x.data(), y[k].data(), am.data());
+      lib[k].max_pool(lib[k].ctx, 0, &geo, x.data(), y[k].data(), am.data());
     }, [&] { return largest_diff(y[0], y[1]); });
   }
 
@@ -235,10 +236,10 @@ int main(int argc, char **argv) {
     std::vector<float> dx[2] = {std::vector<float>(size_t(in)), std::vector<float>(size_t(in))};
     std::string what = std::string(a.name) + " fwd";
     race(what.c_str(), rounds, 4.0 * (in + outn) / 1e9, "GB/s",
-         [&](int k) { lib[k].avg_fwd(0, &a.g, x.data(), y[k].data(), 1); }, [&] { return largest_diff(y[0], y[1]); });
+         [&](int k) { lib[k].avg_fwd(lib[k].ctx, 0, &a.g, x.data(), y[k].data(), 1); }, [&] { return largest_diff(y[0], y[1]); });
     what = std::string(a.name) + " bwd";
     race(what.c_str(), rounds, 4.0 * (in + outn) / 1e9, "GB/s",
-         [&](int k) { lib[k].avg_bwd(0, &a.g, dy.data(), dx[k].data(), 1); }, [&] { return largest_diff(dx[0], dx[1]); });
+         [&](int k) { lib[k].avg_bwd(lib[k].ctx, 0, &a.g, dy.data(), dx[k].data(), 1); }, [&] { return largest_diff(dx[0], dx[1]); });
   }
 
   for (long n : {2L << 20, 8L << 20}) {
@@ -246,13 +247,13 @@ int main(int argc, char **argv) {
     std::vector<float> o[2] = {std::vector<float>(size_t(n)), std::vector<float>(size_t(n))};
     char what[64];
     std::snprintf(what, sizeof what, "copy %ld floats", n);
-    race(what, rounds, 8.0 * n / 1e9, "GB/s", [&](int k) { lib[k].copy(a.data(), o[k].data(), 4 * n); },
+    race(what, rounds, 8.0 * n / 1e9, "GB/s", [&](int k) { lib[k].copy(lib[k].ctx, o[k].data(), a.data(), 4 * n, 2); },
          [&] { return largest_diff(o[0], o[1]); });
     std::snprintf(what, sizeof what, "add %ld floats", n);
-    race(what, rounds, 12.0 * n / 1e9, "GB/s", [&](int k) { lib[k].add(0, a.data(), b.data(), o[k].data(), n); },
+    race(what, rounds, 12.0 * n / 1e9, "GB/s", [&](int k) { lib[k].add(lib[k].ctx, 0, a.data(), b.data(), o[k].data(), n); },
          [&] { return largest_diff(o[0], o[1]); });
     std::snprintf(what, sizeof what, "axpy %ld floats", n);
-    race(what, rounds, 12.0 * n / 1e9, "GB/s", [&](int k) { lib[k].axpy(0, 0.5, a.data(), o[k].data(), n); },
+    race(what, rounds, 12.0 * n / 1e9, "GB/s", [&](int k) { lib[k].axpy(lib[k].ctx, 0, 0.5, a.data(), o[k].data(), n); },
          [] { return 0.0; });
   }
   return 0;

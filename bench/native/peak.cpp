@@ -73,13 +73,8 @@ int main(int argc, char **argv) {
   for (auto &v : wt) v = float(std::rand()) / RAND_MAX - 0.5f;
   for (auto &v : y) v = float(std::rand()) / RAND_MAX - 0.5f;
   const cnn4j_conv_geometry geo{n, c, h, w, k, oh, ow, 1, {ks, ks, 1, 1, pad, pad, 1, 1}};
-  int64_t bytes = 0, most = 0;
-  for (int op = 0; op < 3; op++) {
-    CHECK(cnn4j_conv2d_workspace(CNN4J_F32, op, &geo, &bytes));
-    most = bytes > most ? bytes : most;
-  }
-  void *ws = nullptr;
-  CHECK(cnn4j_alloc(most, &ws));
+  cnn4j_context *ctx = nullptr;  // its scratch memory serves the three passes
+  CHECK(cnn4j_context_create(CNN4J_DEVICE_CPU, 0, &ctx));
   double flops = 2.0 * n * k * oh * ow * c * ks * ks;
   double peak = peak_gflops(threads);
   std::printf("threads=%d isa=%d fma_peak_gflops=%.1f\n", threads, cnn4j_get_isa(), peak);
@@ -89,9 +84,9 @@ int main(int argc, char **argv) {
     for (int r = 0; r < 11; r++) {
       double t0 = now();
       for (int rep = 0; rep < 3; rep++) {
-        if (op == 0) CHECK(cnn4j_conv2d_forward(CNN4J_F32, &geo, x.data(), wt.data(), nullptr, y.data(), ws));
-        if (op == 1) CHECK(cnn4j_conv2d_backward_data(CNN4J_F32, &geo, y.data(), wt.data(), dx.data(), ws));
-        if (op == 2) CHECK(cnn4j_conv2d_backward_filter(CNN4J_F32, &geo, x.data(), y.data(), dw.data(), nullptr, ws));
+        if (op == 0) CHECK(cnn4j_conv2d_forward(ctx, CNN4J_F32, &geo, x.data(), wt.data(), nullptr, y.data()));
+        if (op == 1) CHECK(cnn4j_conv2d_backward_data(ctx, CNN4J_F32, &geo, y.data(), wt.data(), dx.data()));
+        if (op == 2) CHECK(cnn4j_conv2d_backward_filter(ctx, CNN4J_F32, &geo, x.data(), y.data(), dw.data(), nullptr));
       }
       runs.push_back(3 * flops / (now() - t0) / 1e9);
     }
@@ -99,6 +94,6 @@ int main(int argc, char **argv) {
     std::printf("conv %ldx%ldx%ldx%ld k=%ld %ldx%ld %s: %.1f GFLOP/s = %.0f%% of peak\n", n, c, h, w, k, ks, ks,
                 names[op], g, 100 * g / peak);
   }
-  cnn4j_free(ws);
+  cnn4j_context_destroy(ctx);
   return 0;
 }

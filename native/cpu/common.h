@@ -7,6 +7,7 @@
 #include <initializer_list>
 
 #include "cnn4j/cnn4j.h"
+#include "../common/context.h"
 #include "../common/dispatch.h"
 
 namespace cnn4j {

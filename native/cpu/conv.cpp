@@ -574,8 +574,7 @@ void backward_filter_batched(const ConvGeom &g, const Plan &p, const T *x, const
 }
 
 template <class T>
-void forward(const ConvGeom &g, const T *x, const T *wt, const T *bias, T *y, T *ws) {
-  Plan p = plan<T>(0, g);
+void forward(const ConvGeom &g, const Plan &p, const T *x, const T *wt, const T *bias, T *y, T *ws) {
   const i64 xs = g.c * g.hw(), ys = g.k * g.ohw();
   if (positions<T>(p, x, wt, bias, nullptr, y, ws)) return;
   if (winograd<T>(p, kWinoForward, x, wt, bias, nullptr, y, ws)) return;
@@ -596,8 +595,7 @@ void forward(const ConvGeom &g, const T *x, const T *wt, const T *bias, T *y, T 
 }
 
 template <class T>
-void backward_data(const ConvGeom &g, const T *dy, const T *wt, T *dx, T *ws) {
-  Plan p = plan<T>(1, g);
+void backward_data(const ConvGeom &g, const Plan &p, const T *dy, const T *wt, T *dx, T *ws) {
   const i64 xs = g.c * g.hw(), ys = g.k * g.ohw();
   if (positions<T>(p, nullptr, wt, nullptr, dy, dx, ws)) return;
   if (winograd<T>(p, kWinoBackwardData, dy, wt, nullptr, nullptr, dx, ws)) return;
@@ -618,8 +616,7 @@ void backward_data(const ConvGeom &g, const T *dy, const T *wt, T *dx, T *ws) {
 }
 
 template <class T>
-void backward_filter(const ConvGeom &g, const T *x, const T *dy, T *dw, T *dbias, T *ws) {
-  Plan p = plan<T>(2, g);
+void backward_filter(const ConvGeom &g, const Plan &p, const T *x, const T *dy, T *dw, T *dbias, T *ws) {
   const i64 xs = g.c * g.hw(), ys = g.k * g.ohw(), wn = g.k * g.ckk();
   if (positions<T>(p, x, nullptr, nullptr, dy, dw, ws) ||
       winograd<T>(p, kWinoBackwardFilter, x, nullptr, nullptr, dy, dw, ws) ||
@@ -667,45 +664,49 @@ using namespace cnn4j;
   if (int32_t st = cnn4j_conv_geometry_check(geometry); st != CNN4J_OK) return st; \
   const ConvGeom &g = *geometry;
 
-extern "C" {
+// Plans pass `op` once and binds ws to the context's scratch memory for it (T *ws).
+#define CNN4J_PLAN(op)                                                                       \
+  const Plan p = plan<T>(op, g);                                                             \
+  T *ws = static_cast<T *>(context_workspace(ctx, int64_t(sizeof(T)) * workspace_elems(p))); \
+  if (ws == nullptr) return CNN4J_OUT_OF_MEMORY;
 
-int32_t cnn4j_conv2d_workspace(int32_t dtype, int32_t op, const cnn4j_conv_geometry *geometry, int64_t *bytes) {
-  if (bytes == nullptr || op < 0 || op > 2) return CNN4J_INVALID_ARGUMENT;
+CNN4J_CUDA_TWIN(conv2d_forward)
+int32_t cnn4j_conv2d_forward(cnn4j_context *ctx, int32_t dtype, const cnn4j_conv_geometry *geometry, const void *x,
+                             const void *weight, const void *bias, void *y) {
+  CNN4J_ROUTE(conv2d_forward, dtype, geometry, x, weight, bias, y)
   CNN4J_GEOM
+  if (x == nullptr || weight == nullptr || y == nullptr) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, {
-    Plan p = plan<T>(op, g);
-    *bytes = static_cast<int64_t>(sizeof(T)) * workspace_elems(p);
+    CNN4J_PLAN(0)
+    forward<T>(g, p, static_cast<const T *>(x), static_cast<const T *>(weight), static_cast<const T *>(bias),
+               static_cast<T *>(y), ws);
   });
   return CNN4J_OK;
 }
 
-int32_t cnn4j_conv2d_forward(int32_t dtype, const cnn4j_conv_geometry *geometry, const void *x, const void *weight,
-                             const void *bias, void *y, void *workspace) {
+CNN4J_CUDA_TWIN(conv2d_backward_data)
+int32_t cnn4j_conv2d_backward_data(cnn4j_context *ctx, int32_t dtype, const cnn4j_conv_geometry *geometry,
+                                   const void *dy, const void *weight, void *dx) {
+  CNN4J_ROUTE(conv2d_backward_data, dtype, geometry, dy, weight, dx)
   CNN4J_GEOM
-  if (x == nullptr || weight == nullptr || y == nullptr || workspace == nullptr) return CNN4J_INVALID_ARGUMENT;
-  CNN4J_DISPATCH_FLOAT(dtype, forward<T>(g, static_cast<const T *>(x), static_cast<const T *>(weight),
-                                          static_cast<const T *>(bias), static_cast<T *>(y),
-                                          static_cast<T *>(workspace)));
+  if (dy == nullptr || weight == nullptr || dx == nullptr) return CNN4J_INVALID_ARGUMENT;
+  CNN4J_DISPATCH_FLOAT(dtype, {
+    CNN4J_PLAN(1)
+    backward_data<T>(g, p, static_cast<const T *>(dy), static_cast<const T *>(weight), static_cast<T *>(dx), ws);
+  });
   return CNN4J_OK;
 }
 
-int32_t cnn4j_conv2d_backward_data(int32_t dtype, const cnn4j_conv_geometry *geometry, const void *dy,
-                                   const void *weight, void *dx, void *workspace) {
+CNN4J_CUDA_TWIN(conv2d_backward_filter)
+int32_t cnn4j_conv2d_backward_filter(cnn4j_context *ctx, int32_t dtype, const cnn4j_conv_geometry *geometry,
+                                     const void *x, const void *dy, void *dweight, void *dbias) {
+  CNN4J_ROUTE(conv2d_backward_filter, dtype, geometry, x, dy, dweight, dbias)
   CNN4J_GEOM
-  if (dy == nullptr || weight == nullptr || dx == nullptr || workspace == nullptr) return CNN4J_INVALID_ARGUMENT;
-  CNN4J_DISPATCH_FLOAT(dtype, backward_data<T>(g, static_cast<const T *>(dy), static_cast<const T *>(weight),
-                                                static_cast<T *>(dx), static_cast<T *>(workspace)));
+  if (x == nullptr || dy == nullptr || dweight == nullptr) return CNN4J_INVALID_ARGUMENT;
+  CNN4J_DISPATCH_FLOAT(dtype, {
+    CNN4J_PLAN(2)
+    backward_filter<T>(g, p, static_cast<const T *>(x), static_cast<const T *>(dy), static_cast<T *>(dweight),
+                       static_cast<T *>(dbias), ws);
+  });
   return CNN4J_OK;
 }
-
-int32_t cnn4j_conv2d_backward_filter(int32_t dtype, const cnn4j_conv_geometry *geometry, const void *x, const void *dy,
-                                     void *dweight, void *dbias, void *workspace) {
-  CNN4J_GEOM
-  if (x == nullptr || dy == nullptr || dweight == nullptr || workspace == nullptr) return CNN4J_INVALID_ARGUMENT;
-  CNN4J_DISPATCH_FLOAT(dtype, backward_filter<T>(g, static_cast<const T *>(x), static_cast<const T *>(dy),
-                                                  static_cast<T *>(dweight), static_cast<T *>(dbias),
-                                                  static_cast<T *>(workspace)));
-  return CNN4J_OK;
-}
-
-}  // extern "C"

@@ -23,24 +23,16 @@ int matmul_threads(i64 m, i64 n, i64 k) { return threads_for(2.0 * m * n * k / 8
 
 using namespace cnn4j;
 
-extern "C" {
-
-int32_t cnn4j_matmul_workspace(int32_t dtype, int64_t m, int64_t n, int64_t k, int64_t *bytes) {
-  if (bytes == nullptr || !sizes_ok({m, n, k})) return CNN4J_INVALID_ARGUMENT;
-  CNN4J_DISPATCH_FLOAT(dtype, *bytes = int64_t(sizeof(T)) * gemm_scratch_elems<T>() * matmul_threads(m, n, k));
-  return CNN4J_OK;
-}
-
-int32_t cnn4j_matmul(int32_t dtype, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, const void *a,
-                     const void *b, void *c, int32_t accumulate, void *workspace) {
-  if (!sizes_ok({m, n, k}) || a == nullptr || b == nullptr || c == nullptr || workspace == nullptr) {
-    return CNN4J_INVALID_ARGUMENT;
-  }
+CNN4J_CUDA_TWIN(matmul)
+int32_t cnn4j_matmul(cnn4j_context *ctx, int32_t dtype, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n,
+                     int64_t k, const void *a, const void *b, void *c, int32_t accumulate) {
+  CNN4J_ROUTE(matmul, dtype, trans_a, trans_b, m, n, k, a, b, c, accumulate)
+  if (!sizes_ok({m, n, k}) || a == nullptr || b == nullptr || c == nullptr) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, {
-    GemmOperands<T> g = operands<T>(trans_a, trans_b, m, n, k, a, b, c, accumulate != 0);
-    gemm_parallel(g, static_cast<T *>(workspace), matmul_threads(m, n, k));
+    const int threads = matmul_threads(m, n, k);
+    T *ws = static_cast<T *>(context_workspace(ctx, int64_t(sizeof(T)) * gemm_scratch_elems<T>() * threads));
+    if (ws == nullptr) return CNN4J_OUT_OF_MEMORY;
+    gemm_parallel(operands<T>(trans_a, trans_b, m, n, k, a, b, c, accumulate != 0), ws, threads);
   });
   return CNN4J_OK;
 }
-
-}  // extern "C"

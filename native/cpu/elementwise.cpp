@@ -138,9 +138,9 @@ void bias_grad(const T *dy, T *dbias, i64 outer, i64 channels, i64 inner) {
 
 using namespace cnn4j;
 
-extern "C" {
-
-int32_t cnn4j_fill(int32_t dtype, void *x, int64_t n, double value) {
+CNN4J_CUDA_TWIN(fill)
+int32_t cnn4j_fill(cnn4j_context *ctx, int32_t dtype, void *x, int64_t n, double value) {
+  CNN4J_ROUTE(fill, dtype, x, n, value)
   if (n < 0 || (n > 0 && x == nullptr)) return CNN4J_INVALID_ARGUMENT;
   if (dtype == CNN4J_I32) {
     int32_t v = static_cast<int32_t>(value);
@@ -156,7 +156,9 @@ int32_t cnn4j_fill(int32_t dtype, void *x, int64_t n, double value) {
   return CNN4J_OK;
 }
 
-int32_t cnn4j_add(int32_t dtype, const void *a, const void *b, void *out, int64_t n) {
+CNN4J_CUDA_TWIN(add)
+int32_t cnn4j_add(cnn4j_context *ctx, int32_t dtype, const void *a, const void *b, void *out, int64_t n) {
+  CNN4J_ROUTE(add, dtype, a, b, out, n)
   if (n < 0 || (n > 0 && (a == nullptr || b == nullptr || out == nullptr))) return CNN4J_INVALID_ARGUMENT;
   // Threads take contiguous chunks (one stream each): element-wise, the same result on any count.
   CNN4J_DISPATCH_FLOAT(dtype, {
@@ -167,7 +169,9 @@ int32_t cnn4j_add(int32_t dtype, const void *a, const void *b, void *out, int64_
   return CNN4J_OK;
 }
 
-int32_t cnn4j_axpy(int32_t dtype, double alpha, const void *x, void *y, int64_t n) {
+CNN4J_CUDA_TWIN(axpy)
+int32_t cnn4j_axpy(cnn4j_context *ctx, int32_t dtype, double alpha, const void *x, void *y, int64_t n) {
+  CNN4J_ROUTE(axpy, dtype, alpha, x, y, n)
   if (n < 0 || (n > 0 && (x == nullptr || y == nullptr))) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, {
     const T al = static_cast<T>(alpha), *px = static_cast<const T *>(x);
@@ -177,7 +181,9 @@ int32_t cnn4j_axpy(int32_t dtype, double alpha, const void *x, void *y, int64_t 
   return CNN4J_OK;
 }
 
-int32_t cnn4j_scale(int32_t dtype, void *x, int64_t n, double alpha) {
+CNN4J_CUDA_TWIN(scale)
+int32_t cnn4j_scale(cnn4j_context *ctx, int32_t dtype, void *x, int64_t n, double alpha) {
+  CNN4J_ROUTE(scale, dtype, x, n, alpha)
   if (n < 0 || (n > 0 && x == nullptr)) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, {
     const T al = static_cast<T>(alpha);
@@ -187,7 +193,9 @@ int32_t cnn4j_scale(int32_t dtype, void *x, int64_t n, double alpha) {
   return CNN4J_OK;
 }
 
-int32_t cnn4j_sum(int32_t dtype, const void *x, int64_t n, int32_t squares, double *out) {
+CNN4J_CUDA_TWIN(sum)
+int32_t cnn4j_sum(cnn4j_context *ctx, int32_t dtype, const void *x, int64_t n, int32_t squares, double *out) {
+  CNN4J_ROUTE(sum, dtype, x, n, squares, out)
   if (out == nullptr || n < 0 || (n > 0 && x == nullptr)) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, {
     const T *px = static_cast<const T *>(x);
@@ -202,19 +210,28 @@ int32_t cnn4j_sum(int32_t dtype, const void *x, int64_t n, int32_t squares, doub
   return CNN4J_OK;
 }
 
-int32_t cnn4j_bias_add(int32_t dtype, void *y, const void *bias, int64_t outer, int64_t channels, int64_t inner) {
+CNN4J_CUDA_TWIN(bias_add)
+int32_t cnn4j_bias_add(cnn4j_context *ctx, int32_t dtype, void *y, const void *bias, int64_t outer, int64_t channels,
+                       int64_t inner) {
+  CNN4J_ROUTE(bias_add, dtype, y, bias, outer, channels, inner)
   if (!sizes_ok({outer, channels, inner}) || y == nullptr || bias == nullptr) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, bias_add<T>(static_cast<T *>(y), static_cast<const T *>(bias), outer, channels, inner));
   return CNN4J_OK;
 }
 
-int32_t cnn4j_bias_grad(int32_t dtype, const void *dy, void *dbias, int64_t outer, int64_t channels, int64_t inner) {
+CNN4J_CUDA_TWIN(bias_grad)
+int32_t cnn4j_bias_grad(cnn4j_context *ctx, int32_t dtype, const void *dy, void *dbias, int64_t outer, int64_t channels,
+                        int64_t inner) {
+  CNN4J_ROUTE(bias_grad, dtype, dy, dbias, outer, channels, inner)
   if (!sizes_ok({outer, channels, inner}) || dy == nullptr || dbias == nullptr) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, bias_grad<T>(static_cast<const T *>(dy), static_cast<T *>(dbias), outer, channels, inner));
   return CNN4J_OK;
 }
 
-int32_t cnn4j_activation_forward(int32_t dtype, int32_t act, double alpha, const void *x, void *y, int64_t n) {
+CNN4J_CUDA_TWIN(activation_forward)
+int32_t cnn4j_activation_forward(cnn4j_context *ctx, int32_t dtype, int32_t act, double alpha, const void *x, void *y,
+                                 int64_t n) {
+  CNN4J_ROUTE(activation_forward, dtype, act, alpha, x, y, n)
   if (act < CNN4J_RELU || act > CNN4J_TANH || n < 0 || x == nullptr || y == nullptr) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, {
     if (act == CNN4J_RELU) {
@@ -226,8 +243,10 @@ int32_t cnn4j_activation_forward(int32_t dtype, int32_t act, double alpha, const
   return CNN4J_OK;
 }
 
-int32_t cnn4j_activation_backward(int32_t dtype, int32_t act, double alpha, const void *x, const void *y,
-                                  const void *dy, void *dx, int64_t n) {
+CNN4J_CUDA_TWIN(activation_backward)
+int32_t cnn4j_activation_backward(cnn4j_context *ctx, int32_t dtype, int32_t act, double alpha, const void *x,
+                                  const void *y, const void *dy, void *dx, int64_t n) {
+  CNN4J_ROUTE(activation_backward, dtype, act, alpha, x, y, dy, dx, n)
   if (act < CNN4J_RELU || act > CNN4J_TANH || n < 0 || dy == nullptr || dx == nullptr) return CNN4J_INVALID_ARGUMENT;
   bool reads_x = act == CNN4J_RELU || act == CNN4J_LEAKY_RELU;
   if ((reads_x && x == nullptr) || (!reads_x && y == nullptr)) return CNN4J_INVALID_ARGUMENT;
@@ -242,4 +261,3 @@ int32_t cnn4j_activation_backward(int32_t dtype, int32_t act, double alpha, cons
   return CNN4J_OK;
 }
 
-}  // extern "C"

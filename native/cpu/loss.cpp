@@ -78,10 +78,10 @@ void top_k(const T *logits, i64 rows, i64 classes, i64 k, int32_t *out) {
 
 using namespace cnn4j;
 
-extern "C" {
-
-int32_t cnn4j_softmax_cross_entropy(int32_t dtype, const void *logits, const int32_t *labels, void *dlogits,
-                                    int64_t rows, int64_t classes, double grad_scale, double *result) {
+CNN4J_CUDA_TWIN(softmax_cross_entropy)
+int32_t cnn4j_softmax_cross_entropy(cnn4j_context *ctx, int32_t dtype, const void *logits, const int32_t *labels,
+                                    void *dlogits, int64_t rows, int64_t classes, double grad_scale, double *result) {
+  CNN4J_ROUTE(softmax_cross_entropy, dtype, logits, labels, dlogits, rows, classes, grad_scale, result)
   if (rows < 0 || classes < 1 || logits == nullptr || labels == nullptr || result == nullptr) {
     return CNN4J_INVALID_ARGUMENT;
   }
@@ -89,7 +89,10 @@ int32_t cnn4j_softmax_cross_entropy(int32_t dtype, const void *logits, const int
                                                    rows, classes, grad_scale, result));
 }
 
-int32_t cnn4j_top_k(int32_t dtype, const void *logits, int64_t rows, int64_t classes, int64_t k, int32_t *out) {
+CNN4J_CUDA_TWIN(top_k)
+int32_t cnn4j_top_k(cnn4j_context *ctx, int32_t dtype, const void *logits, int64_t rows, int64_t classes, int64_t k,
+                    int32_t *out) {
+  CNN4J_ROUTE(top_k, dtype, logits, rows, classes, k, out)
   if (rows < 0 || classes < 1 || k < 1 || k > classes || logits == nullptr || out == nullptr) {
     return CNN4J_INVALID_ARGUMENT;
   }
@@ -97,4 +100,3 @@ int32_t cnn4j_top_k(int32_t dtype, const void *logits, int64_t rows, int64_t cla
   return CNN4J_OK;
 }
 
-}  // extern "C"

@@ -344,12 +344,13 @@ int32_t maxout_backward(const T *dy, const int32_t *argmax, T *dx, i64 outer, i6
 
 using namespace cnn4j;
 
-extern "C" {
-
-int32_t cnn4j_batch_norm_forward(int32_t dtype, const void *x, const void *gamma, const void *beta,
+CNN4J_CUDA_TWIN(batch_norm_forward)
+int32_t cnn4j_batch_norm_forward(cnn4j_context *ctx, int32_t dtype, const void *x, const void *gamma, const void *beta,
                                  void *running_mean, void *running_var, void *y, void *save_mean, void *save_inv_std,
                                  int64_t outer, int64_t channels, int64_t inner, int32_t batch_stats, double momentum,
                                  double eps, int32_t relu) {
+  CNN4J_ROUTE(batch_norm_forward, dtype, x, gamma, beta, running_mean, running_var, y, save_mean, save_inv_std, outer,
+    channels, inner, batch_stats, momentum, eps, relu)
   if (!sizes_ok({outer, channels, inner}) || !x || !gamma || !beta || !running_mean || !running_var || !y ||
       !save_mean || !save_inv_std || !(eps > 0)) {
     return CNN4J_INVALID_ARGUMENT;
@@ -362,10 +363,13 @@ int32_t cnn4j_batch_norm_forward(int32_t dtype, const void *x, const void *gamma
   return CNN4J_OK;
 }
 
-int32_t cnn4j_batch_norm_backward(int32_t dtype, const void *x, const void *dy, const void *gamma,
+CNN4J_CUDA_TWIN(batch_norm_backward)
+int32_t cnn4j_batch_norm_backward(cnn4j_context *ctx, int32_t dtype, const void *x, const void *dy, const void *gamma,
                                   const void *save_mean, const void *save_inv_std, void *dx, void *dgamma, void *dbeta,
                                   int64_t outer, int64_t channels, int64_t inner, int32_t batch_stats,
                                   const void *relu_y) {
+  CNN4J_ROUTE(batch_norm_backward, dtype, x, dy, gamma, save_mean, save_inv_std, dx, dgamma, dbeta, outer, channels,
+    inner, batch_stats, relu_y)
   if (!sizes_ok({outer, channels, inner}) || !x || !dy || !gamma || !save_mean || !save_inv_std || !dgamma ||
       !dbeta) {
     return CNN4J_INVALID_ARGUMENT;
@@ -378,14 +382,19 @@ int32_t cnn4j_batch_norm_backward(int32_t dtype, const void *x, const void *dy, 
   return CNN4J_OK;
 }
 
-int32_t cnn4j_dropout_forward(int32_t dtype, const void *x, void *y, void *mask, int64_t n, double p, int64_t seed) {
+CNN4J_CUDA_TWIN(dropout_forward)
+int32_t cnn4j_dropout_forward(cnn4j_context *ctx, int32_t dtype, const void *x, void *y, void *mask, int64_t n,
+                              double p, int64_t seed) {
+  CNN4J_ROUTE(dropout_forward, dtype, x, y, mask, n, p, seed)
   if (n < 0 || !x || !y || !mask || !(p >= 0 && p < 1)) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, dropout<T>(static_cast<const T *>(x), static_cast<T *>(y), static_cast<T *>(mask), n, p,
                                          seed));
   return CNN4J_OK;
 }
 
-int32_t cnn4j_multiply(int32_t dtype, const void *a, const void *b, void *out, int64_t n) {
+CNN4J_CUDA_TWIN(multiply)
+int32_t cnn4j_multiply(cnn4j_context *ctx, int32_t dtype, const void *a, const void *b, void *out, int64_t n) {
+  CNN4J_ROUTE(multiply, dtype, a, b, out, n)
   if (n < 0 || !a || !b || !out) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, {
     const T *pa = static_cast<const T *>(a);
@@ -396,23 +405,30 @@ int32_t cnn4j_multiply(int32_t dtype, const void *a, const void *b, void *out, i
   return CNN4J_OK;
 }
 
-int32_t cnn4j_maxout_forward(int32_t dtype, const void *x, void *y, int32_t *argmax, int64_t outer, int64_t channels,
-                             int64_t inner, int64_t pieces) {
+CNN4J_CUDA_TWIN(maxout_forward)
+int32_t cnn4j_maxout_forward(cnn4j_context *ctx, int32_t dtype, const void *x, void *y, int32_t *argmax, int64_t outer,
+                             int64_t channels, int64_t inner, int64_t pieces) {
+  CNN4J_ROUTE(maxout_forward, dtype, x, y, argmax, outer, channels, inner, pieces)
   if (!sizes_ok({outer, channels, inner}) || pieces < 1 || !x || !y || !argmax) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, maxout_forward<T>(static_cast<const T *>(x), static_cast<T *>(y), argmax, outer,
                                                 channels, inner, pieces));
   return CNN4J_OK;
 }
 
-int32_t cnn4j_maxout_backward(int32_t dtype, const void *dy, const int32_t *argmax, void *dx, int64_t outer,
-                              int64_t channels, int64_t inner, int64_t pieces) {
+CNN4J_CUDA_TWIN(maxout_backward)
+int32_t cnn4j_maxout_backward(cnn4j_context *ctx, int32_t dtype, const void *dy, const int32_t *argmax, void *dx,
+                              int64_t outer, int64_t channels, int64_t inner, int64_t pieces) {
+  CNN4J_ROUTE(maxout_backward, dtype, dy, argmax, dx, outer, channels, inner, pieces)
   if (!sizes_ok({outer, channels, inner}) || pieces < 1 || !dy || !argmax || !dx) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, return maxout_backward<T>(static_cast<const T *>(dy), argmax, static_cast<T *>(dx),
                                                         outer, channels, inner, pieces));
 }
 
-int32_t cnn4j_copy_channels(const void *src, int64_t src_channels, int64_t src_off, void *dst, int64_t dst_channels,
-                            int64_t dst_off, int64_t count, int64_t outer, int64_t inner, int64_t elem_bytes) {
+CNN4J_CUDA_TWIN(copy_channels)
+int32_t cnn4j_copy_channels(cnn4j_context *ctx, const void *src, int64_t src_channels, int64_t src_off, void *dst,
+                            int64_t dst_channels, int64_t dst_off, int64_t count, int64_t outer, int64_t inner,
+                            int64_t elem_bytes) {
+  CNN4J_ROUTE(copy_channels, src, src_channels, src_off, dst, dst_channels, dst_off, count, outer, inner, elem_bytes)
   if (!sizes_ok({src_channels, src_off, dst_channels, dst_off, count, outer, inner}) || elem_bytes < 1 || !src ||
       !dst || src_off + count > src_channels || dst_off + count > dst_channels) {
     return CNN4J_INVALID_ARGUMENT;
@@ -427,4 +443,3 @@ int32_t cnn4j_copy_channels(const void *src, int64_t src_channels, int64_t src_o
   return CNN4J_OK;
 }
 
-}  // extern "C"

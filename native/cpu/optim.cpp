@@ -63,11 +63,11 @@ void adam(T *p, const T *g, T *m, T *v, i64 n, double lr, double beta1, double b
 
 using namespace cnn4j;
 
-extern "C" {
-
-int32_t cnn4j_sgd_update(int32_t dtype, void *param, const void *grad, void *velocity, int64_t n, double lr,
-                         double momentum, double dampening, int32_t nesterov, double weight_decay,
+CNN4J_CUDA_TWIN(sgd_update)
+int32_t cnn4j_sgd_update(cnn4j_context *ctx, int32_t dtype, void *param, const void *grad, void *velocity, int64_t n,
+                         double lr, double momentum, double dampening, int32_t nesterov, double weight_decay,
                          int32_t first_step) {
+  CNN4J_ROUTE(sgd_update, dtype, param, grad, velocity, n, lr, momentum, dampening, nesterov, weight_decay, first_step)
   if (n < 0 || param == nullptr || grad == nullptr || (momentum != 0 && velocity == nullptr)) {
     return CNN4J_INVALID_ARGUMENT;
   }
@@ -76,8 +76,12 @@ int32_t cnn4j_sgd_update(int32_t dtype, void *param, const void *grad, void *vel
   return CNN4J_OK;
 }
 
-int32_t cnn4j_rmsprop_update(int32_t dtype, void *param, const void *grad, void *square_avg, void *momentum_buffer,
-                             int64_t n, double lr, double alpha, double eps, double weight_decay, double momentum) {
+CNN4J_CUDA_TWIN(rmsprop_update)
+int32_t cnn4j_rmsprop_update(cnn4j_context *ctx, int32_t dtype, void *param, const void *grad, void *square_avg,
+                             void *momentum_buffer, int64_t n, double lr, double alpha, double eps, double weight_decay,
+                             double momentum) {
+  CNN4J_ROUTE(rmsprop_update, dtype, param, grad, square_avg, momentum_buffer, n, lr, alpha, eps, weight_decay,
+    momentum)
   if (n < 0 || param == nullptr || grad == nullptr || square_avg == nullptr ||
       (momentum != 0 && momentum_buffer == nullptr)) {
     return CNN4J_INVALID_ARGUMENT;
@@ -88,9 +92,11 @@ int32_t cnn4j_rmsprop_update(int32_t dtype, void *param, const void *grad, void 
   return CNN4J_OK;
 }
 
-int32_t cnn4j_adam_update(int32_t dtype, void *param, const void *grad, void *m, void *v, int64_t n, double lr,
-                          double beta1, double beta2, double eps, double weight_decay, int32_t decoupled,
+CNN4J_CUDA_TWIN(adam_update)
+int32_t cnn4j_adam_update(cnn4j_context *ctx, int32_t dtype, void *param, const void *grad, void *m, void *v, int64_t n,
+                          double lr, double beta1, double beta2, double eps, double weight_decay, int32_t decoupled,
                           int64_t step) {
+  CNN4J_ROUTE(adam_update, dtype, param, grad, m, v, n, lr, beta1, beta2, eps, weight_decay, decoupled, step)
   if (n < 0 || step < 1 || param == nullptr || grad == nullptr || m == nullptr || v == nullptr) {
     return CNN4J_INVALID_ARGUMENT;
   }
@@ -100,4 +106,3 @@ int32_t cnn4j_adam_update(int32_t dtype, void *param, const void *grad, void *m,
   return CNN4J_OK;
 }
 
-}  // extern "C"

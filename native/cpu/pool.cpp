@@ -439,18 +439,20 @@ using namespace cnn4j;
   if (int32_t st = cnn4j_pool_geometry_check(geometry); st != CNN4J_OK) return st; \
   const PoolGeom &g = *geometry;
 
-extern "C" {
-
-int32_t cnn4j_max_pool2d_forward(int32_t dtype, const cnn4j_pool_geometry *geometry, const void *x, void *y,
-                                 int32_t *argmax) {
+CNN4J_CUDA_TWIN(max_pool2d_forward)
+int32_t cnn4j_max_pool2d_forward(cnn4j_context *ctx, int32_t dtype, const cnn4j_pool_geometry *geometry, const void *x,
+                                 void *y, int32_t *argmax) {
+  CNN4J_ROUTE(max_pool2d_forward, dtype, geometry, x, y, argmax)
   CNN4J_POOL_GEOM
   if (x == nullptr || y == nullptr) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, max_forward<T>(g, static_cast<const T *>(x), static_cast<T *>(y), argmax));
   return CNN4J_OK;
 }
 
-int32_t cnn4j_max_pool2d_backward(int32_t dtype, const void *dy, const int32_t *argmax, void *dx, int64_t planes,
-                                  int64_t hw, int64_t ohw) {
+CNN4J_CUDA_TWIN(max_pool2d_backward)
+int32_t cnn4j_max_pool2d_backward(cnn4j_context *ctx, int32_t dtype, const void *dy, const int32_t *argmax, void *dx,
+                                  int64_t planes, int64_t hw, int64_t ohw) {
+  CNN4J_ROUTE(max_pool2d_backward, dtype, dy, argmax, dx, planes, hw, ohw)
   if (!sizes_ok({planes, hw, ohw}) || dy == nullptr || argmax == nullptr || dx == nullptr) {
     return CNN4J_INVALID_ARGUMENT;
   }
@@ -459,20 +461,23 @@ int32_t cnn4j_max_pool2d_backward(int32_t dtype, const void *dy, const int32_t *
   return CNN4J_OK;
 }
 
-int32_t cnn4j_avg_pool2d_forward(int32_t dtype, const cnn4j_pool_geometry *geometry, const void *x, void *y,
-                                 int32_t count_include_pad) {
+CNN4J_CUDA_TWIN(avg_pool2d_forward)
+int32_t cnn4j_avg_pool2d_forward(cnn4j_context *ctx, int32_t dtype, const cnn4j_pool_geometry *geometry, const void *x,
+                                 void *y, int32_t count_include_pad) {
+  CNN4J_ROUTE(avg_pool2d_forward, dtype, geometry, x, y, count_include_pad)
   CNN4J_POOL_GEOM
   if (x == nullptr || y == nullptr) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, avg_forward<T>(g, static_cast<const T *>(x), static_cast<T *>(y), count_include_pad != 0));
   return CNN4J_OK;
 }
 
-int32_t cnn4j_avg_pool2d_backward(int32_t dtype, const cnn4j_pool_geometry *geometry, const void *dy, void *dx,
-                                  int32_t count_include_pad) {
+CNN4J_CUDA_TWIN(avg_pool2d_backward)
+int32_t cnn4j_avg_pool2d_backward(cnn4j_context *ctx, int32_t dtype, const cnn4j_pool_geometry *geometry,
+                                  const void *dy, void *dx, int32_t count_include_pad) {
+  CNN4J_ROUTE(avg_pool2d_backward, dtype, geometry, dy, dx, count_include_pad)
   CNN4J_POOL_GEOM
   if (dy == nullptr || dx == nullptr) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, avg_backward<T>(g, static_cast<const T *>(dy), static_cast<T *>(dx), count_include_pad != 0));
   return CNN4J_OK;
 }
 
-}  // extern "C"

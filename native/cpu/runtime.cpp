@@ -143,9 +143,7 @@ template void gemm_parallel<double>(const GemmOperands<double> &, double *, int)
 
 using namespace cnn4j;
 
-extern "C" {
-
-int32_t cnn4j_abi_version(void) { return 2; }
+int32_t cnn4j_abi_version(void) { return 3; }
 
 int32_t cnn4j_isa_supported(void) {
   static const int supported = detect_isa();
@@ -177,7 +175,9 @@ int32_t cnn4j_set_threads(int32_t n) {
 
 int32_t cnn4j_get_threads(void) { return threads(); }
 
-int32_t cnn4j_alloc(int64_t bytes, void **out) {
+CNN4J_CUDA_TWIN(alloc)
+int32_t cnn4j_alloc(cnn4j_context *ctx, int64_t bytes, void **out) {
+  CNN4J_ROUTE(alloc, bytes, out)
   if (out == nullptr) return CNN4J_INVALID_ARGUMENT;
   *out = nullptr;
   if (bytes < 0) return CNN4J_INVALID_ARGUMENT;
@@ -188,13 +188,20 @@ int32_t cnn4j_alloc(int64_t bytes, void **out) {
   return CNN4J_OK;
 }
 
-int32_t cnn4j_free(void *p) {
+CNN4J_CUDA_TWIN(free)
+int32_t cnn4j_free(cnn4j_context *ctx, void *p) {
+  CNN4J_ROUTE(free, p)
   std::free(p);
   return CNN4J_OK;
 }
 
-int32_t cnn4j_copy(const void *src, void *dst, int64_t bytes) {
-  if (bytes < 0 || (bytes > 0 && (src == nullptr || dst == nullptr))) return CNN4J_INVALID_ARGUMENT;
+CNN4J_CUDA_TWIN(copy)
+int32_t cnn4j_copy(cnn4j_context *ctx, void *dst, const void *src, int64_t bytes, int32_t kind) {
+  CNN4J_ROUTE(copy, dst, src, bytes, kind)
+  if (bytes < 0 || kind < CNN4J_COPY_TO_DEVICE || kind > CNN4J_COPY_ON_DEVICE ||
+      (bytes > 0 && (src == nullptr || dst == nullptr))) {
+    return CNN4J_INVALID_ARGUMENT;
+  }
   if (bytes == 0) return CNN4J_OK;
   // Large copies in one contiguous chunk per thread (a single stream does not fill the
   // memory bandwidth of two cores).
@@ -204,4 +211,8 @@ int32_t cnn4j_copy(const void *src, void *dst, int64_t bytes) {
   return CNN4J_OK;
 }
 
-}  // extern "C"
+CNN4J_CUDA_TWIN(synchronize)
+int32_t cnn4j_synchronize(cnn4j_context *ctx) {
+  CNN4J_ROUTE(synchronize)
+  return CNN4J_OK;  // CPU ops are done when they return
+}

@@ -9,6 +9,7 @@
 
 #include "cnn4j/cnn4j.h"
 #include "cnn4j/cuda.h"
+#include "../common/context.h"
 
 namespace cnn4j_cuda {
 

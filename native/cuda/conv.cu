@@ -175,10 +175,9 @@ using namespace cnn4j_cuda;
   Geo g{};                                                                   \
   if (int32_t st = narrow(geometry, &g); st != CNN4J_OK) return st;
 
-extern "C" {
-
-int32_t cnn4j_cuda_conv2d_forward(int32_t dtype, const cnn4j_conv_geometry *geometry, const void *x, const void *weight,
-                                  const void *bias, void *y) {
+CNN4J_CUDA_TWIN(conv2d_forward)
+int32_t cnn4j::cuda::conv2d_forward(cnn4j_context *, int32_t dtype, const cnn4j_conv_geometry *geometry, const void *x,
+                                    const void *weight, const void *bias, void *y) {
   CNN4J_CUDA_GEO
   if (!x || !weight || !y) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, return run_gemm<T>("conv2d_forward", g.kg(), g.n * g.oh * g.ow, g.ckk(), g.groups, 1, 0,
@@ -187,8 +186,9 @@ int32_t cnn4j_cuda_conv2d_forward(int32_t dtype, const cnn4j_conv_geometry *geom
                                                 FwdStore<T>{static_cast<T *>(y), static_cast<const T *>(bias), g}));
 }
 
-int32_t cnn4j_cuda_conv2d_backward_data(int32_t dtype, const cnn4j_conv_geometry *geometry, const void *dy,
-                                        const void *weight, void *dx) {
+CNN4J_CUDA_TWIN(conv2d_backward_data)
+int32_t cnn4j::cuda::conv2d_backward_data(cnn4j_context *, int32_t dtype, const cnn4j_conv_geometry *geometry,
+                                          const void *dy, const void *weight, void *dx) {
   CNN4J_CUDA_GEO
   if (!dy || !weight || !dx) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, return run_gemm<T>("conv2d_backward_data", g.cg(), g.n * g.h * g.w,
@@ -198,8 +198,9 @@ int32_t cnn4j_cuda_conv2d_backward_data(int32_t dtype, const cnn4j_conv_geometry
                                                 BwdDataStore<T>{static_cast<T *>(dx), g}));
 }
 
-int32_t cnn4j_cuda_conv2d_backward_filter(int32_t dtype, const cnn4j_conv_geometry *geometry, const void *x,
-                                          const void *dy, void *dweight, void *dbias) {
+CNN4J_CUDA_TWIN(conv2d_backward_filter)
+int32_t cnn4j::cuda::conv2d_backward_filter(cnn4j_context *, int32_t dtype, const cnn4j_conv_geometry *geometry,
+                                            const void *x, const void *dy, void *dweight, void *dbias) {
   CNN4J_CUDA_GEO
   if (!x || !dy || !dweight) return CNN4J_INVALID_ARGUMENT;
   if (g.k == 0) return CNN4J_OK;
@@ -237,4 +238,3 @@ int32_t cnn4j_cuda_conv2d_backward_filter(int32_t dtype, const cnn4j_conv_geomet
   return st;
 }
 
-}  // extern "C"

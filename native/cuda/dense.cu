@@ -35,10 +35,9 @@ struct MatStore {
 
 using namespace cnn4j_cuda;
 
-extern "C" {
-
-int32_t cnn4j_cuda_matmul(int32_t dtype, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k,
-                          const void *a, const void *b, void *c, int32_t accumulate) {
+CNN4J_CUDA_TWIN(matmul)
+int32_t cnn4j::cuda::matmul(cnn4j_context *, int32_t dtype, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n,
+                            int64_t k, const void *a, const void *b, void *c, int32_t accumulate) {
   if (!fits32(m) || !fits32(n) || !fits32(k) || !a || !b || !c) return CNN4J_INVALID_ARGUMENT;
   int M = int(m), N = int(n), K = int(k);
   CNN4J_DISPATCH_FLOAT(dtype, return run_gemm<T>("matmul", M, N, K, 1, 1, 0,
@@ -47,4 +46,3 @@ int32_t cnn4j_cuda_matmul(int32_t dtype, int32_t trans_a, int32_t trans_b, int64
                                                 MatStore<T>{static_cast<T *>(c), N, accumulate != 0}));
 }
 
-}  // extern "C"

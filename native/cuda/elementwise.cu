@@ -82,16 +82,16 @@ __global__ void act_bwd_k(int act, T alpha, const T *x, const T *y, const T *dy,
 
 using namespace cnn4j_cuda;
 
-extern "C" {
-
-int32_t cnn4j_cuda_fill(int32_t dtype, void *x, int64_t n, double value) {
+CNN4J_CUDA_TWIN(fill)
+int32_t cnn4j::cuda::fill(cnn4j_context *, int32_t dtype, void *x, int64_t n, double value) {
   if (n < 0 || (n > 0 && !x)) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
   if (dtype == CNN4J_I32) LAUNCH("fill", n, CNN4J_LAUNCH(fill_k<int32_t>, blocks_for(n), 256, 0, stream())(static_cast<int32_t *>(x), n, int32_t(value)));
   CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("fill", n, CNN4J_LAUNCH(fill_k<T>, blocks_for(n), 256, 0, stream())(static_cast<T *>(x), n, T(value))));
 }
 
-int32_t cnn4j_cuda_add(int32_t dtype, const void *a, const void *b, void *out, int64_t n) {
+CNN4J_CUDA_TWIN(add)
+int32_t cnn4j::cuda::add(cnn4j_context *, int32_t dtype, const void *a, const void *b, void *out, int64_t n) {
   if (n < 0 || (n > 0 && (!a || !b || !out))) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
   CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("add", n, CNN4J_LAUNCH(add_k<T>, blocks_for(n), 256, 0, stream())(static_cast<const T *>(a),
@@ -99,20 +99,23 @@ int32_t cnn4j_cuda_add(int32_t dtype, const void *a, const void *b, void *out, i
                                                                              static_cast<T *>(out), n)));
 }
 
-int32_t cnn4j_cuda_axpy(int32_t dtype, double alpha, const void *x, void *y, int64_t n) {
+CNN4J_CUDA_TWIN(axpy)
+int32_t cnn4j::cuda::axpy(cnn4j_context *, int32_t dtype, double alpha, const void *x, void *y, int64_t n) {
   if (n < 0 || (n > 0 && (!x || !y))) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
   CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("axpy", n, CNN4J_LAUNCH(axpy_k<T>, blocks_for(n), 256, 0, stream())(T(alpha), static_cast<const T *>(x),
                                                                                static_cast<T *>(y), n)));
 }
 
-int32_t cnn4j_cuda_scale(int32_t dtype, void *x, int64_t n, double alpha) {
+CNN4J_CUDA_TWIN(scale)
+int32_t cnn4j::cuda::scale(cnn4j_context *, int32_t dtype, void *x, int64_t n, double alpha) {
   if (n < 0 || (n > 0 && !x)) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
   CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("scale", n, CNN4J_LAUNCH(scale_k<T>, blocks_for(n), 256, 0, stream())(static_cast<T *>(x), n, T(alpha))));
 }
 
-int32_t cnn4j_cuda_sum(int32_t dtype, const void *x, int64_t n, int32_t squares, double *out) {
+CNN4J_CUDA_TWIN(sum)
+int32_t cnn4j::cuda::sum(cnn4j_context *, int32_t dtype, const void *x, int64_t n, int32_t squares, double *out) {
   if (n < 0 || !out || (n > 0 && !x)) return CNN4J_INVALID_ARGUMENT;
   *out = 0;
   if (n == 0) return CNN4J_OK;
@@ -132,7 +135,9 @@ int32_t cnn4j_cuda_sum(int32_t dtype, const void *x, int64_t n, int32_t squares,
   return CNN4J_OK;
 }
 
-int32_t cnn4j_cuda_bias_add(int32_t dtype, void *y, const void *bias, int64_t outer, int64_t channels, int64_t inner) {
+CNN4J_CUDA_TWIN(bias_add)
+int32_t cnn4j::cuda::bias_add(cnn4j_context *, int32_t dtype, void *y, const void *bias, int64_t outer,
+                              int64_t channels, int64_t inner) {
   if (outer < 0 || channels < 1 || inner < 0 || !y || !bias) return CNN4J_INVALID_ARGUMENT;
   i64 n = outer * channels * inner;
   if (n == 0) return CNN4J_OK;
@@ -141,15 +146,18 @@ int32_t cnn4j_cuda_bias_add(int32_t dtype, void *y, const void *bias, int64_t ou
                                                                                        channels, inner)));
 }
 
-int32_t cnn4j_cuda_bias_grad(int32_t dtype, const void *dy, void *dbias, int64_t outer, int64_t channels,
-                             int64_t inner) {
+CNN4J_CUDA_TWIN(bias_grad)
+int32_t cnn4j::cuda::bias_grad(cnn4j_context *, int32_t dtype, const void *dy, void *dbias, int64_t outer,
+                               int64_t channels, int64_t inner) {
   if (outer < 0 || channels < 1 || inner < 0 || !dy || !dbias) return CNN4J_INVALID_ARGUMENT;
   CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("bias_grad", channels, CNN4J_LAUNCH(bias_grad_k<T>, unsigned(channels), 256, 0, stream())(
                                                                static_cast<const T *>(dy), static_cast<T *>(dbias),
                                                                outer, channels, inner)));
 }
 
-int32_t cnn4j_cuda_activation_forward(int32_t dtype, int32_t act, double alpha, const void *x, void *y, int64_t n) {
+CNN4J_CUDA_TWIN(activation_forward)
+int32_t cnn4j::cuda::activation_forward(cnn4j_context *, int32_t dtype, int32_t act, double alpha, const void *x,
+                                        void *y, int64_t n) {
   if (act < 0 || act > 3 || n < 0 || !x || !y) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
   CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("activation_forward", n, CNN4J_LAUNCH(act_fwd_k<T>, blocks_for(n), 256, 0, stream())(
@@ -157,8 +165,9 @@ int32_t cnn4j_cuda_activation_forward(int32_t dtype, int32_t act, double alpha, 
                                                                   static_cast<T *>(y), n)));
 }
 
-int32_t cnn4j_cuda_activation_backward(int32_t dtype, int32_t act, double alpha, const void *x, const void *y,
-                                       const void *dy, void *dx, int64_t n) {
+CNN4J_CUDA_TWIN(activation_backward)
+int32_t cnn4j::cuda::activation_backward(cnn4j_context *, int32_t dtype, int32_t act, double alpha, const void *x,
+                                         const void *y, const void *dy, void *dx, int64_t n) {
   if (act < 0 || act > 3 || n < 0 || !dy || !dx) return CNN4J_INVALID_ARGUMENT;
   if ((act <= 1 && !x) || (act >= 2 && !y)) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
@@ -168,4 +177,3 @@ int32_t cnn4j_cuda_activation_backward(int32_t dtype, int32_t act, double alpha,
                                                                    static_cast<const T *>(dy), static_cast<T *>(dx), n)));
 }
 
-}  // extern "C"

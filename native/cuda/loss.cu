@@ -122,8 +122,6 @@ __global__ void top_k_k(const T *logits, i64 rows, int classes, int k, int32_t *
 
 using namespace cnn4j_cuda;
 
-extern "C" {
-
 int32_t cnn4j_cuda_softmax_cross_entropy_device(int32_t dtype, const void *logits, const int32_t *labels,
                                                 void *dlogits, int64_t rows, int64_t classes, double grad_scale,
                                                 double *result) {
@@ -150,8 +148,10 @@ int32_t cnn4j_cuda_softmax_cross_entropy_device(int32_t dtype, const void *logit
   return st;
 }
 
-int32_t cnn4j_cuda_softmax_cross_entropy(int32_t dtype, const void *logits, const int32_t *labels, void *dlogits,
-                                         int64_t rows, int64_t classes, double grad_scale, double *result) {
+CNN4J_CUDA_TWIN(softmax_cross_entropy)
+int32_t cnn4j::cuda::softmax_cross_entropy(cnn4j_context *, int32_t dtype, const void *logits, const int32_t *labels,
+                                           void *dlogits, int64_t rows, int64_t classes, double grad_scale,
+                                           double *result) {
   if (rows < 0 || classes < 1 || !fits32(classes) || !logits || !labels || !result) return CNN4J_INVALID_ARGUMENT;
   result[0] = result[1] = 0;
   result[2] = -1;
@@ -174,11 +174,12 @@ int32_t cnn4j_cuda_softmax_cross_entropy(int32_t dtype, const void *logits, cons
   return CNN4J_OK;
 }
 
-int32_t cnn4j_cuda_top_k(int32_t dtype, const void *logits, int64_t rows, int64_t classes, int64_t k, int32_t *out) {
+CNN4J_CUDA_TWIN(top_k)
+int32_t cnn4j::cuda::top_k(cnn4j_context *, int32_t dtype, const void *logits, int64_t rows, int64_t classes, int64_t k,
+                           int32_t *out) {
   if (rows < 0 || classes < 1 || k < 1 || k > classes || !logits || !out) return CNN4J_INVALID_ARGUMENT;
   if (rows == 0) return CNN4J_OK;
   CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("top_k", rows, CNN4J_LAUNCH(top_k_k<T>, blocks_for(rows), 256, 0, stream())(
                                                       static_cast<const T *>(logits), rows, int(classes), int(k), out)));
 }
 
-}  // extern "C"

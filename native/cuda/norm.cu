@@ -152,9 +152,8 @@ __global__ void maxout_bwd_k(const T *dy, const int32_t *am, T *dx, i64 outer, i
 
 using namespace cnn4j_cuda;
 
-extern "C" {
-
-int32_t cnn4j_cuda_multiply(int32_t dtype, const void *a, const void *b, void *out, int64_t n) {
+CNN4J_CUDA_TWIN(multiply)
+int32_t cnn4j::cuda::multiply(cnn4j_context *, int32_t dtype, const void *a, const void *b, void *out, int64_t n) {
   if (n < 0 || (n > 0 && (!a || !b || !out))) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
   CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("multiply", n, CNN4J_LAUNCH(mul_k<T>, blocks_for(n), 256, 0, stream())(static_cast<const T *>(a),
@@ -162,10 +161,11 @@ int32_t cnn4j_cuda_multiply(int32_t dtype, const void *a, const void *b, void *o
                                                                                   static_cast<T *>(out), n)));
 }
 
-int32_t cnn4j_cuda_batch_norm_forward(int32_t dtype, const void *x, const void *gamma, const void *beta,
-                                      void *running_mean, void *running_var, void *y, void *save_mean,
-                                      void *save_inv_std, int64_t outer, int64_t channels, int64_t inner,
-                                      int32_t batch_stats, double momentum, double eps, int32_t relu) {
+CNN4J_CUDA_TWIN(batch_norm_forward)
+int32_t cnn4j::cuda::batch_norm_forward(cnn4j_context *, int32_t dtype, const void *x, const void *gamma,
+                                        const void *beta, void *running_mean, void *running_var, void *y,
+                                        void *save_mean, void *save_inv_std, int64_t outer, int64_t channels,
+                                        int64_t inner, int32_t batch_stats, double momentum, double eps, int32_t relu) {
   if (outer < 0 || channels < 1 || inner < 0 || !x || !gamma || !beta || !running_mean || !running_var || !y ||
       !save_mean || !save_inv_std || !(eps > 0)) {
     return CNN4J_INVALID_ARGUMENT;
@@ -181,10 +181,11 @@ int32_t cnn4j_cuda_batch_norm_forward(int32_t dtype, const void *x, const void *
                                                                        inner, batch_stats, momentum, eps, relu)));
 }
 
-int32_t cnn4j_cuda_batch_norm_backward(int32_t dtype, const void *x, const void *dy, const void *gamma,
-                                       const void *save_mean, const void *save_inv_std, void *dx, void *dgamma,
-                                       void *dbeta, int64_t outer, int64_t channels, int64_t inner,
-                                       int32_t batch_stats, const void *relu_y) {
+CNN4J_CUDA_TWIN(batch_norm_backward)
+int32_t cnn4j::cuda::batch_norm_backward(cnn4j_context *, int32_t dtype, const void *x, const void *dy,
+                                         const void *gamma, const void *save_mean, const void *save_inv_std, void *dx,
+                                         void *dgamma, void *dbeta, int64_t outer, int64_t channels, int64_t inner,
+                                         int32_t batch_stats, const void *relu_y) {
   if (outer < 0 || channels < 1 || inner < 0 || !x || !dy || !gamma || !save_mean || !save_inv_std || !dgamma ||
       !dbeta) {
     return CNN4J_INVALID_ARGUMENT;
@@ -201,8 +202,9 @@ int32_t cnn4j_cuda_batch_norm_backward(int32_t dtype, const void *x, const void 
                                                                         static_cast<const T *>(relu_y))));
 }
 
-int32_t cnn4j_cuda_dropout_forward(int32_t dtype, const void *x, void *y, void *mask, int64_t n, double p,
-                                   int64_t seed) {
+CNN4J_CUDA_TWIN(dropout_forward)
+int32_t cnn4j::cuda::dropout_forward(cnn4j_context *, int32_t dtype, const void *x, void *y, void *mask, int64_t n,
+                                     double p, int64_t seed) {
   if (n < 0 || !x || !y || !mask || !(p >= 0 && p < 1)) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
   const unsigned long long threshold = static_cast<unsigned long long>(std::llround(p * 16777216.0));
@@ -212,8 +214,9 @@ int32_t cnn4j_cuda_dropout_forward(int32_t dtype, const void *x, void *y, void *
                                                              static_cast<long long>(seed))));
 }
 
-int32_t cnn4j_cuda_maxout_forward(int32_t dtype, const void *x, void *y, int32_t *argmax, int64_t outer,
-                                  int64_t channels, int64_t inner, int64_t pieces) {
+CNN4J_CUDA_TWIN(maxout_forward)
+int32_t cnn4j::cuda::maxout_forward(cnn4j_context *, int32_t dtype, const void *x, void *y, int32_t *argmax,
+                                    int64_t outer, int64_t channels, int64_t inner, int64_t pieces) {
   if (outer < 0 || channels < 0 || inner < 0 || pieces < 1 || !x || !y || !argmax) return CNN4J_INVALID_ARGUMENT;
   i64 n = outer * channels * inner;
   if (n == 0) return CNN4J_OK;
@@ -222,8 +225,9 @@ int32_t cnn4j_cuda_maxout_forward(int32_t dtype, const void *x, void *y, int32_t
                                                             outer, channels, inner, pieces)));
 }
 
-int32_t cnn4j_cuda_maxout_backward(int32_t dtype, const void *dy, const int32_t *argmax, void *dx, int64_t outer,
-                                   int64_t channels, int64_t inner, int64_t pieces) {
+CNN4J_CUDA_TWIN(maxout_backward)
+int32_t cnn4j::cuda::maxout_backward(cnn4j_context *, int32_t dtype, const void *dy, const int32_t *argmax, void *dx,
+                                     int64_t outer, int64_t channels, int64_t inner, int64_t pieces) {
   if (outer < 0 || channels < 0 || inner < 0 || pieces < 1 || !dy || !argmax || !dx) return CNN4J_INVALID_ARGUMENT;
   i64 n = outer * channels * inner;
   if (n == 0) return CNN4J_OK;
@@ -232,7 +236,8 @@ int32_t cnn4j_cuda_maxout_backward(int32_t dtype, const void *dy, const int32_t 
                                                              outer, channels, inner, pieces)));
 }
 
-int32_t cnn4j_cuda_copy_channels(const void *src, int64_t src_channels, int64_t src_off, void *dst,
+CNN4J_CUDA_TWIN(copy_channels)
+int32_t cnn4j::cuda::copy_channels(cnn4j_context *, const void *src, int64_t src_channels, int64_t src_off, void *dst,
                                  int64_t dst_channels, int64_t dst_off, int64_t count, int64_t outer, int64_t inner,
                                  int64_t elem_bytes) {
   if (src_channels < 0 || dst_channels < 0 || src_off < 0 || dst_off < 0 || count < 0 || outer < 0 || inner < 0 ||
@@ -250,4 +255,3 @@ int32_t cnn4j_cuda_copy_channels(const void *src, int64_t src_channels, int64_t 
   return CNN4J_OK;
 }
 
-}  // extern "C"

@@ -54,11 +54,10 @@ __global__ void adam_k(T *p, const T *g, T *m, T *v, i64 n, T step_size, T inv_s
 
 using namespace cnn4j_cuda;
 
-extern "C" {
-
-int32_t cnn4j_cuda_sgd_update(int32_t dtype, void *param, const void *grad, void *velocity, int64_t n, double lr,
-                              double momentum, double dampening, int32_t nesterov, double weight_decay,
-                              int32_t first_step) {
+CNN4J_CUDA_TWIN(sgd_update)
+int32_t cnn4j::cuda::sgd_update(cnn4j_context *, int32_t dtype, void *param, const void *grad, void *velocity,
+                                int64_t n, double lr, double momentum, double dampening, int32_t nesterov,
+                                double weight_decay, int32_t first_step) {
   if (n < 0 || !param || !grad || (momentum != 0 && !velocity)) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
   CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("sgd_update", n, CNN4J_LAUNCH(sgd_k<T>, blocks_for(n), 256, 0, stream())(
@@ -67,7 +66,8 @@ int32_t cnn4j_cuda_sgd_update(int32_t dtype, void *param, const void *grad, void
                                                         T(1 - dampening), nesterov, T(weight_decay), first_step)));
 }
 
-int32_t cnn4j_cuda_rmsprop_update(int32_t dtype, void *param, const void *grad, void *square_avg,
+CNN4J_CUDA_TWIN(rmsprop_update)
+int32_t cnn4j::cuda::rmsprop_update(cnn4j_context *, int32_t dtype, void *param, const void *grad, void *square_avg,
                                   void *momentum_buffer, int64_t n, double lr, double alpha, double eps,
                                   double weight_decay, double momentum) {
   if (n < 0 || !param || !grad || !square_avg || (momentum != 0 && !momentum_buffer)) return CNN4J_INVALID_ARGUMENT;
@@ -79,9 +79,10 @@ int32_t cnn4j_cuda_rmsprop_update(int32_t dtype, void *param, const void *grad, 
                                                             T(eps), T(weight_decay), T(momentum))));
 }
 
-int32_t cnn4j_cuda_adam_update(int32_t dtype, void *param, const void *grad, void *m, void *v, int64_t n, double lr,
-                               double beta1, double beta2, double eps, double weight_decay, int32_t decoupled,
-                               int64_t step) {
+CNN4J_CUDA_TWIN(adam_update)
+int32_t cnn4j::cuda::adam_update(cnn4j_context *, int32_t dtype, void *param, const void *grad, void *m, void *v,
+                                 int64_t n, double lr, double beta1, double beta2, double eps, double weight_decay,
+                                 int32_t decoupled, int64_t step) {
   if (n < 0 || step < 1 || !param || !grad || !m || !v) return CNN4J_INVALID_ARGUMENT;
   if (n == 0) return CNN4J_OK;
   const double bc1 = 1 - std::pow(beta1, double(step)), bc2 = 1 - std::pow(beta2, double(step));
@@ -93,4 +94,3 @@ int32_t cnn4j_cuda_adam_update(int32_t dtype, void *param, const void *grad, voi
                                                          decoupled ? T(1 - lr * weight_decay) : T(1))));
 }
 
-}  // extern "C"

@@ -125,10 +125,9 @@ int32_t narrow(const cnn4j_pool_geometry *geometry, PoolGeo *g) {
 
 using namespace cnn4j_cuda;
 
-extern "C" {
-
-int32_t cnn4j_cuda_max_pool2d_forward(int32_t dtype, const cnn4j_pool_geometry *geometry, const void *x, void *y,
-                                      int32_t *argmax) {
+CNN4J_CUDA_TWIN(max_pool2d_forward)
+int32_t cnn4j::cuda::max_pool2d_forward(cnn4j_context *, int32_t dtype, const cnn4j_pool_geometry *geometry,
+                                        const void *x, void *y, int32_t *argmax) {
   PoolGeo g{};
   if (int32_t st = narrow(geometry, &g); st != CNN4J_OK) return st;
   if (!x || !y) return CNN4J_INVALID_ARGUMENT;
@@ -139,10 +138,12 @@ int32_t cnn4j_cuda_max_pool2d_forward(int32_t dtype, const cnn4j_pool_geometry *
                                                                   argmax, g)));
 }
 
-int32_t cnn4j_cuda_max_pool2d_backward(int32_t dtype, const void *dy, const int32_t *argmax, void *dx, int64_t planes,
-                                       int64_t hw, int64_t ohw) {
+CNN4J_CUDA_TWIN(fill)  // dx = 0 first
+CNN4J_CUDA_TWIN(max_pool2d_backward)
+int32_t cnn4j::cuda::max_pool2d_backward(cnn4j_context *ctx, int32_t dtype, const void *dy, const int32_t *argmax,
+                                         void *dx, int64_t planes, int64_t hw, int64_t ohw) {
   if (planes < 0 || hw < 0 || ohw < 0 || !dy || !argmax || !dx) return CNN4J_INVALID_ARGUMENT;
-  if (int32_t st = cnn4j_cuda_fill(dtype, dx, planes * hw, 0); st != CNN4J_OK) return st;
+  if (int32_t st = cnn4j::cuda::fill(ctx, dtype, dx, planes * hw, 0); st != CNN4J_OK) return st;
   i64 n = planes * ohw;
   if (n == 0) return CNN4J_OK;
   CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("max_pool2d_backward", n, CNN4J_LAUNCH(max_bwd_k<T>, blocks_for(n), 256, 0, stream())(
@@ -150,8 +151,9 @@ int32_t cnn4j_cuda_max_pool2d_backward(int32_t dtype, const void *dy, const int3
                                                                    static_cast<T *>(dx), planes, hw, ohw)));
 }
 
-int32_t cnn4j_cuda_avg_pool2d_forward(int32_t dtype, const cnn4j_pool_geometry *geometry, const void *x, void *y,
-                                      int32_t count_include_pad) {
+CNN4J_CUDA_TWIN(avg_pool2d_forward)
+int32_t cnn4j::cuda::avg_pool2d_forward(cnn4j_context *, int32_t dtype, const cnn4j_pool_geometry *geometry,
+                                        const void *x, void *y, int32_t count_include_pad) {
   PoolGeo g{};
   if (int32_t st = narrow(geometry, &g); st != CNN4J_OK) return st;
   if (!x || !y) return CNN4J_INVALID_ARGUMENT;
@@ -162,8 +164,9 @@ int32_t cnn4j_cuda_avg_pool2d_forward(int32_t dtype, const cnn4j_pool_geometry *
                                                                   count_include_pad)));
 }
 
-int32_t cnn4j_cuda_avg_pool2d_backward(int32_t dtype, const cnn4j_pool_geometry *geometry, const void *dy, void *dx,
-                                       int32_t count_include_pad) {
+CNN4J_CUDA_TWIN(avg_pool2d_backward)
+int32_t cnn4j::cuda::avg_pool2d_backward(cnn4j_context *, int32_t dtype, const cnn4j_pool_geometry *geometry,
+                                         const void *dy, void *dx, int32_t count_include_pad) {
   PoolGeo g{};
   if (int32_t st = narrow(geometry, &g); st != CNN4J_OK) return st;
   if (!dy || !dx) return CNN4J_INVALID_ARGUMENT;
@@ -174,4 +177,3 @@ int32_t cnn4j_cuda_avg_pool2d_backward(int32_t dtype, const cnn4j_pool_geometry 
                                                                    count_include_pad)));
 }
 
-}  // extern "C"

@@ -124,8 +124,6 @@ int32_t copy_back(void *dst, const void *src, i64 bytes, const char *what) {
 
 using namespace cnn4j_cuda;
 
-extern "C" {
-
 int32_t cnn4j_cuda_device_count(int32_t *count) {
   if (count == nullptr) return CNN4J_INVALID_ARGUMENT;
   *count = 0;
@@ -198,10 +196,11 @@ const char *cnn4j_cuda_describe(void) {
   return g_description.c_str();
 }
 
-int32_t cnn4j_cuda_malloc(int64_t bytes, void **out) {
+CNN4J_CUDA_TWIN(alloc)
+int32_t cnn4j::cuda::alloc(cnn4j_context *, int64_t bytes, void **out) {
   if (out == nullptr || bytes < 0) return CNN4J_INVALID_ARGUMENT;
   *out = nullptr;
-  if (int32_t st = refuse_while_recording("cnn4j_cuda_malloc"); st != CNN4J_OK) return st;
+  if (int32_t st = refuse_while_recording("cnn4j_alloc"); st != CNN4J_OK) return st;
   cudaError_t e = cudaMallocAsync(out, bytes == 0 ? 256 : static_cast<size_t>(bytes), stream());
   if (e == cudaErrorMemoryAllocation) {
     fail("cudaMallocAsync", e);
@@ -211,9 +210,10 @@ int32_t cnn4j_cuda_malloc(int64_t bytes, void **out) {
   return CNN4J_OK;
 }
 
-int32_t cnn4j_cuda_free(void *p) {
+CNN4J_CUDA_TWIN(free)
+int32_t cnn4j::cuda::free(cnn4j_context *, void *p) {
   if (p == nullptr) return CNN4J_OK;
-  if (int32_t st = refuse_while_recording("cnn4j_cuda_free"); st != CNN4J_OK) return st;
+  if (int32_t st = refuse_while_recording("cnn4j_free"); st != CNN4J_OK) return st;
   CNN4J_CUDA_TRY("cudaFreeAsync", cudaFreeAsync(p, stream()));
   return CNN4J_OK;
 }
@@ -270,7 +270,8 @@ int32_t cnn4j_cuda_host_free(void *p) {
   return CNN4J_OK;
 }
 
-int32_t cnn4j_cuda_memcpy(void *dst, const void *src, int64_t bytes, int32_t kind) {
+CNN4J_CUDA_TWIN(copy)
+int32_t cnn4j::cuda::copy(cnn4j_context *, void *dst, const void *src, int64_t bytes, int32_t kind) {
   if (bytes < 0 || kind < 0 || kind > 2 || (bytes > 0 && (dst == nullptr || src == nullptr))) {
     return CNN4J_INVALID_ARGUMENT;
   }
@@ -289,12 +290,12 @@ int32_t cnn4j_cuda_memcpy_async_h2d(void *dst, const void *src, int64_t bytes) {
   return CNN4J_OK;
 }
 
-int32_t cnn4j_cuda_synchronize(void) {
+CNN4J_CUDA_TWIN(synchronize)
+int32_t cnn4j::cuda::synchronize(cnn4j_context *) {
   CNN4J_CUDA_TRY("cudaDeviceSynchronize (a queued kernel failed)", cudaDeviceSynchronize());
   return CNN4J_OK;
 }
 
-}  // extern "C"
 
 // ---- Uploaders, deferred reads, graphs ------------------------------------------------------
 
@@ -348,8 +349,6 @@ void destroy_fetch(Fetch *f) {
 }
 
 }  // namespace
-
-extern "C" {
 
 int32_t cnn4j_cuda_uploader_create(int64_t bytes, void **out) {
   if (out == nullptr || bytes < 0) return CNN4J_INVALID_ARGUMENT;
@@ -527,4 +526,3 @@ int32_t cnn4j_cuda_sim_stats(int64_t *out) {
 #endif
 }
 
-}  // extern "C"

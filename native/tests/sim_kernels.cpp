@@ -1,5 +1,5 @@
-// sim_kernels: every CUDA kernel family of cnn4j (native/include/cnn4j/cuda.h) on the simulated
-// device, checked against the CPU function of the same name (cnn4j.h) on seeded random inputs.
+// sim_kernels: every op of cnn4j.h run through a CUDA context on the simulated device, checked
+// against the same op through a CPU context on seeded random inputs, and cuda.h's own functions.
 // Built by a CNN4J_CUDA=SIM configuration as the target cnn4j_sim_kernels (CMakeLists.txt);
 // tests/sanitize-sim.sh runs it plain, under AddressSanitizer + UBSan and under ThreadSanitizer.
 //
@@ -61,6 +61,8 @@ int g_group_checks = 0, g_group_failed = 0;
 std::string g_group;
 std::string g_only;
 std::mt19937_64 g_rng;
+// The two contexts every check runs through: the CPU's (the reference) and the device's.
+cnn4j_context *g_cpu = nullptr, *g_gpu = nullptr;
 
 // An API call that did not return CNN4J_OK: ends the current group (counted as one failure).
 struct CallFailed : std::runtime_error {
@@ -229,14 +231,14 @@ class Dev {
  public:
   explicit Dev(size_t n) : n_(n) {
     void *p = nullptr;
-    CK(cnn4j_cuda_malloc(i64(n * sizeof(T)), &p));
+    CK(cnn4j_alloc(g_gpu, i64(n * sizeof(T)), &p));
     p_ = static_cast<T *>(p);
   }
   explicit Dev(const std::vector<T> &v) : Dev(v.size()) { put(v); }
   ~Dev() {
     if (p_ == nullptr) return;
-    int32_t st = cnn4j_cuda_free(p_);
-    if (st != CNN4J_OK) report_failure(std::string("cnn4j_cuda_free: ") + cnn4j_status_string(st) + ": " + cnn4j_cuda_last_error());
+    int32_t st = cnn4j_free(g_gpu, p_);
+    if (st != CNN4J_OK) report_failure(std::string("cnn4j_free: ") + cnn4j_status_string(st) + ": " + cnn4j_cuda_last_error());
   }
   Dev(const Dev &) = delete;
   Dev &operator=(const Dev &) = delete;
@@ -244,30 +246,17 @@ class Dev {
   size_t size() const { return n_; }
   void put(const std::vector<T> &v) {
     if (v.size() != n_) throw CallFailed("driver: upload of " + std::to_string(v.size()) + " into " + std::to_string(n_));
-    CK(cnn4j_cuda_memcpy(p_, v.data(), i64(n_ * sizeof(T)), 0));
+    CK(cnn4j_copy(g_gpu, p_, v.data(), i64(n_ * sizeof(T)), 0));
   }
   std::vector<T> get() const {
     std::vector<T> v(n_);
-    CK(cnn4j_cuda_memcpy(v.data(), p_, i64(n_ * sizeof(T)), 1));
+    CK(cnn4j_copy(g_gpu, v.data(), p_, i64(n_ * sizeof(T)), 1));
     return v;
   }
 
  private:
   T *p_ = nullptr;
   size_t n_ = 0;
-};
-
-// CPU workspace (cnn4j_alloc: 64-byte aligned).
-class HostWs {
- public:
-  explicit HostWs(i64 bytes) { CK(cnn4j_alloc(bytes, &p_)); }
-  ~HostWs() { cnn4j_free(p_); }
-  HostWs(const HostWs &) = delete;
-  HostWs &operator=(const HostWs &) = delete;
-  void *get() const { return p_; }
-
- private:
-  void *p_ = nullptr;
 };
 
 // Page-locked host memory of the device runtime.
@@ -375,26 +364,21 @@ void check_conv(const ConvGeo &g, int precision) {
   // CPU references
   std::vector<T> y_ref(ny), y_nb_ref(ny), dx_ref(nx), dw_ref = dw0, db_ref = db0;
   {
-    i64 b0 = 0, b1 = 0, b2 = 0;
-    CK(cnn4j_conv2d_workspace(dt, 0, GEO(g), &b0));
-    CK(cnn4j_conv2d_workspace(dt, 1, GEO(g), &b1));
-    CK(cnn4j_conv2d_workspace(dt, 2, GEO(g), &b2));
-    HostWs ws(std::max({b0, b1, b2, i64(64)}));
-    CK(cnn4j_conv2d_forward(dt, GEO(g), x.data(), wt.data(), bias.data(), y_ref.data(), ws.get()));
-    CK(cnn4j_conv2d_forward(dt, GEO(g), x.data(), wt.data(), nullptr, y_nb_ref.data(), ws.get()));
-    CK(cnn4j_conv2d_backward_data(dt, GEO(g), dy.data(), wt.data(), dx_ref.data(), ws.get()));
-    CK(cnn4j_conv2d_backward_filter(dt, GEO(g), x.data(), dy.data(), dw_ref.data(), db_ref.data(), ws.get()));
-    CK(cnn4j_conv2d_backward_filter(dt, GEO(g), x.data(), dy.data(), dw_ref.data(), nullptr, ws.get()));
+    CK(cnn4j_conv2d_forward(g_cpu, dt, GEO(g), x.data(), wt.data(), bias.data(), y_ref.data()));
+    CK(cnn4j_conv2d_forward(g_cpu, dt, GEO(g), x.data(), wt.data(), nullptr, y_nb_ref.data()));
+    CK(cnn4j_conv2d_backward_data(g_cpu, dt, GEO(g), dy.data(), wt.data(), dx_ref.data()));
+    CK(cnn4j_conv2d_backward_filter(g_cpu, dt, GEO(g), x.data(), dy.data(), dw_ref.data(), db_ref.data()));
+    CK(cnn4j_conv2d_backward_filter(g_cpu, dt, GEO(g), x.data(), dy.data(), dw_ref.data(), nullptr));
   }
 
   PrecisionScope ps(precision);
   Dev<T> dx_in(x), dwt(wt), dbias(bias), ddy(dy), dy_out(nans<T>(ny)), dy_nb(nans<T>(ny)), ddx(nans<T>(nx)),
       ddw(dw0), ddb(db0);
-  CK(cnn4j_cuda_conv2d_forward(dt, GEO(g), dx_in, dwt, dbias, dy_out));
-  CK(cnn4j_cuda_conv2d_forward(dt, GEO(g), dx_in, dwt, nullptr, dy_nb));
-  CK(cnn4j_cuda_conv2d_backward_data(dt, GEO(g), ddy, dwt, ddx));
-  CK(cnn4j_cuda_conv2d_backward_filter(dt, GEO(g), dx_in, ddy, ddw, ddb));
-  CK(cnn4j_cuda_conv2d_backward_filter(dt, GEO(g), dx_in, ddy, ddw, nullptr));
+  CK(cnn4j_conv2d_forward(g_gpu, dt, GEO(g), dx_in, dwt, dbias, dy_out));
+  CK(cnn4j_conv2d_forward(g_gpu, dt, GEO(g), dx_in, dwt, nullptr, dy_nb));
+  CK(cnn4j_conv2d_backward_data(g_gpu, dt, GEO(g), ddy, dwt, ddx));
+  CK(cnn4j_conv2d_backward_filter(g_gpu, dt, GEO(g), dx_in, ddy, ddw, ddb));
+  CK(cnn4j_conv2d_backward_filter(g_gpu, dt, GEO(g), dx_in, ddy, ddw, nullptr));
   const auto y = dy_out.get(), y_nb = dy_nb.get(), dx = ddx.get(), dw = ddw.get(), db = ddb.get();
   const double t = tol<T>(precision);
   near(p + "forward", y, y_ref, t);
@@ -409,15 +393,10 @@ void check_conv(const ConvGeo &g, int precision) {
       const auto xr = tf32_as_double(x), wr = tf32_as_double(wt), dyr = tf32_as_double(dy);
       const auto bd = as_double(bias);
       std::vector<double> ye(ny), dxe(nx), dwe = as_double(dw0);
-      i64 b0 = 0, b1 = 0, b2 = 0;
-      CK(cnn4j_conv2d_workspace(CNN4J_F64, 0, GEO(g), &b0));
-      CK(cnn4j_conv2d_workspace(CNN4J_F64, 1, GEO(g), &b1));
-      CK(cnn4j_conv2d_workspace(CNN4J_F64, 2, GEO(g), &b2));
-      HostWs ws(std::max({b0, b1, b2, i64(64)}));
-      CK(cnn4j_conv2d_forward(CNN4J_F64, GEO(g), xr.data(), wr.data(), bd.data(), ye.data(), ws.get()));
-      CK(cnn4j_conv2d_backward_data(CNN4J_F64, GEO(g), dyr.data(), wr.data(), dxe.data(), ws.get()));
-      CK(cnn4j_conv2d_backward_filter(CNN4J_F64, GEO(g), xr.data(), dyr.data(), dwe.data(), nullptr, ws.get()));
-      CK(cnn4j_conv2d_backward_filter(CNN4J_F64, GEO(g), xr.data(), dyr.data(), dwe.data(), nullptr, ws.get()));
+      CK(cnn4j_conv2d_forward(g_cpu, CNN4J_F64, GEO(g), xr.data(), wr.data(), bd.data(), ye.data()));
+      CK(cnn4j_conv2d_backward_data(g_cpu, CNN4J_F64, GEO(g), dyr.data(), wr.data(), dxe.data()));
+      CK(cnn4j_conv2d_backward_filter(g_cpu, CNN4J_F64, GEO(g), xr.data(), dyr.data(), dwe.data(), nullptr));
+      CK(cnn4j_conv2d_backward_filter(g_cpu, CNN4J_F64, GEO(g), xr.data(), dyr.data(), dwe.data(), nullptr));
       near(p + "forward(tf32 operands, f64 ref)", y, ye, 1e-5);
       near(p + "backward_data(tf32 operands, f64 ref)", dx, dxe, 1e-5);
       near(p + "backward_filter(tf32 operands, f64 ref)", dw, dwe, 1e-5);
@@ -433,18 +412,15 @@ void check_matmul(int precision) {
   PrecisionScope ps(precision);
   for (auto &s : shapes) {
     const i64 m = s[0], n = s[1], k = s[2];
-    i64 wsb = 0;
-    CK(cnn4j_matmul_workspace(dt, m, n, k, &wsb));
-    HostWs ws(std::max<i64>(wsb, 64));
     for (int ta = 0; ta < 2; ta++) {
       for (int tb = 0; tb < 2; tb++) {
         for (int acc = 0; acc < 2; acc++) {
           auto a = rnd<T>(size_t(m * k)), b = rnd<T>(size_t(k * n));
           auto c0 = acc ? rnd<T>(size_t(m * n)) : nans<T>(size_t(m * n));
           std::vector<T> ref = acc ? c0 : std::vector<T>(size_t(m * n), T(0));
-          CK(cnn4j_matmul(dt, ta, tb, m, n, k, a.data(), b.data(), ref.data(), acc, ws.get()));
+          CK(cnn4j_matmul(g_cpu, dt, ta, tb, m, n, k, a.data(), b.data(), ref.data(), acc));
           Dev<T> da(a), db(b), dc(c0);
-          CK(cnn4j_cuda_matmul(dt, ta, tb, m, n, k, da, db, dc, acc));
+          CK(cnn4j_matmul(g_gpu, dt, ta, tb, m, n, k, da, db, dc, acc));
           const auto c = dc.get();
           char name[96];
           std::snprintf(name, sizeof name, "%lldx%lldx%lld ta%d tb%d acc%d", (long long)m, (long long)n,
@@ -455,14 +431,11 @@ void check_matmul(int precision) {
               // f64 reference of the TF32-rounded operands (C added unrounded)
               const auto ar = tf32_as_double(a), br = tf32_as_double(b);
               std::vector<double> e = acc ? as_double(c0) : std::vector<double>(size_t(m * n), 0.0);
-              i64 wd = 0;
-              CK(cnn4j_matmul_workspace(CNN4J_F64, m, n, k, &wd));
-              HostWs w2(std::max<i64>(wd, 64));
-              CK(cnn4j_matmul(CNN4J_F64, ta, tb, m, n, k, ar.data(), br.data(), e.data(), acc, w2.get()));
+              CK(cnn4j_matmul(g_cpu, CNN4J_F64, ta, tb, m, n, k, ar.data(), br.data(), e.data(), acc));
               near(std::string(name) + " (tf32 operands, f64 ref)", c, e, 1e-5);
               // the TF32 path was taken: some result differs from the FP32 one
               std::vector<T> fp32 = acc ? c0 : std::vector<T>(size_t(m * n), T(0));
-              CK(cnn4j_matmul(dt, ta, tb, m, n, k, a.data(), b.data(), fp32.data(), acc, ws.get()));
+              CK(cnn4j_matmul(g_cpu, dt, ta, tb, m, n, k, a.data(), b.data(), fp32.data(), acc));
               size_t differ = 0;
               for (size_t i = 0; i < c.size(); i++) differ += c[i] != fp32[i];
               if (m * n >= 16) expect(std::string(name) + " differs from FP32 (TF32 path taken)", differ > 0);
@@ -497,14 +470,10 @@ void check_geometry() {
   float buf[1024] = {};
   for (const auto &[what, g] : bad) {
     const int32_t v = cnn4j_conv_geometry_check(&g);
-    int64_t bytes = 0;
-    const int32_t cpu = cnn4j_conv2d_forward(CNN4J_F32, &g, buf, buf, nullptr, buf, buf);
-    const int32_t ws = cnn4j_conv2d_workspace(CNN4J_F32, 0, &g, &bytes);
-    const int32_t dev = cnn4j_cuda_conv2d_forward(CNN4J_F32, &g, buf, buf, nullptr, buf);
-    expect(std::string("conv geometry refused: ") + what,
-           v == CNN4J_INVALID_ARGUMENT && cpu == v && ws == v && dev == v,
-           "validator " + std::to_string(v) + ", CPU " + std::to_string(cpu) + ", workspace " + std::to_string(ws) +
-               ", device " + std::to_string(dev));
+    const int32_t cpu = cnn4j_conv2d_forward(g_cpu, CNN4J_F32, &g, buf, buf, nullptr, buf);
+    const int32_t dev = cnn4j_conv2d_forward(g_gpu, CNN4J_F32, &g, buf, buf, nullptr, buf);
+    expect(std::string("conv geometry refused: ") + what, v == CNN4J_INVALID_ARGUMENT && cpu == v && dev == v,
+           "validator " + std::to_string(v) + ", CPU " + std::to_string(cpu) + ", device " + std::to_string(dev));
   }
   const cnn4j_pool_geometry pool{3, 4, 4, 2, 2, {2, 2, 2, 2, 0, 0, 1, 1}};
   expect("pool geometry accepted", cnn4j_pool_geometry_check(&pool) == CNN4J_OK);
@@ -516,8 +485,8 @@ void check_geometry() {
   for (const auto &[what, g] : {std::pair<const char *, cnn4j_pool_geometry>{"plane over 2^31 pixels", huge},
                                 std::pair<const char *, cnn4j_pool_geometry>{"zero stride", stride0}}) {
     const int32_t v = cnn4j_pool_geometry_check(&g);
-    const int32_t cpu = cnn4j_max_pool2d_forward(CNN4J_F32, &g, buf, buf, nullptr);
-    const int32_t dev = cnn4j_cuda_max_pool2d_forward(CNN4J_F32, &g, buf, buf, nullptr);
+    const int32_t cpu = cnn4j_max_pool2d_forward(g_cpu, CNN4J_F32, &g, buf, buf, nullptr);
+    const int32_t dev = cnn4j_max_pool2d_forward(g_gpu, CNN4J_F32, &g, buf, buf, nullptr);
     expect(std::string("pool geometry refused: ") + what, v == CNN4J_INVALID_ARGUMENT && cpu == v && dev == v,
            "validator " + std::to_string(v) + ", CPU " + std::to_string(cpu) + ", device " + std::to_string(dev));
   }
@@ -570,19 +539,19 @@ void check_max_pool() {
       const std::string p = std::string(g.name) + (variant == 1 ? "(ties)." : variant == 2 ? "(NaN)." : ".");
       std::vector<T> y_ref(ny), dx_ref(nx);
       std::vector<int32_t> am_ref(ny);
-      CK(cnn4j_max_pool2d_forward(dt, PGEO(g), x.data(), y_ref.data(), am_ref.data()));
+      CK(cnn4j_max_pool2d_forward(g_cpu, dt, PGEO(g), x.data(), y_ref.data(), am_ref.data()));
       Dev<T> dxin(x), dyout(nans<T>(ny)), dyout2(nans<T>(ny)), ddy(dy), ddx(nans<T>(nx));
       Dev<int32_t> dam(std::vector<int32_t>(ny, -7)), dam_ref(am_ref);
-      CK(cnn4j_cuda_max_pool2d_forward(dt, PGEO(g), dxin, dyout, dam));
-      CK(cnn4j_cuda_max_pool2d_forward(dt, PGEO(g), dxin, dyout2, nullptr));
+      CK(cnn4j_max_pool2d_forward(g_gpu, dt, PGEO(g), dxin, dyout, dam));
+      CK(cnn4j_max_pool2d_forward(g_gpu, dt, PGEO(g), dxin, dyout2, nullptr));
       near(p + "forward", dyout.get(), y_ref, 0);
       near(p + "forward(no argmax)", dyout2.get(), y_ref, 0);
       same(p + "argmax", dam.get(), am_ref);
       if (variant == 2) continue;
       // backward from the same (CPU) argmax
-      CK(cnn4j_max_pool2d_backward(dt, dy.data(), am_ref.data(), dx_ref.data(), g.planes, g.h * g.w,
+      CK(cnn4j_max_pool2d_backward(g_cpu, dt, dy.data(), am_ref.data(), dx_ref.data(), g.planes, g.h * g.w,
                                    g.oh() * g.ow()));
-      CK(cnn4j_cuda_max_pool2d_backward(dt, ddy, dam_ref, ddx, g.planes, g.h * g.w, g.oh() * g.ow()));
+      CK(cnn4j_max_pool2d_backward(g_gpu, dt, ddy, dam_ref, ddx, g.planes, g.h * g.w, g.oh() * g.ow()));
       near(p + "backward", ddx.get(), dx_ref, tol<T>());
     }
   }
@@ -597,11 +566,11 @@ void check_avg_pool() {
       auto x = rnd<T>(nx), dy = rnd<T>(ny);
       const std::string p = std::string(g.name) + (include_pad ? "(count_include_pad)." : ".");
       std::vector<T> y_ref(ny), dx_ref(nx);
-      CK(cnn4j_avg_pool2d_forward(dt, PGEO(g), x.data(), y_ref.data(), include_pad));
-      CK(cnn4j_avg_pool2d_backward(dt, PGEO(g), dy.data(), dx_ref.data(), include_pad));
+      CK(cnn4j_avg_pool2d_forward(g_cpu, dt, PGEO(g), x.data(), y_ref.data(), include_pad));
+      CK(cnn4j_avg_pool2d_backward(g_cpu, dt, PGEO(g), dy.data(), dx_ref.data(), include_pad));
       Dev<T> dxin(x), dyout(nans<T>(ny)), ddy(dy), ddx(nans<T>(nx));
-      CK(cnn4j_cuda_avg_pool2d_forward(dt, PGEO(g), dxin, dyout, include_pad));
-      CK(cnn4j_cuda_avg_pool2d_backward(dt, PGEO(g), ddy, ddx, include_pad));
+      CK(cnn4j_avg_pool2d_forward(g_gpu, dt, PGEO(g), dxin, dyout, include_pad));
+      CK(cnn4j_avg_pool2d_backward(g_gpu, dt, PGEO(g), ddy, ddx, include_pad));
       near(p + "forward", dyout.get(), y_ref, tol<T>());
       near(p + "backward", ddx.get(), dx_ref, tol<T>());
     }
@@ -627,19 +596,19 @@ void check_softmax_ce() {
     const std::string p = std::string(cs.name) + ".";
     std::vector<T> dl_ref(n);
     double r_ref[3] = {0, 0, 0};
-    CK(cnn4j_softmax_cross_entropy(dt, logits.data(), lab.data(), dl_ref.data(), cs.rows, cs.classes, scale, r_ref));
+    CK(cnn4j_softmax_cross_entropy(g_cpu, dt, logits.data(), lab.data(), dl_ref.data(), cs.rows, cs.classes, scale, r_ref));
     Dev<T> dlog(logits), ddl(nans<T>(n));
     Dev<int32_t> dlab(lab);
     Dev<double> dres(nans<double>(3));
     double r[3] = {-5, -5, -5};
-    CK(cnn4j_cuda_softmax_cross_entropy(dt, dlog, dlab, ddl, cs.rows, cs.classes, scale, r));
+    CK(cnn4j_softmax_cross_entropy(g_gpu, dt, dlog, dlab, ddl, cs.rows, cs.classes, scale, r));
     near(p + "loss", std::vector<double>{r[0]}, std::vector<double>{r_ref[0]}, tol<T>());
     near(p + "correct", std::vector<double>{r[1]}, std::vector<double>{r_ref[1]}, 0);
     near(p + "bad row", std::vector<double>{r[2]}, std::vector<double>{-1.0}, 0);
     near(p + "dlogits", ddl.get(), dl_ref, tol<T>());
     // without dlogits, and the variant that leaves its totals on the device
     double r2[3] = {-5, -5, -5};
-    CK(cnn4j_cuda_softmax_cross_entropy(dt, dlog, dlab, nullptr, cs.rows, cs.classes, scale, r2));
+    CK(cnn4j_softmax_cross_entropy(g_gpu, dt, dlog, dlab, nullptr, cs.rows, cs.classes, scale, r2));
     near(p + "loss(no dlogits)", std::vector<double>{r2[0], r2[1]}, std::vector<double>{r_ref[0], r_ref[1]}, tol<T>());
     Dev<T> ddl2(nans<T>(n));
     CK(cnn4j_cuda_softmax_cross_entropy_device(dt, dlog, dlab, ddl2, cs.rows, cs.classes, scale, dres));
@@ -654,10 +623,10 @@ void check_softmax_ce() {
     lab[5] = 4;
     lab[7] = -1;
     double r_ref[3] = {0, 0, 0}, r[3] = {0, 0, 0};
-    int32_t st_ref = cnn4j_softmax_cross_entropy(dt, logits.data(), lab.data(), nullptr, rows, classes, 1, r_ref);
+    int32_t st_ref = cnn4j_softmax_cross_entropy(g_cpu, dt, logits.data(), lab.data(), nullptr, rows, classes, 1, r_ref);
     Dev<T> dlog(logits), ddl(nans<T>(size_t(rows * classes)));
     Dev<int32_t> dlab(lab);
-    int32_t st = cnn4j_cuda_softmax_cross_entropy(dt, dlog, dlab, ddl, rows, classes, 1, r);
+    int32_t st = cnn4j_softmax_cross_entropy(g_gpu, dt, dlog, dlab, ddl, rows, classes, 1, r);
     expect("bad label: status", st == st_ref && st == CNN4J_INVALID_ARGUMENT,
            "device " + std::to_string(st) + ", CPU " + std::to_string(st_ref));
     expect("bad label: first bad row", r[2] == r_ref[2] && r[2] == 5.0,
@@ -674,10 +643,10 @@ void check_top_k() {
       const i64 rows = cs[0], classes = cs[1], k = cs[2];
       auto logits = ties ? quantized<T>(size_t(rows * classes), 4) : rnd<T>(size_t(rows * classes));
       std::vector<int32_t> ref(size_t(rows * k));
-      CK(cnn4j_top_k(dt, logits.data(), rows, classes, k, ref.data()));
+      CK(cnn4j_top_k(g_cpu, dt, logits.data(), rows, classes, k, ref.data()));
       Dev<T> dl(logits);
       Dev<int32_t> dout(std::vector<int32_t>(size_t(rows * k), -9));
-      CK(cnn4j_cuda_top_k(dt, dl, rows, classes, k, dout));
+      CK(cnn4j_top_k(g_gpu, dt, dl, rows, classes, k, dout));
       char name[64];
       std::snprintf(name, sizeof name, "rows %lld classes %lld k %lld%s", (long long)rows, (long long)classes,
                     (long long)k, ties ? " (ties)" : "");
@@ -696,11 +665,11 @@ void check_bias() {
     const size_t n = size_t(outer * ch * inner);
     auto y = rnd<T>(n), b = rnd<T>(size_t(ch)), dy = rnd<T>(n), db0 = rnd<T>(size_t(ch));
     std::vector<T> y_ref = y, db_ref = db0;
-    CK(cnn4j_bias_add(dt, y_ref.data(), b.data(), outer, ch, inner));
-    CK(cnn4j_bias_grad(dt, dy.data(), db_ref.data(), outer, ch, inner));
+    CK(cnn4j_bias_add(g_cpu, dt, y_ref.data(), b.data(), outer, ch, inner));
+    CK(cnn4j_bias_grad(g_cpu, dt, dy.data(), db_ref.data(), outer, ch, inner));
     Dev<T> dy_(y), dbias(b), ddy(dy), ddb(db0);
-    CK(cnn4j_cuda_bias_add(dt, dy_, dbias, outer, ch, inner));
-    CK(cnn4j_cuda_bias_grad(dt, ddy, ddb, outer, ch, inner));
+    CK(cnn4j_bias_add(g_gpu, dt, dy_, dbias, outer, ch, inner));
+    CK(cnn4j_bias_grad(g_gpu, dt, ddy, ddb, outer, ch, inner));
     char name[64];
     std::snprintf(name, sizeof name, "[%lld,%lld,%lld]", (long long)outer, (long long)ch, (long long)inner);
     near(std::string(name) + " bias_add", dy_.get(), y_ref, tol<T>());
@@ -718,19 +687,19 @@ void check_activation() {
     auto x = rnd<T>(size_t(n), -4, 4), dy = rnd<T>(size_t(n));
     x[3] = T(0);
     std::vector<T> y_ref(static_cast<size_t>(n)), dx_ref(static_cast<size_t>(n));
-    CK(cnn4j_activation_forward(dt, act, alpha, x.data(), y_ref.data(), n));
-    CK(cnn4j_activation_backward(dt, act, alpha, act <= 1 ? x.data() : nullptr, act <= 1 ? nullptr : y_ref.data(),
+    CK(cnn4j_activation_forward(g_cpu, dt, act, alpha, x.data(), y_ref.data(), n));
+    CK(cnn4j_activation_backward(g_cpu, dt, act, alpha, act <= 1 ? x.data() : nullptr, act <= 1 ? nullptr : y_ref.data(),
                                  dy.data(), dx_ref.data(), n));
     Dev<T> dx_in(x), dy_out(nans<T>(size_t(n))), dy_ref(y_ref), ddy(dy), ddx(nans<T>(size_t(n)));
-    CK(cnn4j_cuda_activation_forward(dt, act, alpha, dx_in, dy_out, n));
-    CK(cnn4j_cuda_activation_backward(dt, act, alpha, act <= 1 ? static_cast<T *>(dx_in) : nullptr,
+    CK(cnn4j_activation_forward(g_gpu, dt, act, alpha, dx_in, dy_out, n));
+    CK(cnn4j_activation_backward(g_gpu, dt, act, alpha, act <= 1 ? static_cast<T *>(dx_in) : nullptr,
                                       act <= 1 ? nullptr : static_cast<T *>(dy_ref), ddy, ddx, n));
     near(std::string(names[act]) + " forward", dy_out.get(), y_ref, tol<T>());
     near(std::string(names[act]) + " backward", ddx.get(), dx_ref, tol<T>());
     // in place (y aliases x; dx aliases dy)
     Dev<T> inplace(x), dyin(dy);
-    CK(cnn4j_cuda_activation_forward(dt, act, alpha, inplace, inplace, n));
-    CK(cnn4j_cuda_activation_backward(dt, act, alpha, act <= 1 ? static_cast<T *>(dx_in) : nullptr,
+    CK(cnn4j_activation_forward(g_gpu, dt, act, alpha, inplace, inplace, n));
+    CK(cnn4j_activation_backward(g_gpu, dt, act, alpha, act <= 1 ? static_cast<T *>(dx_in) : nullptr,
                                       act <= 1 ? nullptr : static_cast<T *>(dy_ref), dyin, dyin, n));
     near(std::string(names[act]) + " forward(in place)", inplace.get(), y_ref, tol<T>());
     near(std::string(names[act]) + " backward(in place)", dyin.get(), dx_ref, tol<T>());
@@ -744,39 +713,39 @@ void check_elementwise() {
   auto a = rnd<T>(size_t(n)), b = rnd<T>(size_t(n));
   {
     std::vector<T> ref(static_cast<size_t>(n));
-    CK(cnn4j_fill(dt, ref.data(), n, -1.625));
+    CK(cnn4j_fill(g_cpu, dt, ref.data(), n, -1.625));
     Dev<T> d(nans<T>(size_t(n)));
-    CK(cnn4j_cuda_fill(dt, d, n, -1.625));
+    CK(cnn4j_fill(g_gpu, dt, d, n, -1.625));
     near("fill", d.get(), ref, 0);
   }
   {
     std::vector<T> ref(static_cast<size_t>(n));
-    CK(cnn4j_add(dt, a.data(), b.data(), ref.data(), n));
+    CK(cnn4j_add(g_cpu, dt, a.data(), b.data(), ref.data(), n));
     Dev<T> da(a), db(b), out(nans<T>(size_t(n)));
-    CK(cnn4j_cuda_add(dt, da, db, out, n));
+    CK(cnn4j_add(g_gpu, dt, da, db, out, n));
     near("add", out.get(), ref, tol<T>());
-    CK(cnn4j_cuda_add(dt, da, db, da, n));  // out aliases a
+    CK(cnn4j_add(g_gpu, dt, da, db, da, n));  // out aliases a
     near("add(in place)", da.get(), ref, tol<T>());
   }
   {
     std::vector<T> ref(static_cast<size_t>(n));
-    CK(cnn4j_multiply(dt, a.data(), b.data(), ref.data(), n));
+    CK(cnn4j_multiply(g_cpu, dt, a.data(), b.data(), ref.data(), n));
     Dev<T> da(a), db(b), out(nans<T>(size_t(n)));
-    CK(cnn4j_cuda_multiply(dt, da, db, out, n));
+    CK(cnn4j_multiply(g_gpu, dt, da, db, out, n));
     near("multiply", out.get(), ref, tol<T>());
   }
   {
     std::vector<T> ref = b;
-    CK(cnn4j_axpy(dt, 0.75, a.data(), ref.data(), n));
+    CK(cnn4j_axpy(g_cpu, dt, 0.75, a.data(), ref.data(), n));
     Dev<T> da(a), db(b);
-    CK(cnn4j_cuda_axpy(dt, 0.75, da, db, n));
+    CK(cnn4j_axpy(g_gpu, dt, 0.75, da, db, n));
     near("axpy", db.get(), ref, tol<T>());
   }
   {
     std::vector<T> ref = a;
-    CK(cnn4j_scale(dt, ref.data(), n, -2.5));
+    CK(cnn4j_scale(g_cpu, dt, ref.data(), n, -2.5));
     Dev<T> da(a);
-    CK(cnn4j_cuda_scale(dt, da, n, -2.5));
+    CK(cnn4j_scale(g_gpu, dt, da, n, -2.5));
     near("scale", da.get(), ref, tol<T>());
   }
 }
@@ -784,9 +753,9 @@ void check_elementwise() {
 void check_fill_i32() {
   const i64 n = 777;
   std::vector<int32_t> ref(static_cast<size_t>(n));
-  CK(cnn4j_fill(CNN4J_I32, ref.data(), n, 7.0));
+  CK(cnn4j_fill(g_cpu, CNN4J_I32, ref.data(), n, 7.0));
   Dev<int32_t> d(std::vector<int32_t>(size_t(n), -1));
-  CK(cnn4j_cuda_fill(CNN4J_I32, d, n, 7.0));
+  CK(cnn4j_fill(g_gpu, CNN4J_I32, d, n, 7.0));
   same("fill i32", d.get(), ref);
 }
 
@@ -799,8 +768,8 @@ void check_sum() {
     Dev<T> d(x);
     for (int sq = 0; sq < 2; sq++) {
       double ref = 0, got = -1;
-      CK(cnn4j_sum(dt, x.data(), n, sq, &ref));
-      CK(cnn4j_cuda_sum(dt, d, n, sq, &got));
+      CK(cnn4j_sum(g_cpu, dt, x.data(), n, sq, &ref));
+      CK(cnn4j_sum(g_gpu, dt, d, n, sq, &got));
       near("n " + std::to_string(n) + (sq ? " squares" : ""), std::vector<double>{got}, std::vector<double>{ref},
            1e-11);
     }
@@ -826,8 +795,8 @@ void check_optimizers() {
       auto g = rnd<T>(size_t(n));
       dg.put(g);
       T *vel = c.mom != 0 ? v_ref.data() : nullptr;
-      CK(cnn4j_sgd_update(dt, p_ref.data(), g.data(), vel, n, c.lr, c.mom, c.damp, c.nesterov, c.wd, s == 0));
-      CK(cnn4j_cuda_sgd_update(dt, dp, dg, c.mom != 0 ? static_cast<T *>(dv) : nullptr, n, c.lr, c.mom, c.damp,
+      CK(cnn4j_sgd_update(g_cpu, dt, p_ref.data(), g.data(), vel, n, c.lr, c.mom, c.damp, c.nesterov, c.wd, s == 0));
+      CK(cnn4j_sgd_update(g_gpu, dt, dp, dg, c.mom != 0 ? static_cast<T *>(dv) : nullptr, n, c.lr, c.mom, c.damp,
                                c.nesterov, c.wd, s == 0));
     }
     const std::string name = "sgd mom " + fmt(c.mom) + " damp " + fmt(c.damp) + " nesterov " +
@@ -845,9 +814,9 @@ void check_optimizers() {
     for (int s = 0; s < steps; s++) {
       auto g = rnd<T>(size_t(n));
       dg.put(g);
-      CK(cnn4j_rmsprop_update(dt, p_ref.data(), g.data(), sq_ref.data(), c.mom != 0 ? b_ref.data() : nullptr, n, c.lr,
+      CK(cnn4j_rmsprop_update(g_cpu, dt, p_ref.data(), g.data(), sq_ref.data(), c.mom != 0 ? b_ref.data() : nullptr, n, c.lr,
                               c.alpha, c.eps, c.wd, c.mom));
-      CK(cnn4j_cuda_rmsprop_update(dt, dp, dg, dsq, c.mom != 0 ? static_cast<T *>(db) : nullptr, n, c.lr, c.alpha,
+      CK(cnn4j_rmsprop_update(g_gpu, dt, dp, dg, dsq, c.mom != 0 ? static_cast<T *>(db) : nullptr, n, c.lr, c.alpha,
                                    c.eps, c.wd, c.mom));
     }
     const std::string name = "rmsprop alpha " + fmt(c.alpha) + " wd " + fmt(c.wd) + " mom " + fmt(c.mom);
@@ -867,9 +836,9 @@ void check_optimizers() {
     for (int s = 1; s <= steps; s++) {
       auto g = rnd<T>(size_t(n));
       dg.put(g);
-      CK(cnn4j_adam_update(dt, p_ref.data(), g.data(), m_ref.data(), v_ref.data(), n, c.lr, c.b1, c.b2, c.eps, c.wd,
+      CK(cnn4j_adam_update(g_cpu, dt, p_ref.data(), g.data(), m_ref.data(), v_ref.data(), n, c.lr, c.b1, c.b2, c.eps, c.wd,
                            c.decoupled, s));
-      CK(cnn4j_cuda_adam_update(dt, dp, dg, dm, dv, n, c.lr, c.b1, c.b2, c.eps, c.wd, c.decoupled, s));
+      CK(cnn4j_adam_update(g_gpu, dt, dp, dg, dm, dv, n, c.lr, c.b1, c.b2, c.eps, c.wd, c.decoupled, s));
     }
     const std::string name = std::string(c.decoupled ? "adamw" : "adam") + " lr " + fmt(c.lr) + " wd " + fmt(c.wd);
     near(name + " param", dp.get(), p_ref, tol<T>());
@@ -898,11 +867,11 @@ void check_batch_norm() {
            rv = rnd<T>(c, 0.5, 1.5), dy = rnd<T>(n), dg0 = rnd<T>(c), db0 = rnd<T>(c);
       const double momentum = 0.1, eps = 1e-5;
       std::vector<T> y_ref(n), sm_ref(c), si_ref(c), rm_ref = rm, rv_ref = rv;
-      CK(cnn4j_batch_norm_forward(dt, x.data(), gamma.data(), beta.data(), rm_ref.data(), rv_ref.data(), y_ref.data(),
+      CK(cnn4j_batch_norm_forward(g_cpu, dt, x.data(), gamma.data(), beta.data(), rm_ref.data(), rv_ref.data(), y_ref.data(),
                                   sm_ref.data(), si_ref.data(), outer, ch, inner, batch_stats, momentum, eps, relu));
       Dev<T> dx_in(x), dgam(gamma), dbeta(beta), drm(rm), drv(rv), dy_out(nans<T>(n)), dsm(nans<T>(c)),
           dsi(nans<T>(c));
-      CK(cnn4j_cuda_batch_norm_forward(dt, dx_in, dgam, dbeta, drm, drv, dy_out, dsm, dsi, outer, ch, inner,
+      CK(cnn4j_batch_norm_forward(g_gpu, dt, dx_in, dgam, dbeta, drm, drv, dy_out, dsm, dsi, outer, ch, inner,
                                        batch_stats, momentum, eps, relu));
       near(p + "forward y", dy_out.get(), y_ref, tol<T>());
       near(p + "forward save_mean", dsm.get(), sm_ref, tol<T>());
@@ -911,20 +880,20 @@ void check_batch_norm() {
       near(p + "forward running_var", drv.get(), rv_ref, tol<T>());
       // backward from the CPU's saved statistics
       std::vector<T> dx_ref(n), dg_ref = dg0, db_ref = db0;
-      CK(cnn4j_batch_norm_backward(dt, x.data(), dy.data(), gamma.data(), sm_ref.data(), si_ref.data(),
+      CK(cnn4j_batch_norm_backward(g_cpu, dt, x.data(), dy.data(), gamma.data(), sm_ref.data(), si_ref.data(),
                                    dx_ref.data(), dg_ref.data(), db_ref.data(), outer, ch, inner, batch_stats,
                                    relu ? y_ref.data() : nullptr));
       Dev<T> dsm_ref(sm_ref), dsi_ref(si_ref), ddy(dy), ddx(nans<T>(n)), ddg(dg0), ddb(db0), dyr(y_ref);
-      CK(cnn4j_cuda_batch_norm_backward(dt, dx_in, ddy, dgam, dsm_ref, dsi_ref, ddx, ddg, ddb, outer, ch, inner,
+      CK(cnn4j_batch_norm_backward(g_gpu, dt, dx_in, ddy, dgam, dsm_ref, dsi_ref, ddx, ddg, ddb, outer, ch, inner,
                                         batch_stats, relu ? static_cast<const T *>(dyr) : nullptr));
       near(p + "backward dx", ddx.get(), dx_ref, tol<T>());
       near(p + "backward dgamma", ddg.get(), dg_ref, tol<T>());
       near(p + "backward dbeta", ddb.get(), db_ref, tol<T>());
       // dx null: only the parameter gradients (added once more)
-      CK(cnn4j_batch_norm_backward(dt, x.data(), dy.data(), gamma.data(), sm_ref.data(), si_ref.data(), nullptr,
+      CK(cnn4j_batch_norm_backward(g_cpu, dt, x.data(), dy.data(), gamma.data(), sm_ref.data(), si_ref.data(), nullptr,
                                    dg_ref.data(), db_ref.data(), outer, ch, inner, batch_stats,
                                    relu ? y_ref.data() : nullptr));
-      CK(cnn4j_cuda_batch_norm_backward(dt, dx_in, ddy, dgam, dsm_ref, dsi_ref, nullptr, ddg, ddb, outer, ch, inner,
+      CK(cnn4j_batch_norm_backward(g_gpu, dt, dx_in, ddy, dgam, dsm_ref, dsi_ref, nullptr, ddg, ddb, outer, ch, inner,
                                         batch_stats, relu ? static_cast<const T *>(dyr) : nullptr));
       near(p + "backward(no dx) dgamma", ddg.get(), dg_ref, tol<T>());
       near(p + "backward(no dx) dbeta", ddb.get(), db_ref, tol<T>());
@@ -940,9 +909,9 @@ void check_dropout() {
     for (int64_t seed : {int64_t(12345), int64_t(-7)}) {
       auto x = rnd<T>(size_t(n));
       std::vector<T> y_ref(static_cast<size_t>(n)), m_ref(static_cast<size_t>(n));
-      CK(cnn4j_dropout_forward(dt, x.data(), y_ref.data(), m_ref.data(), n, p, seed));
+      CK(cnn4j_dropout_forward(g_cpu, dt, x.data(), y_ref.data(), m_ref.data(), n, p, seed));
       Dev<T> dx_in(x), dy(nans<T>(size_t(n))), dm(nans<T>(size_t(n)));
-      CK(cnn4j_cuda_dropout_forward(dt, dx_in, dy, dm, n, p, seed));
+      CK(cnn4j_dropout_forward(g_gpu, dt, dx_in, dy, dm, n, p, seed));
       const std::string name = "p " + fmt(p) + " seed " + std::to_string(seed);
       near(name + " y", dy.get(), y_ref, 0);
       near(name + " mask", dm.get(), m_ref, 0);
@@ -979,12 +948,12 @@ void check_maxout() {
       auto dy = rnd<T>(ny);
       std::vector<T> y_ref(ny), dx_ref(nx);
       std::vector<int32_t> am_ref(ny);
-      CK(cnn4j_maxout_forward(dt, x.data(), y_ref.data(), am_ref.data(), outer, ch, inner, pieces));
-      CK(cnn4j_maxout_backward(dt, dy.data(), am_ref.data(), dx_ref.data(), outer, ch, inner, pieces));
+      CK(cnn4j_maxout_forward(g_cpu, dt, x.data(), y_ref.data(), am_ref.data(), outer, ch, inner, pieces));
+      CK(cnn4j_maxout_backward(g_cpu, dt, dy.data(), am_ref.data(), dx_ref.data(), outer, ch, inner, pieces));
       Dev<T> dx_in(x), dy_out(nans<T>(ny)), ddy(dy), ddx(nans<T>(nx));
       Dev<int32_t> dam(std::vector<int32_t>(ny, -3)), dam_ref(am_ref);
-      CK(cnn4j_cuda_maxout_forward(dt, dx_in, dy_out, dam, outer, ch, inner, pieces));
-      CK(cnn4j_cuda_maxout_backward(dt, ddy, dam_ref, ddx, outer, ch, inner, pieces));
+      CK(cnn4j_maxout_forward(g_gpu, dt, dx_in, dy_out, dam, outer, ch, inner, pieces));
+      CK(cnn4j_maxout_backward(g_gpu, dt, ddy, dam_ref, ddx, outer, ch, inner, pieces));
       char name[80];
       std::snprintf(name, sizeof name, "[%lld,%lld*%lld,%lld]%s ", (long long)outer, (long long)ch,
                     (long long)pieces, (long long)inner, variant == 1 ? "(ties)" : variant == 2 ? "(NaN)" : "");
@@ -1008,10 +977,10 @@ void check_copy_channels() {
     for (auto &b : src) b = uint8_t(u(g_rng));
     for (auto &b : dst) b = uint8_t(u(g_rng));
     std::vector<uint8_t> ref = dst;
-    CK(cnn4j_copy_channels(src.data(), c.src_ch, c.src_off, ref.data(), c.dst_ch, c.dst_off, c.count, c.outer, c.inner,
+    CK(cnn4j_copy_channels(g_cpu, src.data(), c.src_ch, c.src_off, ref.data(), c.dst_ch, c.dst_off, c.count, c.outer, c.inner,
                            c.elem));
     Dev<uint8_t> ds(src), dd(dst);
-    CK(cnn4j_cuda_copy_channels(ds, c.src_ch, c.src_off, dd, c.dst_ch, c.dst_off, c.count, c.outer, c.inner, c.elem));
+    CK(cnn4j_copy_channels(g_gpu, ds, c.src_ch, c.src_off, dd, c.dst_ch, c.dst_off, c.count, c.outer, c.inner, c.elem));
     char name[96];
     std::snprintf(name, sizeof name, "src %lld@%lld dst %lld@%lld count %lld outer %lld inner %lld elem %lld",
                   (long long)c.src_ch, (long long)c.src_off, (long long)c.dst_ch, (long long)c.dst_off,
@@ -1072,9 +1041,9 @@ void check_graph() {
   };
   Bufs ge(x, d, wt, bias, dw0, lab, ny, size_t(g.k)), ea(x, d, wt, bias, dw0, lab, ny, size_t(g.k));
   auto step = [&](Bufs &b) {
-    CK(cnn4j_cuda_axpy(dt, 0.5, b.d, b.x, i64(nx)));
-    CK(cnn4j_cuda_conv2d_forward(dt, GEO(g), b.x, b.w, b.b, b.y));
-    CK(cnn4j_cuda_conv2d_backward_filter(dt, GEO(g), b.x, b.y, b.dw, b.db));
+    CK(cnn4j_axpy(g_gpu, dt, 0.5, b.d, b.x, i64(nx)));
+    CK(cnn4j_conv2d_forward(g_gpu, dt, GEO(g), b.x, b.w, b.b, b.y));
+    CK(cnn4j_conv2d_backward_filter(g_gpu, dt, GEO(g), b.x, b.y, b.dw, b.db));
     CK(cnn4j_cuda_softmax_cross_entropy_device(dt, b.y, b.lab, b.dl, rows, classes, 0.01, b.res));
   };
   Exec exec;
@@ -1083,12 +1052,12 @@ void check_graph() {
     rec.begin();
     step(ge);
     void *p = nullptr;
-    int32_t st = cnn4j_cuda_malloc(64, &p);
-    expect("cnn4j_cuda_malloc refused while recording", st != CNN4J_OK && p == nullptr,
+    int32_t st = cnn4j_alloc(g_gpu, 64, &p);
+    expect("cnn4j_alloc refused while recording", st != CNN4J_OK && p == nullptr,
            "status " + std::to_string(st));
     if (p) {
       rec.end();
-      cnn4j_cuda_free(p);
+      cnn4j_free(g_gpu, p);
       return;
     }
     exec.p = rec.end();
@@ -1099,7 +1068,7 @@ void check_graph() {
     CK(cnn4j_cuda_graph_launch(exec.p));
     step(ea);
   }
-  CK(cnn4j_cuda_synchronize());
+  CK(cnn4j_synchronize(g_gpu));
   near("x after 3 launches", ge.x.get(), ea.x.get(), 0);
   near("conv y", ge.y.get(), ea.y.get(), 0);
   near("dweight (split sums, 3x)", ge.dw.get(), ea.dw.get(), 0);
@@ -1109,16 +1078,12 @@ void check_graph() {
   // and the eager result is the CPU's
   {
     std::vector<T> xr = x, yr(ny), dwr = dw0, dbr(size_t(g.k), T(0)), dlr(ny);
-    i64 b0 = 0, b2 = 0;
-    CK(cnn4j_conv2d_workspace(dt, 0, GEO(g), &b0));
-    CK(cnn4j_conv2d_workspace(dt, 2, GEO(g), &b2));
-    HostWs ws(std::max({b0, b2, i64(64)}));
     double r[3];
     for (int i = 0; i < launches; i++) {
-      CK(cnn4j_axpy(dt, 0.5, d.data(), xr.data(), i64(nx)));
-      CK(cnn4j_conv2d_forward(dt, GEO(g), xr.data(), wt.data(), bias.data(), yr.data(), ws.get()));
-      CK(cnn4j_conv2d_backward_filter(dt, GEO(g), xr.data(), yr.data(), dwr.data(), dbr.data(), ws.get()));
-      CK(cnn4j_softmax_cross_entropy(dt, yr.data(), lab.data(), dlr.data(), rows, classes, 0.01, r));
+      CK(cnn4j_axpy(g_cpu, dt, 0.5, d.data(), xr.data(), i64(nx)));
+      CK(cnn4j_conv2d_forward(g_cpu, dt, GEO(g), xr.data(), wt.data(), bias.data(), yr.data()));
+      CK(cnn4j_conv2d_backward_filter(g_cpu, dt, GEO(g), xr.data(), yr.data(), dwr.data(), dbr.data()));
+      CK(cnn4j_softmax_cross_entropy(g_cpu, dt, yr.data(), lab.data(), dlr.data(), rows, classes, 0.01, r));
     }
     near("eager dweight vs CPU", ea.dw.get(), dwr, tol<T>());
     near("eager loss vs CPU", ea.res.get(), std::vector<double>{r[0], r[1], -1}, tol<T>());
@@ -1134,9 +1099,9 @@ void check_graph() {
       PrecisionScope ps(CNN4J_CUDA_TF32);
       Recording rec;
       rec.begin();
-      CK(cnn4j_cuda_matmul(dt, 0, 1, m, n, k, da, db, c_graph, 0));
+      CK(cnn4j_matmul(g_gpu, dt, 0, 1, m, n, k, da, db, c_graph, 0));
       e2.p = rec.end();
-      CK(cnn4j_cuda_matmul(dt, 0, 1, m, n, k, da, db, c_eager, 0));
+      CK(cnn4j_matmul(g_gpu, dt, 0, 1, m, n, k, da, db, c_eager, 0));
     }
     CK(cnn4j_cuda_graph_launch(e2.p));  // precision is FP32 again here
     near("tf32 graph launched under fp32", c_graph.get(), c_eager.get(), 0);
@@ -1166,7 +1131,7 @@ void check_transfers() {
       CK(cnn4j_cuda_uploader_reserve(up));
       CK(cnn4j_cuda_uploader_put(up, *dst[size_t(i)], tmp.data(), i64(n * sizeof(T))));
       std::fill(tmp.begin(), tmp.end(), T(-99));  // put copied it: the device must not see this
-      CK(cnn4j_cuda_scale(CNN4J_F32, *dst[size_t(i)], n, 2.0));  // queued after the put: sees its data
+      CK(cnn4j_scale(g_gpu, CNN4J_F32, *dst[size_t(i)], n, 2.0));  // queued after the put: sees its data
     }
     for (int i = 0; i < puts; i++) {
       std::vector<T> want = src[size_t(i)];
@@ -1187,15 +1152,15 @@ void check_transfers() {
       ~Guard() { cnn4j_cuda_fetch_destroy(f); }
     } guard{f};
     Dev<double> d(nans<double>(3));
-    CK(cnn4j_cuda_fill(CNN4J_F64, d, 3, 7.5));
+    CK(cnn4j_fill(g_gpu, CNN4J_F64, d, 3, 7.5));
     CK(cnn4j_cuda_fetch_start(f, d, 3 * sizeof(double)));
     CK(cnn4j_cuda_fetch_wait(f));
     std::vector<double> got(3, 0);
     CK(cnn4j_cuda_fetch_read(f, got.data(), 3 * sizeof(double)));
     near("fetch after fill", got, std::vector<double>(3, 7.5), 0);
-    CK(cnn4j_cuda_scale(CNN4J_F64, d, 3, -2));
+    CK(cnn4j_scale(g_gpu, CNN4J_F64, d, 3, -2));
     CK(cnn4j_cuda_fetch_start(f, d, 2 * sizeof(double)));
-    CK(cnn4j_cuda_scale(CNN4J_F64, d, 3, 100));  // queued after the fetch: not in it
+    CK(cnn4j_scale(g_gpu, CNN4J_F64, d, 3, 100));  // queued after the fetch: not in it
     CK(cnn4j_cuda_fetch_wait(f));
     std::vector<double> got2(2, 0);
     CK(cnn4j_cuda_fetch_read(f, got2.data(), 2 * sizeof(double)));
@@ -1207,7 +1172,7 @@ void check_transfers() {
     std::memcpy(pin.get(), v.data(), size_t(n) * sizeof(T));
     Dev<T> a(nans<T>(size_t(n))), b(nans<T>(size_t(n)));
     CK(cnn4j_cuda_memcpy_async_h2d(a, pin.get(), i64(n * sizeof(T))));
-    CK(cnn4j_cuda_memcpy(b, a, i64(n * sizeof(T)), 2));
+    CK(cnn4j_copy(g_gpu, b, a, i64(n * sizeof(T)), 2));
     near("page-locked async upload, device copy", b.get(), v, 0);
   }
 }
@@ -1215,6 +1180,43 @@ void check_transfers() {
 // ---- several host threads ---------------------------------------------------------------------
 // Two host threads call ops that wait for the device and copy small results back (sum,
 // softmax_cross_entropy) at the same time; the second thread was never passed to set_device.
+// ---- contexts ------------------------------------------------------------------------------
+void check_contexts() {
+  cnn4j_context *c = reinterpret_cast<cnn4j_context *>(&g_rng);  // must come back null when refused
+  expect("unknown device refused", cnn4j_context_create(7, 0, &c) == CNN4J_INVALID_ARGUMENT && c == nullptr);
+  expect("CPU index other than 0 refused", cnn4j_context_create(CNN4J_DEVICE_CPU, 1, &c) == CNN4J_INVALID_ARGUMENT);
+  expect("negative CUDA ordinal refused", cnn4j_context_create(CNN4J_DEVICE_CUDA, -1, &c) == CNN4J_INVALID_ARGUMENT);
+  expect("null out refused", cnn4j_context_create(CNN4J_DEVICE_CPU, 0, nullptr) == CNN4J_INVALID_ARGUMENT);
+  float v[4] = {};
+  expect("an op without a context refused", cnn4j_fill(nullptr, CNN4J_F32, v, 4, 1.0) == CNN4J_INVALID_ARGUMENT);
+  expect("destroying null is a no-op", cnn4j_context_destroy(nullptr) == CNN4J_OK);
+  // A CPU context's scratch memory: none before the first convolution, grown by one that
+  // needs more, kept (not shrunk) for one that needs less.
+  CK(cnn4j_context_create(CNN4J_DEVICE_CPU, 0, &c));
+  struct Guard {
+    cnn4j_context *c;
+    ~Guard() { cnn4j_context_destroy(c); }
+  } guard{c};
+  int64_t b0 = -1, b1 = -1, b2 = -1;
+  CK(cnn4j_context_scratch_bytes(c, &b0));
+  expect("a new context holds no scratch memory", b0 == 0, std::to_string(b0));
+  const cnn4j_conv_geometry big{4, 8, 20, 20, 16, 20, 20, 1, {3, 3, 1, 1, 1, 1, 1, 1}};
+  const cnn4j_conv_geometry small{1, 2, 5, 5, 3, 5, 5, 1, {3, 3, 1, 1, 1, 1, 1, 1}};
+  auto x = rnd<float>(4 * 8 * 400), w = rnd<float>(16 * 8 * 9);
+  std::vector<float> y(4 * 16 * 400);
+  CK(cnn4j_conv2d_forward(c, CNN4J_F32, &big, x.data(), w.data(), nullptr, y.data()));
+  CK(cnn4j_context_scratch_bytes(c, &b1));
+  expect("a convolution grows the scratch memory", b1 > 0, std::to_string(b1));
+  CK(cnn4j_conv2d_forward(c, CNN4J_F32, &small, x.data(), w.data(), nullptr, y.data()));
+  CK(cnn4j_context_scratch_bytes(c, &b2));
+  expect("a smaller convolution keeps it", b2 == b1, std::to_string(b1) + " then " + std::to_string(b2));
+  // The same convolution through the shared context gives the same result.
+  std::vector<float> y2(y.size());
+  CK(cnn4j_conv2d_forward(c, CNN4J_F32, &big, x.data(), w.data(), nullptr, y.data()));
+  CK(cnn4j_conv2d_forward(g_cpu, CNN4J_F32, &big, x.data(), w.data(), nullptr, y2.data()));
+  expect("a context's result is the shared context's", y == y2);
+}
+
 void check_host_threads() {
   using T = float;
   const i64 n = 3000, rows = 20, classes = 7;
@@ -1222,8 +1224,8 @@ void check_host_threads() {
   auto x = rnd<T>(size_t(n)), logits = rnd<T>(size_t(rows * classes));
   auto lab = labels(size_t(rows), int(classes));
   double sum_ref = 0, ce_ref[3] = {0, 0, 0};
-  CK(cnn4j_sum(CNN4J_F32, x.data(), n, 1, &sum_ref));
-  CK(cnn4j_softmax_cross_entropy(CNN4J_F32, logits.data(), lab.data(), nullptr, rows, classes, 1, ce_ref));
+  CK(cnn4j_sum(g_cpu, CNN4J_F32, x.data(), n, 1, &sum_ref));
+  CK(cnn4j_softmax_cross_entropy(g_cpu, CNN4J_F32, logits.data(), lab.data(), nullptr, rows, classes, 1, ce_ref));
   Dev<T> dx(x), dl(logits);
   Dev<int32_t> dlab(lab);
   std::vector<double> sums(rounds, -1), losses(rounds, -1);
@@ -1231,13 +1233,13 @@ void check_host_threads() {
   std::thread other([&] {
     for (int r = 0; r < rounds && err_b.empty(); r++) {
       double res[3] = {0, 0, 0};
-      int32_t st = cnn4j_cuda_softmax_cross_entropy(CNN4J_F32, dl, dlab, nullptr, rows, classes, 1, res);
+      int32_t st = cnn4j_softmax_cross_entropy(g_gpu, CNN4J_F32, dl, dlab, nullptr, rows, classes, 1, res);
       if (st != CNN4J_OK) err_b = std::string("softmax_cross_entropy: ") + cnn4j_cuda_last_error();
       losses[size_t(r)] = res[0];
     }
   });
   for (int r = 0; r < rounds && err_a.empty(); r++) {
-    int32_t st = cnn4j_cuda_sum(CNN4J_F32, dx, n, 1, &sums[size_t(r)]);
+    int32_t st = cnn4j_sum(g_gpu, CNN4J_F32, dx, n, 1, &sums[size_t(r)]);
     if (st != CNN4J_OK) err_a = std::string("sum: ") + cnn4j_cuda_last_error();
   }
   other.join();
@@ -1286,6 +1288,17 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "sim_kernels: cnn4j_cuda_set_device(0): %s\n", cnn4j_cuda_last_error());
     return 1;
   }
+  if (cnn4j_context_create(CNN4J_DEVICE_CPU, 0, &g_cpu) != CNN4J_OK ||
+      cnn4j_context_create(CNN4J_DEVICE_CUDA, 0, &g_gpu) != CNN4J_OK) {
+    std::fprintf(stderr, "sim_kernels: cnn4j_context_create: %s\n", cnn4j_cuda_last_error());
+    return 1;
+  }
+  struct Contexts {
+    ~Contexts() {
+      cnn4j_context_destroy(g_cpu);
+      cnn4j_context_destroy(g_gpu);
+    }
+  } contexts;
   int64_t start[5] = {0, 0, 0, 0, 0};
   if (cnn4j_cuda_release_cached() != CNN4J_OK || cnn4j_cuda_sim_stats(start) != CNN4J_OK) {
     std::fprintf(stderr, "sim_kernels: cnn4j_cuda_sim_stats: %s\n", cnn4j_cuda_last_error());
@@ -1312,6 +1325,7 @@ int main(int argc, char **argv) {
   group("matmul f64", [] { check_matmul<double>(CNN4J_CUDA_FP32); });
   group("matmul tf32", [] { check_matmul<float>(CNN4J_CUDA_TF32); });
   group("geometry validators", [] { check_geometry(); });
+  group("contexts", [] { check_contexts(); });
   group("max_pool2d f32", [] { check_max_pool<float>(); });
   group("max_pool2d f64", [] { check_max_pool<double>(); });
   group("avg_pool2d f32", [] { check_avg_pool<float>(); });
@@ -1343,7 +1357,7 @@ int main(int argc, char **argv) {
   group("host threads", [] { check_host_threads(); });
 
   group("device state at exit", [&] {
-    int32_t st = cnn4j_cuda_synchronize();
+    int32_t st = cnn4j_synchronize(g_gpu);
     expect("no device fault", st == CNN4J_OK, std::string(cnn4j_cuda_last_error()));
     CK(cnn4j_cuda_release_cached());
     int64_t end[5] = {0, 0, 0, 0, 0};

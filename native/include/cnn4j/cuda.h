@@ -1,15 +1,19 @@
-/* The CUDA half of the cnn4j C ABI: device memory and every op of cnn4j.h on device
- * pointers, with the same shapes, layouts and accumulation rule as the CPU function of the
- * same name (cnn4j_cuda_X mirrors cnn4j_X). Kernels are ours (no cuBLAS, no cuDNN).
+/* What only a CUDA GPU has: device selection, page-locked memory, uploads on a second
+ * stream, deferred reads and CUDA graphs. The ops themselves are cnn4j.h's, called with a
+ * CUDA context (cnn4j_context_create(CNN4J_DEVICE_CUDA, ordinal)): the same shapes, layouts
+ * and accumulation rule as on the CPU. Kernels are ours (no cuBLAS, no cuDNN).
  *
  * - Every function returns a cnn4j_status. On CNN4J_DEVICE_ERROR (or CNN4J_UNSUPPORTED),
  *   cnn4j_cuda_last_error() tells what failed on this thread: the CUDA call or kernel name
  *   and CUDA's message.
- * - A build without CUDA has the same functions; they return CNN4J_UNSUPPORTED and say so.
+ * - A build without CUDA has the same functions (generated from this header); they return
+ *   CNN4J_UNSUPPORTED and say so, and it refuses to create CUDA contexts.
  * - Ops are queued, in call order, on one stream that cnn4j_cuda_set_device creates (not the
  *   legacy default stream, so a step can be captured as a CUDA graph); the copies to the host
  *   and the functions that return scalars to the host (sum, softmax_cross_entropy) wait for it.
- * - Device memory (cnn4j_cuda_malloc, and the temporaries of reductions and split
+ *   The device is the process's: every CUDA context runs on the current device, the one that
+ *   the last cnn4j_context_create or cnn4j_cuda_set_device chose.
+ * - Device memory (cnn4j_alloc on a CUDA context, and the temporaries of reductions and split
  *   convolutions) comes from CUDA's stream-ordered pool, which keeps freed blocks for reuse:
  *   a steady-state training step calls no allocator of the driver.
  * - Global state: the current device and its two streams (compute, uploads), the precision
@@ -44,17 +48,11 @@ CNN4J_API int32_t cnn4j_cuda_set_device(int32_t device);
 /* A one-line description of the current device (name, compute capability, memory), valid
  * until the next call on this thread. */
 CNN4J_API const char *cnn4j_cuda_describe(void);
-CNN4J_API int32_t cnn4j_cuda_malloc(int64_t bytes, void **out);
-CNN4J_API int32_t cnn4j_cuda_free(void *p);
 /* Page-locked host memory, for batches that go up asynchronously. */
 CNN4J_API int32_t cnn4j_cuda_host_alloc(int64_t bytes, void **out);
 CNN4J_API int32_t cnn4j_cuda_host_free(void *p);
-/* kind: 0 host to device, 1 device to host, 2 device to device. Synchronous. */
-CNN4J_API int32_t cnn4j_cuda_memcpy(void *dst, const void *src, int64_t bytes, int32_t kind);
 /* Host (page-locked) to device, queued on the stream: returns before the copy is done. */
 CNN4J_API int32_t cnn4j_cuda_memcpy_async_h2d(void *dst, const void *src, int64_t bytes);
-/* Waits for everything queued on the device; reports a failed kernel. */
-CNN4J_API int32_t cnn4j_cuda_synchronize(void);
 /* Waits for the device, then gives the pool's cached free memory, and the page-locked buffer
  * that small results come back through, back to the driver. */
 CNN4J_API int32_t cnn4j_cuda_release_cached(void);
@@ -112,7 +110,7 @@ CNN4J_API int32_t cnn4j_cuda_fetch_destroy(void *fetch);
 /* ---- CUDA graphs ------------------------------------------------------------------------ */
 /* Starts recording: the ops called on this thread until graph_end are recorded, not run.
  * Calls that wait for the device (copies to or from the host, sum, softmax_cross_entropy)
- * and cnn4j_cuda_malloc/free fail while recording; softmax_cross_entropy_device does not
+ * and cnn4j_alloc/cnn4j_free fail while recording; softmax_cross_entropy_device does not
  * wait, and the temporaries of ops become memory nodes of the graph. */
 CNN4J_API int32_t cnn4j_cuda_graph_begin(void);
 /* Ends recording and makes the recorded ops launchable as one graph (*exec). If an op could
@@ -122,82 +120,12 @@ CNN4J_API int32_t cnn4j_cuda_graph_end(void **exec);
 CNN4J_API int32_t cnn4j_cuda_graph_launch(void *exec);
 CNN4J_API int32_t cnn4j_cuda_graph_destroy(void *exec);
 
-/* ---- Element-wise, reductions, dense ---------------------------------------------------- */
-CNN4J_API int32_t cnn4j_cuda_fill(int32_t dtype, void *x, int64_t n, double value);
-CNN4J_API int32_t cnn4j_cuda_add(int32_t dtype, const void *a, const void *b, void *out, int64_t n);
-CNN4J_API int32_t cnn4j_cuda_multiply(int32_t dtype, const void *a, const void *b, void *out, int64_t n);
-CNN4J_API int32_t cnn4j_cuda_axpy(int32_t dtype, double alpha, const void *x, void *y, int64_t n);
-CNN4J_API int32_t cnn4j_cuda_scale(int32_t dtype, void *x, int64_t n, double alpha);
-CNN4J_API int32_t cnn4j_cuda_sum(int32_t dtype, const void *x, int64_t n, int32_t squares, double *out);
-CNN4J_API int32_t cnn4j_cuda_matmul(int32_t dtype, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n,
-                                    int64_t k, const void *a, const void *b, void *c, int32_t accumulate);
-CNN4J_API int32_t cnn4j_cuda_bias_add(int32_t dtype, void *y, const void *bias, int64_t outer, int64_t channels,
-                                      int64_t inner);
-CNN4J_API int32_t cnn4j_cuda_bias_grad(int32_t dtype, const void *dy, void *dbias, int64_t outer,
-                                       int64_t channels, int64_t inner);
-CNN4J_API int32_t cnn4j_cuda_activation_forward(int32_t dtype, int32_t act, double alpha, const void *x, void *y,
-                                                int64_t n);
-CNN4J_API int32_t cnn4j_cuda_activation_backward(int32_t dtype, int32_t act, double alpha, const void *x,
-                                                 const void *y, const void *dy, void *dx, int64_t n);
-
-/* ---- Convolution (implicit GEMM: no im2col buffer) -------------------------------------- */
-CNN4J_API int32_t cnn4j_cuda_conv2d_forward(int32_t dtype, const cnn4j_conv_geometry *geometry, const void *x,
-                                            const void *weight, const void *bias, void *y);
-CNN4J_API int32_t cnn4j_cuda_conv2d_backward_data(int32_t dtype, const cnn4j_conv_geometry *geometry, const void *dy,
-                                                  const void *weight, void *dx);
-CNN4J_API int32_t cnn4j_cuda_conv2d_backward_filter(int32_t dtype, const cnn4j_conv_geometry *geometry,
-                                                    const void *x, const void *dy, void *dweight, void *dbias);
-
-/* ---- Pooling ---------------------------------------------------------------------------- */
-CNN4J_API int32_t cnn4j_cuda_max_pool2d_forward(int32_t dtype, const cnn4j_pool_geometry *geometry, const void *x,
-                                                void *y, int32_t *argmax);
-CNN4J_API int32_t cnn4j_cuda_max_pool2d_backward(int32_t dtype, const void *dy, const int32_t *argmax, void *dx,
-                                                 int64_t planes, int64_t hw, int64_t ohw);
-CNN4J_API int32_t cnn4j_cuda_avg_pool2d_forward(int32_t dtype, const cnn4j_pool_geometry *geometry, const void *x,
-                                                void *y, int32_t count_include_pad);
-CNN4J_API int32_t cnn4j_cuda_avg_pool2d_backward(int32_t dtype, const cnn4j_pool_geometry *geometry, const void *dy,
-                                                 void *dx, int32_t count_include_pad);
-
-/* ---- Loss, metrics, optimizers ---------------------------------------------------------- */
-/* result: host array of 3 doubles, as cnn4j_softmax_cross_entropy. Waits for the device. */
-CNN4J_API int32_t cnn4j_cuda_softmax_cross_entropy(int32_t dtype, const void *logits, const int32_t *labels,
-                                                   void *dlogits, int64_t rows, int64_t classes, double grad_scale,
-                                                   double *result);
-/* The same, leaving the result on the device (3 doubles: loss sum, correct count, the first
+/* ---- Loss without waiting ---------------------------------------------------------------- */
+/* cnn4j_softmax_cross_entropy on a CUDA context, leaving the result on the device (3 doubles: loss sum, correct count, the first
  * row whose label is out of range or -1); does not wait, and can be recorded in a graph. */
 CNN4J_API int32_t cnn4j_cuda_softmax_cross_entropy_device(int32_t dtype, const void *logits, const int32_t *labels,
                                                           void *dlogits, int64_t rows, int64_t classes,
                                                           double grad_scale, double *result);
-CNN4J_API int32_t cnn4j_cuda_top_k(int32_t dtype, const void *logits, int64_t rows, int64_t classes, int64_t k,
-                                   int32_t *out);
-CNN4J_API int32_t cnn4j_cuda_sgd_update(int32_t dtype, void *param, const void *grad, void *velocity, int64_t n,
-                                        double lr, double momentum, double dampening, int32_t nesterov,
-                                        double weight_decay, int32_t first_step);
-CNN4J_API int32_t cnn4j_cuda_rmsprop_update(int32_t dtype, void *param, const void *grad, void *square_avg,
-                                            void *momentum_buffer, int64_t n, double lr, double alpha, double eps,
-                                            double weight_decay, double momentum);
-CNN4J_API int32_t cnn4j_cuda_adam_update(int32_t dtype, void *param, const void *grad, void *m, void *v, int64_t n,
-                                         double lr, double beta1, double beta2, double eps, double weight_decay,
-                                         int32_t decoupled, int64_t step);
-
-/* ---- Normalisation, dropout, maxout, channel copies ------------------------------------- */
-CNN4J_API int32_t cnn4j_cuda_batch_norm_forward(int32_t dtype, const void *x, const void *gamma, const void *beta,
-                                                void *running_mean, void *running_var, void *y, void *save_mean,
-                                                void *save_inv_std, int64_t outer, int64_t channels, int64_t inner,
-                                                int32_t batch_stats, double momentum, double eps, int32_t relu);
-CNN4J_API int32_t cnn4j_cuda_batch_norm_backward(int32_t dtype, const void *x, const void *dy, const void *gamma,
-                                                 const void *save_mean, const void *save_inv_std, void *dx,
-                                                 void *dgamma, void *dbeta, int64_t outer, int64_t channels,
-                                                 int64_t inner, int32_t batch_stats, const void *relu_y);
-CNN4J_API int32_t cnn4j_cuda_dropout_forward(int32_t dtype, const void *x, void *y, void *mask, int64_t n, double p,
-                                             int64_t seed);
-CNN4J_API int32_t cnn4j_cuda_maxout_forward(int32_t dtype, const void *x, void *y, int32_t *argmax, int64_t outer,
-                                            int64_t channels, int64_t inner, int64_t pieces);
-CNN4J_API int32_t cnn4j_cuda_maxout_backward(int32_t dtype, const void *dy, const int32_t *argmax, void *dx,
-                                             int64_t outer, int64_t channels, int64_t inner, int64_t pieces);
-CNN4J_API int32_t cnn4j_cuda_copy_channels(const void *src, int64_t src_channels, int64_t src_off, void *dst,
-                                           int64_t dst_channels, int64_t dst_off, int64_t count, int64_t outer,
-                                           int64_t inner, int64_t elem_bytes);
 
 #ifdef __cplusplus
 }

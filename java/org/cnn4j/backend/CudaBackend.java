@@ -21,10 +21,9 @@ import org.cnn4j.tensor.Tensor;
 public final class CudaBackend extends AbstractNativeBackend {
     private final int device;
     private final String description;
-    private boolean closed;
 
     private CudaBackend(int device) {
-        super(new CudaOps());
+        super("CUDA");
         this.device = device;
         this.description = "CUDA " + cnn4j_cuda_describe();
     }
@@ -45,12 +44,13 @@ public final class CudaBackend extends AbstractNativeBackend {
             throw new BackendUnavailableException("backend 'cuda': device " + device + " does not exist ("
                     + count[0] + " visible)");
         }
-        st = cnn4j_cuda_set_device(device);
+        CudaBackend b = new CudaBackend(device);
+        st = b.openContext(DEVICE_CUDA, device);  // makes the device current and checks that it works
         if (st != 0) {
             throw new BackendUnavailableException("backend 'cuda': device " + device + " is not usable: "
                     + cnn4j_cuda_last_error());
         }
-        return new CudaBackend(device);
+        return b;
     }
 
     /**
@@ -109,15 +109,19 @@ public final class CudaBackend extends AbstractNativeBackend {
     }
 
     @Override
+    String errorMessage(int status) {
+        String detail = cnn4j_cuda_last_error();
+        return cnn4j_status_string(status) + (detail == null || detail.isEmpty() ? "" : " (" + detail + ")");
+    }
+
+    @Override
     protected void prepare() {
-        if (closed) {
-            throw new IllegalStateException("CUDA backend was used after close()");
-        }
+        requireOpen();
     }
 
     /** Waits for the queued kernels; a kernel that failed is reported here by name. */
     public void synchronize() {
-        check("cuda_synchronize", cnn4j_cuda_synchronize());
+        check("synchronize", cnn4j_synchronize(ctx));
     }
 
     public int device() {
@@ -198,10 +202,10 @@ public final class CudaBackend extends AbstractNativeBackend {
 
     @Override
     public void close() {
-        if (!closed) {
-            closed = true;
-            cnn4j_cuda_synchronize();
+        if (!isClosed()) {
+            cnn4j_synchronize(ctx);
             cnn4j_cuda_release_cached();
+            closeContext();
         }
     }
 
@@ -327,234 +331,6 @@ public final class CudaBackend extends AbstractNativeBackend {
                 exec = 0;
                 check("cuda_graph_destroy", cnn4j_cuda_graph_destroy(e));
             }
-        }
-    }
-
-    /** The CUDA kernels: {@code cnn4j_cuda_*}. */
-    private static final class CudaOps implements NativeOps {
-        private static final int H2D = 0, D2H = 1;
-
-        @Override
-        public String errorMessage(int status) {
-            String detail = cnn4j_cuda_last_error();
-            return cnn4j_status_string(status) + (detail == null || detail.isEmpty() ? "" : " (" + detail + ")");
-        }
-
-        @Override
-        public int alloc(long bytes, long[] out) {
-            return cnn4j_cuda_malloc(bytes, out);
-        }
-
-        @Override
-        public int free(long p) {
-            return cnn4j_cuda_free(p);
-        }
-
-        @Override
-        public int copyDevice(long src, long dst, long bytes) {
-            return cnn4j_cuda_memcpy(dst, src, bytes, 2);
-        }
-
-        // The copies hold the Java array in a JNI critical region (no garbage collection
-        // meanwhile): the device is waited for before, outside it, so that the region lasts
-        // only as long as the copy.
-
-        /** Waits for the queued ops; a failure is returned (and the copy not made). */
-        private static int settle() {
-            return cnn4j_cuda_synchronize();
-        }
-
-        @Override
-        public int copyIn(float[] src, long dst, long bytes) {
-            int st = settle();
-            return st != 0 ? st : cnn4j_cuda_memcpy(dst, src, bytes, H2D);
-        }
-
-        @Override
-        public int copyIn(double[] src, long dst, long bytes) {
-            int st = settle();
-            return st != 0 ? st : cnn4j_cuda_memcpy(dst, src, bytes, H2D);
-        }
-
-        @Override
-        public int copyIn(int[] src, long dst, long bytes) {
-            int st = settle();
-            return st != 0 ? st : cnn4j_cuda_memcpy(dst, src, bytes, H2D);
-        }
-
-        @Override
-        public int copyOut(long src, float[] dst, long bytes) {
-            int st = settle();
-            return st != 0 ? st : cnn4j_cuda_memcpy(dst, src, bytes, D2H);
-        }
-
-        @Override
-        public int copyOut(long src, double[] dst, long bytes) {
-            int st = settle();
-            return st != 0 ? st : cnn4j_cuda_memcpy(dst, src, bytes, D2H);
-        }
-
-        @Override
-        public int copyOut(long src, int[] dst, long bytes) {
-            int st = settle();
-            return st != 0 ? st : cnn4j_cuda_memcpy(dst, src, bytes, D2H);
-        }
-
-        @Override
-        public int fill(int dt, long x, long n, double v) {
-            return cnn4j_cuda_fill(dt, x, n, v);
-        }
-
-        @Override
-        public int add(int dt, long a, long b, long out, long n) {
-            return cnn4j_cuda_add(dt, a, b, out, n);
-        }
-
-        @Override
-        public int multiply(int dt, long a, long b, long out, long n) {
-            return cnn4j_cuda_multiply(dt, a, b, out, n);
-        }
-
-        @Override
-        public int axpy(int dt, double alpha, long x, long y, long n) {
-            return cnn4j_cuda_axpy(dt, alpha, x, y, n);
-        }
-
-        @Override
-        public int scale(int dt, long x, long n, double alpha) {
-            return cnn4j_cuda_scale(dt, x, n, alpha);
-        }
-
-        @Override
-        public int sum(int dt, long x, long n, int squares, double[] out) {
-            return cnn4j_cuda_sum(dt, x, n, squares, out);
-        }
-
-        @Override
-        public int matmul(int dt, int ta, int tb, long m, long n, long k, long a, long b, long c, int accumulate) {
-            return cnn4j_cuda_matmul(dt, ta, tb, m, n, k, a, b, c, accumulate);
-        }
-
-        @Override
-        public int biasAdd(int dt, long y, long bias, long outer, long channels, long inner) {
-            return cnn4j_cuda_bias_add(dt, y, bias, outer, channels, inner);
-        }
-
-        @Override
-        public int biasGrad(int dt, long dy, long dbias, long outer, long channels, long inner) {
-            return cnn4j_cuda_bias_grad(dt, dy, dbias, outer, channels, inner);
-        }
-
-        @Override
-        public int conv2dForward(int dt, long[] geometry, long x, long w, long bias, long y) {
-            return cnn4j_cuda_conv2d_forward(dt, geometry, x, w, bias, y);
-        }
-
-        @Override
-        public int conv2dBackwardData(int dt, long[] geometry, long dy, long w, long dx) {
-            return cnn4j_cuda_conv2d_backward_data(dt, geometry, dy, w, dx);
-        }
-
-        @Override
-        public int conv2dBackwardFilter(int dt, long[] geometry, long x, long dy, long dw, long dbias) {
-            return cnn4j_cuda_conv2d_backward_filter(dt, geometry, x, dy, dw, dbias);
-        }
-
-        @Override
-        public int maxPool2dForward(int dt, long[] geometry, long x, long y, long argmax) {
-            return cnn4j_cuda_max_pool2d_forward(dt, geometry, x, y, argmax);
-        }
-
-        @Override
-        public int maxPool2dBackward(int dt, long dy, long argmax, long dx, long planes, long hw, long ohw) {
-            return cnn4j_cuda_max_pool2d_backward(dt, dy, argmax, dx, planes, hw, ohw);
-        }
-
-        @Override
-        public int avgPool2dForward(int dt, long[] geometry, long x, long y, int include) {
-            return cnn4j_cuda_avg_pool2d_forward(dt, geometry, x, y, include);
-        }
-
-        @Override
-        public int avgPool2dBackward(int dt, long[] geometry, long dy, long dx, int include) {
-            return cnn4j_cuda_avg_pool2d_backward(dt, geometry, dy, dx, include);
-        }
-
-        @Override
-        public int activationForward(int dt, int act, double alpha, long x, long y, long n) {
-            return cnn4j_cuda_activation_forward(dt, act, alpha, x, y, n);
-        }
-
-        @Override
-        public int activationBackward(int dt, int act, double alpha, long x, long y, long dy, long dx, long n) {
-            return cnn4j_cuda_activation_backward(dt, act, alpha, x, y, dy, dx, n);
-        }
-
-        @Override
-        public int softmaxCrossEntropy(int dt, long logits, long labels, long dlogits, long rows, long classes,
-                                       double gradScale, double[] result) {
-            return cnn4j_cuda_softmax_cross_entropy(dt, logits, labels, dlogits, rows, classes, gradScale, result);
-        }
-
-        @Override
-        public int topK(int dt, long logits, long rows, long classes, long k, long out) {
-            return cnn4j_cuda_top_k(dt, logits, rows, classes, k, out);
-        }
-
-        @Override
-        public int sgdUpdate(int dt, long p, long g, long v, long n, double lr, double mom, double damp, int nesterov,
-                             double wd, int first) {
-            return cnn4j_cuda_sgd_update(dt, p, g, v, n, lr, mom, damp, nesterov, wd, first);
-        }
-
-        @Override
-        public int rmspropUpdate(int dt, long p, long g, long sq, long mb, long n, double lr, double alpha, double eps,
-                                 double wd, double mom) {
-            return cnn4j_cuda_rmsprop_update(dt, p, g, sq, mb, n, lr, alpha, eps, wd, mom);
-        }
-
-        @Override
-        public int adamUpdate(int dt, long p, long g, long m, long v, long n, double lr, double b1, double b2,
-                              double eps, double wd, int decoupled, long step) {
-            return cnn4j_cuda_adam_update(dt, p, g, m, v, n, lr, b1, b2, eps, wd, decoupled, step);
-        }
-
-        @Override
-        public int batchNormForward(int dt, long x, long gamma, long beta, long rm, long rv, long y, long sm, long si,
-                                    long outer, long channels, long inner, int batchStats, double momentum, double eps,
-                                    int relu) {
-            return cnn4j_cuda_batch_norm_forward(dt, x, gamma, beta, rm, rv, y, sm, si, outer, channels, inner,
-                    batchStats, momentum, eps, relu);
-        }
-
-        @Override
-        public int batchNormBackward(int dt, long x, long dy, long gamma, long sm, long si, long dx, long dg, long db,
-                                     long outer, long channels, long inner, int batchStats, long reluY) {
-            return cnn4j_cuda_batch_norm_backward(dt, x, dy, gamma, sm, si, dx, dg, db, outer, channels, inner,
-                    batchStats, reluY);
-        }
-
-        @Override
-        public int dropoutForward(int dt, long x, long y, long mask, long n, double p, long seed) {
-            return cnn4j_cuda_dropout_forward(dt, x, y, mask, n, p, seed);
-        }
-
-        @Override
-        public int maxoutForward(int dt, long x, long y, long argmax, long outer, long channels, long inner,
-                                 long pieces) {
-            return cnn4j_cuda_maxout_forward(dt, x, y, argmax, outer, channels, inner, pieces);
-        }
-
-        @Override
-        public int maxoutBackward(int dt, long dy, long argmax, long dx, long outer, long channels, long inner,
-                                  long pieces) {
-            return cnn4j_cuda_maxout_backward(dt, dy, argmax, dx, outer, channels, inner, pieces);
-        }
-
-        @Override
-        public int copyChannels(long src, long srcC, long srcOff, long dst, long dstC, long dstOff, long count,
-                                long outer, long inner, long elemBytes) {
-            return cnn4j_cuda_copy_channels(src, srcC, srcOff, dst, dstC, dstOff, count, outer, inner, elemBytes);
         }
     }
 }

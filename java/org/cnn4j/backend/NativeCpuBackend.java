@@ -11,8 +11,9 @@ import org.cnn4j.nativelib.Cnn4jNative;
  * through the JavaCPP binding with raw addresses. Every size is checked here, with the
  * same {@link OpChecks} as the pure-Java backend, before a kernel runs.
  *
- * <p>The backend owns one scratch buffer for convolutions and matmuls, grown as needed
- * and freed by {@link #close()}.
+ * <p>The backend owns one CPU context ({@code cnn4j_context}), whose scratch memory for
+ * convolutions and matmuls grows as needed and is freed by {@link #close()}. One thread at a
+ * time per backend.
  */
 public final class NativeCpuBackend extends AbstractNativeBackend {
     /** Instruction-set names, indexed by the ABI's cnn4j_isa codes. */
@@ -24,14 +25,11 @@ public final class NativeCpuBackend extends AbstractNativeBackend {
     private static int appliedThreads = -1;
 
     private final int threads;
-    private long workspace;
-    private long workspaceBytes;
-    private boolean closed;
 
-    private NativeCpuBackend(int threads, CpuOps ops) {
-        super(ops);
+    private NativeCpuBackend(int threads) {
+        super("native CPU");
         this.threads = threads;
-        ops.owner = this;
+        check("context_create", openContext(DEVICE_CPU, 0));
     }
 
     /**
@@ -52,7 +50,7 @@ public final class NativeCpuBackend extends AbstractNativeBackend {
         if (conv != null && !conv.isBlank()) {
             setConvAlgorithm(conv);
         }
-        return new NativeCpuBackend(threads, new CpuOps());
+        return new NativeCpuBackend(threads);
     }
 
     /** Loads the library, or throws {@link BackendUnavailableException} with the reason. */
@@ -65,8 +63,8 @@ public final class NativeCpuBackend extends AbstractNativeBackend {
         try {
             Cnn4jNative.load();
             int abi = cnn4j_abi_version();
-            if (abi != 2) {
-                throw new BackendUnavailableException("native library has ABI version " + abi + ", expected 2");
+            if (abi != 3) {
+                throw new BackendUnavailableException("native library has ABI version " + abi + ", expected 3");
             }
         } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
             throw new BackendUnavailableException("backend '" + backend + "' is not available: " + whyNotLoaded(e), e);
@@ -187,6 +185,7 @@ public final class NativeCpuBackend extends AbstractNativeBackend {
 
     @Override
     protected void prepare() {
+        requireOpen();
         synchronized (THREADS_LOCK) {
             if (appliedThreads != threads) {
                 check("set_threads", cnn4j_set_threads(threads));
@@ -195,250 +194,17 @@ public final class NativeCpuBackend extends AbstractNativeBackend {
         }
     }
 
-    long workspace(long bytes) {
-        if (closed) {
-            throw new IllegalStateException("native CPU backend was used after close()");
-        }
-        if (bytes > workspaceBytes) {
-            cnn4j_free(workspace);
-            workspace = 0;
-            workspaceBytes = 0;
-            long[] out = new long[1];
-            check("alloc", cnn4j_alloc(bytes, out));
-            workspace = out[0];
-            workspaceBytes = bytes;
-        }
-        return workspace;
-    }
-
-    /** The CPU kernels: {@code cnn4j_*}, with the backend's scratch buffer for convolutions and matmuls. */
-    private static final class CpuOps implements NativeOps {
-        NativeCpuBackend owner;
-
-        @Override
-        public String errorMessage(int status) {
-            return cnn4j_status_string(status);
-        }
-
-        @Override
-        public int alloc(long bytes, long[] out) {
-            return cnn4j_alloc(bytes, out);
-        }
-
-        @Override
-        public int free(long p) {
-            return cnn4j_free(p);
-        }
-
-        @Override
-        public int copyDevice(long src, long dst, long bytes) {
-            return cnn4j_copy(src, dst, bytes);
-        }
-
-        @Override
-        public int copyIn(float[] src, long dst, long bytes) {
-            return cnn4j_copy(src, dst, bytes);
-        }
-
-        @Override
-        public int copyIn(double[] src, long dst, long bytes) {
-            return cnn4j_copy(src, dst, bytes);
-        }
-
-        @Override
-        public int copyIn(int[] src, long dst, long bytes) {
-            return cnn4j_copy(src, dst, bytes);
-        }
-
-        @Override
-        public int copyOut(long src, float[] dst, long bytes) {
-            return cnn4j_copy(src, dst, bytes);
-        }
-
-        @Override
-        public int copyOut(long src, double[] dst, long bytes) {
-            return cnn4j_copy(src, dst, bytes);
-        }
-
-        @Override
-        public int copyOut(long src, int[] dst, long bytes) {
-            return cnn4j_copy(src, dst, bytes);
-        }
-
-        @Override
-        public int fill(int dt, long x, long n, double v) {
-            return cnn4j_fill(dt, x, n, v);
-        }
-
-        @Override
-        public int add(int dt, long a, long b, long out, long n) {
-            return cnn4j_add(dt, a, b, out, n);
-        }
-
-        @Override
-        public int multiply(int dt, long a, long b, long out, long n) {
-            return cnn4j_multiply(dt, a, b, out, n);
-        }
-
-        @Override
-        public int axpy(int dt, double alpha, long x, long y, long n) {
-            return cnn4j_axpy(dt, alpha, x, y, n);
-        }
-
-        @Override
-        public int scale(int dt, long x, long n, double alpha) {
-            return cnn4j_scale(dt, x, n, alpha);
-        }
-
-        @Override
-        public int sum(int dt, long x, long n, int squares, double[] out) {
-            return cnn4j_sum(dt, x, n, squares, out);
-        }
-
-        @Override
-        public int matmul(int dt, int ta, int tb, long m, long n, long k, long a, long b, long c, int accumulate) {
-            long[] bytes = new long[1];
-            int st = cnn4j_matmul_workspace(dt, m, n, k, bytes);
-            return st != 0 ? st : cnn4j_matmul(dt, ta, tb, m, n, k, a, b, c, accumulate, owner.workspace(bytes[0]));
-        }
-
-        @Override
-        public int biasAdd(int dt, long y, long bias, long outer, long channels, long inner) {
-            return cnn4j_bias_add(dt, y, bias, outer, channels, inner);
-        }
-
-        @Override
-        public int biasGrad(int dt, long dy, long dbias, long outer, long channels, long inner) {
-            return cnn4j_bias_grad(dt, dy, dbias, outer, channels, inner);
-        }
-
-        private long convWorkspace(int dt, int which, long[] geometry) {
-            long[] bytes = new long[1];
-            owner.check("conv2d_workspace", cnn4j_conv2d_workspace(dt, which, geometry, bytes));
-            return owner.workspace(bytes[0]);
-        }
-
-        @Override
-        public int conv2dForward(int dt, long[] geometry, long x, long w, long bias, long y) {
-            return cnn4j_conv2d_forward(dt, geometry, x, w, bias, y, convWorkspace(dt, 0, geometry));
-        }
-
-        @Override
-        public int conv2dBackwardData(int dt, long[] geometry, long dy, long w, long dx) {
-            return cnn4j_conv2d_backward_data(dt, geometry, dy, w, dx, convWorkspace(dt, 1, geometry));
-        }
-
-        @Override
-        public int conv2dBackwardFilter(int dt, long[] geometry, long x, long dy, long dw, long dbias) {
-            return cnn4j_conv2d_backward_filter(dt, geometry, x, dy, dw, dbias, convWorkspace(dt, 2, geometry));
-        }
-
-        @Override
-        public int maxPool2dForward(int dt, long[] geometry, long x, long y, long argmax) {
-            return cnn4j_max_pool2d_forward(dt, geometry, x, y, argmax);
-        }
-
-        @Override
-        public int maxPool2dBackward(int dt, long dy, long argmax, long dx, long planes, long hw, long ohw) {
-            return cnn4j_max_pool2d_backward(dt, dy, argmax, dx, planes, hw, ohw);
-        }
-
-        @Override
-        public int avgPool2dForward(int dt, long[] geometry, long x, long y, int include) {
-            return cnn4j_avg_pool2d_forward(dt, geometry, x, y, include);
-        }
-
-        @Override
-        public int avgPool2dBackward(int dt, long[] geometry, long dy, long dx, int include) {
-            return cnn4j_avg_pool2d_backward(dt, geometry, dy, dx, include);
-        }
-
-        @Override
-        public int activationForward(int dt, int act, double alpha, long x, long y, long n) {
-            return cnn4j_activation_forward(dt, act, alpha, x, y, n);
-        }
-
-        @Override
-        public int activationBackward(int dt, int act, double alpha, long x, long y, long dy, long dx, long n) {
-            return cnn4j_activation_backward(dt, act, alpha, x, y, dy, dx, n);
-        }
-
-        @Override
-        public int softmaxCrossEntropy(int dt, long logits, long labels, long dlogits, long rows, long classes,
-                                       double gradScale, double[] result) {
-            return cnn4j_softmax_cross_entropy(dt, logits, labels, dlogits, rows, classes, gradScale, result);
-        }
-
-        @Override
-        public int topK(int dt, long logits, long rows, long classes, long k, long out) {
-            return cnn4j_top_k(dt, logits, rows, classes, k, out);
-        }
-
-        @Override
-        public int sgdUpdate(int dt, long p, long g, long v, long n, double lr, double mom, double damp, int nesterov,
-                             double wd, int first) {
-            return cnn4j_sgd_update(dt, p, g, v, n, lr, mom, damp, nesterov, wd, first);
-        }
-
-        @Override
-        public int rmspropUpdate(int dt, long p, long g, long sq, long mb, long n, double lr, double alpha, double eps,
-                                 double wd, double mom) {
-            return cnn4j_rmsprop_update(dt, p, g, sq, mb, n, lr, alpha, eps, wd, mom);
-        }
-
-        @Override
-        public int adamUpdate(int dt, long p, long g, long m, long v, long n, double lr, double b1, double b2,
-                              double eps, double wd, int decoupled, long step) {
-            return cnn4j_adam_update(dt, p, g, m, v, n, lr, b1, b2, eps, wd, decoupled, step);
-        }
-
-        @Override
-        public int batchNormForward(int dt, long x, long gamma, long beta, long rm, long rv, long y, long sm, long si,
-                                    long outer, long channels, long inner, int batchStats, double momentum, double eps,
-                                    int relu) {
-            return cnn4j_batch_norm_forward(dt, x, gamma, beta, rm, rv, y, sm, si, outer, channels, inner, batchStats,
-                    momentum, eps, relu);
-        }
-
-        @Override
-        public int batchNormBackward(int dt, long x, long dy, long gamma, long sm, long si, long dx, long dg, long db,
-                                     long outer, long channels, long inner, int batchStats, long reluY) {
-            return cnn4j_batch_norm_backward(dt, x, dy, gamma, sm, si, dx, dg, db, outer, channels, inner, batchStats,
-                    reluY);
-        }
-
-        @Override
-        public int dropoutForward(int dt, long x, long y, long mask, long n, double p, long seed) {
-            return cnn4j_dropout_forward(dt, x, y, mask, n, p, seed);
-        }
-
-        @Override
-        public int maxoutForward(int dt, long x, long y, long argmax, long outer, long channels, long inner,
-                                 long pieces) {
-            return cnn4j_maxout_forward(dt, x, y, argmax, outer, channels, inner, pieces);
-        }
-
-        @Override
-        public int maxoutBackward(int dt, long dy, long argmax, long dx, long outer, long channels, long inner,
-                                  long pieces) {
-            return cnn4j_maxout_backward(dt, dy, argmax, dx, outer, channels, inner, pieces);
-        }
-
-        @Override
-        public int copyChannels(long src, long srcC, long srcOff, long dst, long dstC, long dstOff, long count,
-                                long outer, long inner, long elemBytes) {
-            return cnn4j_copy_channels(src, srcC, srcOff, dst, dstC, dstOff, count, outer, inner, elemBytes);
-        }
-    }
-
-    /** Frees the scratch buffer. Tensors are closed by their owners. Idempotent. */
+    /** Frees the context and its scratch memory. Tensors are closed by their owners. Idempotent. */
     @Override
     public void close() {
-        if (!closed) {
-            closed = true;
-            cnn4j_free(workspace);
-            workspace = 0;
-            workspaceBytes = 0;
-        }
+        closeContext();
+    }
+
+    /** Bytes of scratch memory the backend's context holds now (grown by the ops that need more). */
+    long scratchBytes() {
+        requireOpen();
+        long[] out = new long[1];
+        check("context_scratch_bytes", cnn4j_context_scratch_bytes(ctx, out));
+        return out[0];
     }
 }

@@ -1,5 +1,6 @@
 package org.cnn4j.backend;
 
+import org.cnn4j.nativelib.Cnn4jNative;
 import org.cnn4j.tensor.DType;
 import org.cnn4j.tensor.Shape;
 import org.cnn4j.tensor.Tensor;
@@ -20,16 +21,16 @@ final class NativeTensor extends Tensor {
         this.root = null;
         long bytes = (long) shape.numel() * dtype.bytes();
         long[] out = new long[1];
-        int st = backend.ops.alloc(bytes, out);
+        int st = backend.alloc(bytes, out);
         if (st != 0 || out[0] == 0) {
             throw new OutOfMemoryError("allocation of " + bytes + " bytes for tensor " + shape + " " + dtype + " on "
-                    + backend.name() + " failed: " + backend.ops.errorMessage(st));
+                    + backend.name() + " failed: " + backend.errorMessage(st));
         }
         this.address = out[0];
         try {
-            backend.check("fill", backend.ops.fill(AbstractNativeBackend.code(dtype), address, numel(), 0));
+            backend.check("fill", Cnn4jNative.cnn4j_fill(backend.ctx, AbstractNativeBackend.code(dtype), address, numel(), 0));
         } catch (RuntimeException | Error e) {
-            backend.ops.free(address);
+            backend.free(address);
             address = 0;
             throw e;
         }
@@ -75,7 +76,7 @@ final class NativeTensor extends Tensor {
         switch (dtype()) {
             case FLOAT32 -> {
                 float[] out = new float[numel()];
-                backend.check("copy", backend.ops.copyOut(address(), out, bytes()));
+                backend.check("copy", backend.copyOut(address(), out, bytes()));
                 return out;
             }
             case FLOAT64 -> {
@@ -101,7 +102,7 @@ final class NativeTensor extends Tensor {
     public double[] toDoubleArray() {
         if (dtype() == DType.FLOAT64) {
             double[] out = new double[numel()];
-            backend.check("copy", backend.ops.copyOut(address(), out, bytes()));
+            backend.check("copy", backend.copyOut(address(), out, bytes()));
             return out;
         }
         float[] f = dtype() == DType.FLOAT32 ? toFloatArray() : null;
@@ -119,7 +120,7 @@ final class NativeTensor extends Tensor {
             throw new IllegalStateException("toIntArray on a " + dtype() + " tensor");
         }
         int[] out = new int[numel()];
-        backend.check("copy", backend.ops.copyOut(address(), out, bytes()));
+        backend.check("copy", backend.copyOut(address(), out, bytes()));
         return out;
     }
 
@@ -127,7 +128,7 @@ final class NativeTensor extends Tensor {
     public void copyFrom(float[] src, int length) {
         checkLength(src.length, length);
         switch (dtype()) {
-            case FLOAT32 -> backend.check("copy", backend.ops.copyIn(src, address(), bytes()));
+            case FLOAT32 -> backend.check("copy", backend.copyIn(src, address(), bytes()));
             case FLOAT64 -> {
                 double[] d = new double[length];
                 for (int k = 0; k < length; k++) {
@@ -143,7 +144,7 @@ final class NativeTensor extends Tensor {
     public void copyFrom(double[] src, int length) {
         checkLength(src.length, length);
         switch (dtype()) {
-            case FLOAT64 -> backend.check("copy", backend.ops.copyIn(src, address(), bytes()));
+            case FLOAT64 -> backend.check("copy", backend.copyIn(src, address(), bytes()));
             case FLOAT32 -> {
                 float[] f = new float[length];
                 for (int k = 0; k < length; k++) {
@@ -161,13 +162,13 @@ final class NativeTensor extends Tensor {
         if (dtype() != DType.INT32) {
             throw new IllegalStateException("copyFrom(int[]) into a " + dtype() + " tensor");
         }
-        backend.check("copy", backend.ops.copyIn(src, address(), bytes()));
+        backend.check("copy", backend.copyIn(src, address(), bytes()));
     }
 
     @Override
     protected void release() {
         if (root == null && address != 0) {
-            backend.ops.free(address);
+            backend.free(address);
         }
         address = 0;
     }

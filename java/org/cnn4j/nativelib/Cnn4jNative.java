@@ -6,14 +6,15 @@ import org.bytedeco.javacpp.annotation.CriticalRegion;
 import org.bytedeco.javacpp.annotation.Platform;
 
 /**
- * The JavaCPP binding of the cnn4j C ABI ({@code native/include/cnn4j/cnn4j.h}), one
- * method per C function with the same name and argument order. The JavaCPP Maven plugin
+ * The JavaCPP binding of the cnn4j C ABI ({@code native/include/cnn4j/cnn4j.h} and
+ * {@code cuda.h}), one method per C function with the same name and argument order: each op
+ * is declared once and runs on the device of the context it is given. The JavaCPP Maven plugin
  * generates and compiles the JNI glue from this class; the glue and {@code libcnn4j} ship
  * inside the jar and are extracted by {@link Loader} on first use.
  *
  * <p>Buffers are passed as raw off-heap addresses ({@code long}), never as Java arrays
  * that the JVM would copy; the glue does not bounds-check, so callers
- * ({@code NativeCpuBackend}) check every size before a call. Small out-parameters are
+ * ({@code ValidatingBackend}) check every size before a call. Small out-parameters are
  * one-element arrays.
  */
 @Platform(include = {"cnn4j/cnn4j.h", "cnn4j/cuda.h"}, link = "cnn4j")
@@ -40,147 +41,150 @@ public final class Cnn4jNative {
     public static native int cnn4j_get_conv_algorithm();
     public static native int cnn4j_set_threads(int threads);
     public static native int cnn4j_get_threads();
-    public static native int cnn4j_alloc(long bytes, @Cast("void**") long[] out);
-    public static native int cnn4j_free(@Cast("void*") long p);
+
+    // ---- contexts and memory (cnn4j_copy_kind: 0 to the device, 1 to the host, 2 on the device) ----
+    public static native int cnn4j_context_create(int device, int index, @Cast("cnn4j_context**") long[] out);
+    public static native int cnn4j_context_destroy(@Cast("cnn4j_context*") long ctx);
+    public static native int cnn4j_context_scratch_bytes(@Cast("const cnn4j_context*") long ctx,
+                                                         @Cast("int64_t*") long[] bytes);
+    public static native int cnn4j_alloc(@Cast("cnn4j_context*") long ctx, long bytes, @Cast("void**") long[] out);
+    public static native int cnn4j_free(@Cast("cnn4j_context*") long ctx, @Cast("void*") long p);
+    public static native int cnn4j_copy(@Cast("cnn4j_context*") long ctx, @Cast("void*") long dst,
+                                        @Cast("const void*") long src, long bytes, int kind);
+    public static native int cnn4j_synchronize(@Cast("cnn4j_context*") long ctx);
 
     // ---- storage and element-wise ----
-    public static native int cnn4j_copy(@Cast("const void*") long src, @Cast("void*") long dst, long bytes);
-    public static native int cnn4j_fill(int dtype, @Cast("void*") long x, long n, double value);
-    public static native int cnn4j_add(int dtype, @Cast("const void*") long a, @Cast("const void*") long b,
+    public static native int cnn4j_fill(@Cast("cnn4j_context*") long ctx, int dtype, @Cast("void*") long x, long n, double value);
+    public static native int cnn4j_add(@Cast("cnn4j_context*") long ctx, int dtype, @Cast("const void*") long a, @Cast("const void*") long b,
                                        @Cast("void*") long out, long n);
-    public static native int cnn4j_axpy(int dtype, double alpha, @Cast("const void*") long x, @Cast("void*") long y,
+    public static native int cnn4j_axpy(@Cast("cnn4j_context*") long ctx, int dtype, double alpha, @Cast("const void*") long x, @Cast("void*") long y,
                                         long n);
-    public static native int cnn4j_scale(int dtype, @Cast("void*") long x, long n, double alpha);
-    public static native int cnn4j_sum(int dtype, @Cast("const void*") long x, long n, int squares,
+    public static native int cnn4j_scale(@Cast("cnn4j_context*") long ctx, int dtype, @Cast("void*") long x, long n, double alpha);
+    public static native int cnn4j_sum(@Cast("cnn4j_context*") long ctx, int dtype, @Cast("const void*") long x, long n, int squares,
                                        double[] out);
 
     // ---- dense ----
-    public static native int cnn4j_matmul_workspace(int dtype, long m, long n, long k, @Cast("int64_t*") long[] bytes);
-    public static native int cnn4j_matmul(int dtype, int transA, int transB, long m, long n, long k,
+    public static native int cnn4j_matmul(@Cast("cnn4j_context*") long ctx, int dtype, int transA, int transB, long m, long n, long k,
                                           @Cast("const void*") long a, @Cast("const void*") long b,
-                                          @Cast("void*") long c, int accumulate, @Cast("void*") long workspace);
-    public static native int cnn4j_bias_add(int dtype, @Cast("void*") long y, @Cast("const void*") long bias,
+                                          @Cast("void*") long c, int accumulate);
+    public static native int cnn4j_bias_add(@Cast("cnn4j_context*") long ctx, int dtype, @Cast("void*") long y, @Cast("const void*") long bias,
                                             long outer, long channels, long inner);
-    public static native int cnn4j_bias_grad(int dtype, @Cast("const void*") long dy, @Cast("void*") long dbias,
+    public static native int cnn4j_bias_grad(@Cast("cnn4j_context*") long ctx, int dtype, @Cast("const void*") long dy, @Cast("void*") long dbias,
                                              long outer, long channels, long inner);
 
     // ---- convolution (geometry: cnn4j_conv_geometry's 16 fields in order) ----
-    public static native int cnn4j_conv2d_workspace(int dtype, int op,
-                                                    @Cast("const cnn4j_conv_geometry*") long[] geometry,
-                                                    @Cast("int64_t*") long[] bytes);
-    public static native int cnn4j_conv2d_forward(int dtype, @Cast("const cnn4j_conv_geometry*") long[] geometry,
+    public static native int cnn4j_conv2d_forward(@Cast("cnn4j_context*") long ctx, int dtype, @Cast("const cnn4j_conv_geometry*") long[] geometry,
                                                   @Cast("const void*") long x, @Cast("const void*") long weight,
-                                                  @Cast("const void*") long bias, @Cast("void*") long y,
-                                                  @Cast("void*") long workspace);
-    public static native int cnn4j_conv2d_backward_data(int dtype,
+                                                  @Cast("const void*") long bias, @Cast("void*") long y);
+    public static native int cnn4j_conv2d_backward_data(@Cast("cnn4j_context*") long ctx, int dtype,
                                                         @Cast("const cnn4j_conv_geometry*") long[] geometry,
                                                         @Cast("const void*") long dy,
-                                                        @Cast("const void*") long weight, @Cast("void*") long dx,
-                                                        @Cast("void*") long workspace);
-    public static native int cnn4j_conv2d_backward_filter(int dtype,
+                                                        @Cast("const void*") long weight, @Cast("void*") long dx);
+    public static native int cnn4j_conv2d_backward_filter(@Cast("cnn4j_context*") long ctx, int dtype,
                                                           @Cast("const cnn4j_conv_geometry*") long[] geometry,
                                                           @Cast("const void*") long x, @Cast("const void*") long dy,
-                                                          @Cast("void*") long dweight, @Cast("void*") long dbias,
-                                                          @Cast("void*") long workspace);
+                                                          @Cast("void*") long dweight, @Cast("void*") long dbias);
 
     // ---- pooling (geometry: cnn4j_pool_geometry's 13 fields in order) ----
-    public static native int cnn4j_max_pool2d_forward(int dtype, @Cast("const cnn4j_pool_geometry*") long[] geometry,
+    public static native int cnn4j_max_pool2d_forward(@Cast("cnn4j_context*") long ctx, int dtype, @Cast("const cnn4j_pool_geometry*") long[] geometry,
                                                       @Cast("const void*") long x, @Cast("void*") long y,
                                                       @Cast("int32_t*") long argmax);
-    public static native int cnn4j_max_pool2d_backward(int dtype, @Cast("const void*") long dy,
+    public static native int cnn4j_max_pool2d_backward(@Cast("cnn4j_context*") long ctx, int dtype, @Cast("const void*") long dy,
                                                        @Cast("const int32_t*") long argmax, @Cast("void*") long dx,
                                                        long planes, long hw, long ohw);
-    public static native int cnn4j_avg_pool2d_forward(int dtype, @Cast("const cnn4j_pool_geometry*") long[] geometry,
+    public static native int cnn4j_avg_pool2d_forward(@Cast("cnn4j_context*") long ctx, int dtype, @Cast("const cnn4j_pool_geometry*") long[] geometry,
                                                       @Cast("const void*") long x, @Cast("void*") long y,
                                                       int countIncludePad);
-    public static native int cnn4j_avg_pool2d_backward(int dtype,
+    public static native int cnn4j_avg_pool2d_backward(@Cast("cnn4j_context*") long ctx, int dtype,
                                                        @Cast("const cnn4j_pool_geometry*") long[] geometry,
                                                        @Cast("const void*") long dy, @Cast("void*") long dx,
                                                        int countIncludePad);
 
     // ---- activations ----
-    public static native int cnn4j_activation_forward(int dtype, int act, double alpha, @Cast("const void*") long x,
+    public static native int cnn4j_activation_forward(@Cast("cnn4j_context*") long ctx, int dtype, int act, double alpha, @Cast("const void*") long x,
                                                       @Cast("void*") long y, long n);
-    public static native int cnn4j_activation_backward(int dtype, int act, double alpha,
+    public static native int cnn4j_activation_backward(@Cast("cnn4j_context*") long ctx, int dtype, int act, double alpha,
                                                        @Cast("const void*") long x, @Cast("const void*") long y,
                                                        @Cast("const void*") long dy, @Cast("void*") long dx, long n);
 
     // ---- normalisation, dropout, maxout, channel copies ----
-    public static native int cnn4j_batch_norm_forward(int dtype, @Cast("const void*") long x,
+    public static native int cnn4j_batch_norm_forward(@Cast("cnn4j_context*") long ctx, int dtype, @Cast("const void*") long x,
                                                       @Cast("const void*") long gamma, @Cast("const void*") long beta,
                                                       @Cast("void*") long runningMean, @Cast("void*") long runningVar,
                                                       @Cast("void*") long y, @Cast("void*") long saveMean,
                                                       @Cast("void*") long saveInvStd, long outer, long channels,
                                                       long inner, int batchStats, double momentum, double eps,
                                                       int relu);
-    public static native int cnn4j_batch_norm_backward(int dtype, @Cast("const void*") long x,
+    public static native int cnn4j_batch_norm_backward(@Cast("cnn4j_context*") long ctx, int dtype, @Cast("const void*") long x,
                                                        @Cast("const void*") long dy, @Cast("const void*") long gamma,
                                                        @Cast("const void*") long saveMean,
                                                        @Cast("const void*") long saveInvStd, @Cast("void*") long dx,
                                                        @Cast("void*") long dgamma, @Cast("void*") long dbeta,
                                                        long outer, long channels, long inner, int batchStats,
                                                        @Cast("const void*") long reluY);
-    public static native int cnn4j_dropout_forward(int dtype, @Cast("const void*") long x, @Cast("void*") long y,
+    public static native int cnn4j_dropout_forward(@Cast("cnn4j_context*") long ctx, int dtype, @Cast("const void*") long x, @Cast("void*") long y,
                                                    @Cast("void*") long mask, long n, double p, long seed);
-    public static native int cnn4j_multiply(int dtype, @Cast("const void*") long a, @Cast("const void*") long b,
+    public static native int cnn4j_multiply(@Cast("cnn4j_context*") long ctx, int dtype, @Cast("const void*") long a, @Cast("const void*") long b,
                                             @Cast("void*") long out, long n);
-    public static native int cnn4j_maxout_forward(int dtype, @Cast("const void*") long x, @Cast("void*") long y,
+    public static native int cnn4j_maxout_forward(@Cast("cnn4j_context*") long ctx, int dtype, @Cast("const void*") long x, @Cast("void*") long y,
                                                   @Cast("int32_t*") long argmax, long outer, long channels, long inner,
                                                   long pieces);
-    public static native int cnn4j_maxout_backward(int dtype, @Cast("const void*") long dy,
+    public static native int cnn4j_maxout_backward(@Cast("cnn4j_context*") long ctx, int dtype, @Cast("const void*") long dy,
                                                    @Cast("const int32_t*") long argmax, @Cast("void*") long dx,
                                                    long outer, long channels, long inner, long pieces);
-    public static native int cnn4j_copy_channels(@Cast("const void*") long src, long srcChannels, long srcOff,
+    public static native int cnn4j_copy_channels(@Cast("cnn4j_context*") long ctx, @Cast("const void*") long src, long srcChannels, long srcOff,
                                                  @Cast("void*") long dst, long dstChannels, long dstOff, long count,
                                                  long outer, long inner, long elemBytes);
 
     // ---- loss and metrics ----
-    public static native int cnn4j_softmax_cross_entropy(int dtype, @Cast("const void*") long logits,
+    public static native int cnn4j_softmax_cross_entropy(@Cast("cnn4j_context*") long ctx, int dtype, @Cast("const void*") long logits,
                                                          @Cast("const int32_t*") long labels,
                                                          @Cast("void*") long dlogits, long rows, long classes,
                                                          double gradScale, double[] result);
-    public static native int cnn4j_top_k(int dtype, @Cast("const void*") long logits, long rows, long classes, long k,
+    public static native int cnn4j_top_k(@Cast("cnn4j_context*") long ctx, int dtype, @Cast("const void*") long logits, long rows, long classes, long k,
                                          @Cast("int32_t*") long out);
 
     // ---- optimizer updates ----
-    public static native int cnn4j_sgd_update(int dtype, @Cast("void*") long param, @Cast("const void*") long grad,
+    public static native int cnn4j_sgd_update(@Cast("cnn4j_context*") long ctx, int dtype, @Cast("void*") long param, @Cast("const void*") long grad,
                                               @Cast("void*") long velocity, long n, double lr, double momentum,
                                               double dampening, int nesterov, double weightDecay, int firstStep);
-    public static native int cnn4j_rmsprop_update(int dtype, @Cast("void*") long param,
+    public static native int cnn4j_rmsprop_update(@Cast("cnn4j_context*") long ctx, int dtype, @Cast("void*") long param,
                                                   @Cast("const void*") long grad, @Cast("void*") long squareAvg,
                                                   @Cast("void*") long momentumBuffer, long n, double lr, double alpha,
                                                   double eps, double weightDecay, double momentum);
-    public static native int cnn4j_adam_update(int dtype, @Cast("void*") long param, @Cast("const void*") long grad,
+    public static native int cnn4j_adam_update(@Cast("cnn4j_context*") long ctx, int dtype, @Cast("void*") long param, @Cast("const void*") long grad,
                                                @Cast("void*") long m, @Cast("void*") long v, long n, double lr,
                                                double beta1, double beta2, double eps, double weightDecay,
                                                int decoupled, long step);
 
-    // ---- Java array <-> off-heap copies: cnn4j_copy on a pinned array (no intermediate copy) ----
+    // ---- Java arrays to and from the device's memory: cnn4j_copy on a pinned array (no intermediate copy) ----
     @CriticalRegion
-    public static native int cnn4j_copy(@Cast("const void*") float[] src, @Cast("void*") long dst, long bytes);
+    public static native int cnn4j_copy(@Cast("cnn4j_context*") long ctx, @Cast("void*") long dst,
+                                        @Cast("const void*") float[] src, long bytes, int kind);
     @CriticalRegion
-    public static native int cnn4j_copy(@Cast("const void*") double[] src, @Cast("void*") long dst, long bytes);
+    public static native int cnn4j_copy(@Cast("cnn4j_context*") long ctx, @Cast("void*") long dst,
+                                        @Cast("const void*") double[] src, long bytes, int kind);
     @CriticalRegion
-    public static native int cnn4j_copy(@Cast("const void*") int[] src, @Cast("void*") long dst, long bytes);
+    public static native int cnn4j_copy(@Cast("cnn4j_context*") long ctx, @Cast("void*") long dst,
+                                        @Cast("const void*") int[] src, long bytes, int kind);
     @CriticalRegion
-    public static native int cnn4j_copy(@Cast("const void*") long src, @Cast("void*") float[] dst, long bytes);
+    public static native int cnn4j_copy(@Cast("cnn4j_context*") long ctx, @Cast("void*") float[] dst,
+                                        @Cast("const void*") long src, long bytes, int kind);
     @CriticalRegion
-    public static native int cnn4j_copy(@Cast("const void*") long src, @Cast("void*") double[] dst, long bytes);
+    public static native int cnn4j_copy(@Cast("cnn4j_context*") long ctx, @Cast("void*") double[] dst,
+                                        @Cast("const void*") long src, long bytes, int kind);
     @CriticalRegion
-    public static native int cnn4j_copy(@Cast("const void*") long src, @Cast("void*") int[] dst, long bytes);
+    public static native int cnn4j_copy(@Cast("cnn4j_context*") long ctx, @Cast("void*") int[] dst,
+                                        @Cast("const void*") long src, long bytes, int kind);
 
-    // ---- CUDA (cnn4j/cuda.h; in a build without nvcc these report CNN4J_UNSUPPORTED) ----
+    // ---- what only CUDA has (cnn4j/cuda.h; in a build without nvcc these report CNN4J_UNSUPPORTED) ----
     public static native int cnn4j_cuda_device_count(int[] count);
     public static native @Cast("const char*") String cnn4j_cuda_last_error();
     public static native int cnn4j_cuda_set_device(int device);
     public static native @Cast("const char*") String cnn4j_cuda_describe();
-    public static native int cnn4j_cuda_malloc(long bytes, @Cast("void**") long[] out);
-    public static native int cnn4j_cuda_free(@Cast("void*") long p);
     public static native int cnn4j_cuda_host_alloc(long bytes, @Cast("void**") long[] out);
     public static native int cnn4j_cuda_host_free(@Cast("void*") long p);
-    public static native int cnn4j_cuda_memcpy(@Cast("void*") long dst, @Cast("const void*") long src, long bytes, int kind);
     public static native int cnn4j_cuda_memcpy_async_h2d(@Cast("void*") long dst, @Cast("const void*") long src, long bytes);
-    public static native int cnn4j_cuda_synchronize();
     public static native int cnn4j_cuda_release_cached();
     public static native int cnn4j_cuda_pool_stats(@Cast("int64_t*") long[] reserved, @Cast("int64_t*") long[] used);
     public static native int cnn4j_cuda_is_simulated();
@@ -211,51 +215,4 @@ public final class Cnn4jNative {
     public static native int cnn4j_cuda_graph_launch(@Cast("void*") long exec);
     public static native int cnn4j_cuda_graph_destroy(@Cast("void*") long exec);
     public static native int cnn4j_cuda_softmax_cross_entropy_device(int dtype, @Cast("const void*") long logits, @Cast("const int32_t*") long labels, @Cast("void*") long dlogits, long rows, long classes, double gradScale, @Cast("double*") long result);
-    public static native int cnn4j_cuda_fill(int dtype, @Cast("void*") long x, long n, double value);
-    public static native int cnn4j_cuda_add(int dtype, @Cast("const void*") long a, @Cast("const void*") long b, @Cast("void*") long out, long n);
-    public static native int cnn4j_cuda_multiply(int dtype, @Cast("const void*") long a, @Cast("const void*") long b, @Cast("void*") long out, long n);
-    public static native int cnn4j_cuda_axpy(int dtype, double alpha, @Cast("const void*") long x, @Cast("void*") long y, long n);
-    public static native int cnn4j_cuda_scale(int dtype, @Cast("void*") long x, long n, double alpha);
-    public static native int cnn4j_cuda_sum(int dtype, @Cast("const void*") long x, long n, int squares, double[] out);
-    public static native int cnn4j_cuda_matmul(int dtype, int transA, int transB, long m, long n, long k, @Cast("const void*") long a, @Cast("const void*") long b, @Cast("void*") long c, int accumulate);
-    public static native int cnn4j_cuda_bias_add(int dtype, @Cast("void*") long y, @Cast("const void*") long bias, long outer, long channels, long inner);
-    public static native int cnn4j_cuda_bias_grad(int dtype, @Cast("const void*") long dy, @Cast("void*") long dbias, long outer, long channels, long inner);
-    public static native int cnn4j_cuda_activation_forward(int dtype, int act, double alpha, @Cast("const void*") long x, @Cast("void*") long y, long n);
-    public static native int cnn4j_cuda_activation_backward(int dtype, int act, double alpha, @Cast("const void*") long x, @Cast("const void*") long y, @Cast("const void*") long dy, @Cast("void*") long dx, long n);
-    public static native int cnn4j_cuda_conv2d_forward(int dtype, @Cast("const cnn4j_conv_geometry*") long[] geometry, @Cast("const void*") long x, @Cast("const void*") long weight, @Cast("const void*") long bias, @Cast("void*") long y);
-    public static native int cnn4j_cuda_conv2d_backward_data(int dtype, @Cast("const cnn4j_conv_geometry*") long[] geometry, @Cast("const void*") long dy, @Cast("const void*") long weight, @Cast("void*") long dx);
-    public static native int cnn4j_cuda_conv2d_backward_filter(int dtype, @Cast("const cnn4j_conv_geometry*") long[] geometry, @Cast("const void*") long x, @Cast("const void*") long dy, @Cast("void*") long dweight, @Cast("void*") long dbias);
-    public static native int cnn4j_cuda_max_pool2d_forward(int dtype, @Cast("const cnn4j_pool_geometry*") long[] geometry, @Cast("const void*") long x, @Cast("void*") long y, @Cast("int32_t*") long argmax);
-    public static native int cnn4j_cuda_max_pool2d_backward(int dtype, @Cast("const void*") long dy, @Cast("const int32_t*") long argmax, @Cast("void*") long dx, long planes, long hw, long ohw);
-    public static native int cnn4j_cuda_avg_pool2d_forward(int dtype, @Cast("const cnn4j_pool_geometry*") long[] geometry, @Cast("const void*") long x, @Cast("void*") long y, int countIncludePad);
-    public static native int cnn4j_cuda_avg_pool2d_backward(int dtype, @Cast("const cnn4j_pool_geometry*") long[] geometry, @Cast("const void*") long dy, @Cast("void*") long dx, int countIncludePad);
-    public static native int cnn4j_cuda_softmax_cross_entropy(int dtype, @Cast("const void*") long logits, @Cast("const int32_t*") long labels, @Cast("void*") long dlogits, long rows, long classes, double gradScale, double[] result);
-    public static native int cnn4j_cuda_top_k(int dtype, @Cast("const void*") long logits, long rows, long classes, long k, @Cast("int32_t*") long out);
-    public static native int cnn4j_cuda_sgd_update(int dtype, @Cast("void*") long param, @Cast("const void*") long grad, @Cast("void*") long velocity, long n, double lr, double momentum, double dampening, int nesterov, double weightDecay, int firstStep);
-    public static native int cnn4j_cuda_rmsprop_update(int dtype, @Cast("void*") long param, @Cast("const void*") long grad, @Cast("void*") long squareAvg, @Cast("void*") long momentumBuffer, long n, double lr, double alpha, double eps, double weightDecay, double momentum);
-    public static native int cnn4j_cuda_adam_update(int dtype, @Cast("void*") long param, @Cast("const void*") long grad, @Cast("void*") long m, @Cast("void*") long v, long n, double lr, double beta1, double beta2, double eps, double weightDecay, int decoupled, long step);
-    public static native int cnn4j_cuda_batch_norm_forward(int dtype, @Cast("const void*") long x, @Cast("const void*") long gamma, @Cast("const void*") long beta, @Cast("void*") long runningMean, @Cast("void*") long runningVar, @Cast("void*") long y, @Cast("void*") long saveMean, @Cast("void*") long saveInvStd, long outer, long channels, long inner, int batchStats, double momentum, double eps, int relu);
-    public static native int cnn4j_cuda_batch_norm_backward(int dtype, @Cast("const void*") long x, @Cast("const void*") long dy, @Cast("const void*") long gamma, @Cast("const void*") long saveMean, @Cast("const void*") long saveInvStd, @Cast("void*") long dx, @Cast("void*") long dgamma, @Cast("void*") long dbeta, long outer, long channels, long inner, int batchStats, @Cast("const void*") long reluY);
-    public static native int cnn4j_cuda_dropout_forward(int dtype, @Cast("const void*") long x, @Cast("void*") long y, @Cast("void*") long mask, long n, double p, long seed);
-    public static native int cnn4j_cuda_maxout_forward(int dtype, @Cast("const void*") long x, @Cast("void*") long y, @Cast("int32_t*") long argmax, long outer, long channels, long inner, long pieces);
-    public static native int cnn4j_cuda_maxout_backward(int dtype, @Cast("const void*") long dy, @Cast("const int32_t*") long argmax, @Cast("void*") long dx, long outer, long channels, long inner, long pieces);
-    public static native int cnn4j_cuda_copy_channels(@Cast("const void*") long src, long srcChannels, long srcOff, @Cast("void*") long dst, long dstChannels, long dstOff, long count, long outer, long inner, long elemBytes);
-    @CriticalRegion
-    public static native int cnn4j_cuda_memcpy(@Cast("void*") long dst, @Cast("const void*") float[] src, long bytes,
-                                               int kind);
-    @CriticalRegion
-    public static native int cnn4j_cuda_memcpy(@Cast("void*") long dst, @Cast("const void*") double[] src,
-                                               long bytes, int kind);
-    @CriticalRegion
-    public static native int cnn4j_cuda_memcpy(@Cast("void*") long dst, @Cast("const void*") int[] src, long bytes,
-                                               int kind);
-    @CriticalRegion
-    public static native int cnn4j_cuda_memcpy(@Cast("void*") float[] dst, @Cast("const void*") long src, long bytes,
-                                               int kind);
-    @CriticalRegion
-    public static native int cnn4j_cuda_memcpy(@Cast("void*") double[] dst, @Cast("const void*") long src,
-                                               long bytes, int kind);
-    @CriticalRegion
-    public static native int cnn4j_cuda_memcpy(@Cast("void*") int[] dst, @Cast("const void*") long src, long bytes,
-                                               int kind);
 }
