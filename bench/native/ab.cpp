@@ -37,7 +37,7 @@ using Ctx = void *;
 using Conv = int (*)(Ctx, int, const cnn4j_conv_geometry *, const void *, const void *, const void *, void *);
 using BwdData = int (*)(Ctx, int, const cnn4j_conv_geometry *, const void *, const void *, void *);
 using BnFwd = int (*)(Ctx, int, const void *, const void *, const void *, void *, void *, void *, void *, void *, long,
-                      long, long, int, double, double, int);
+                      long, long, int, double, double, int, const void *);
 using BnBwd = int (*)(Ctx, int, const void *, const void *, const void *, const void *, const void *, void *, void *,
                       void *, long, long, long, int, const void *);
 using Add = int (*)(Ctx, int, const void *, const void *, void *, long);
@@ -196,7 +196,7 @@ int main(int argc, char **argv) {
     std::snprintf(what, sizeof what, "batch norm %ldx%ldx%ld fwd", s[0], s[1], s[2]);
     race(what, rounds, 8.0 * n / 1e9, "GB/s", [&](int k) {
       lib[k].bn_fwd(lib[k].ctx, 0, x.data(), gamma.data(), beta.data(), rm.data(), rv.data(), y[k].data(), sm.data(), si.data(),
-                    s[0], s[1], s[2], 1, 0.1, 1e-5, 0);
+                    s[0], s[1], s[2], 1, 0.1, 1e-5, 0, nullptr);
     }, [&] { return largest_diff(y[0], y[1]); });
     std::snprintf(what, sizeof what, "batch norm %ldx%ldx%ld bwd", s[0], s[1], s[2]);
     race(what, rounds, 12.0 * n / 1e9, "GB/s", [&](int k) {

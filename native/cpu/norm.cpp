@@ -100,7 +100,7 @@ void slot_sums(i64 outer, i64 channels, double *parts, double *sa, double *sb, R
 
 template <class T>
 void bn_forward(const T *x, const T *gamma, const T *beta, T *rmean, T *rvar, T *y, T *smean, T *sinv, i64 outer,
-                i64 channels, i64 inner, bool batch_stats, double momentum, double eps, bool relu) {
+                i64 channels, i64 inner, bool batch_stats, double momentum, double eps, bool relu, const T *res) {
   const i64 m = outer * inner;
   const int nt = threads_for(double(m) * channels * 3);
   const size_t cs = static_cast<size_t>(channels);
@@ -168,7 +168,15 @@ void bn_forward(const T *x, const T *gamma, const T *beta, T *rmean, T *rvar, T 
         const T *r = x + (o * channels + c) * inner;
         T *d = y + (o * channels + c) * inner;
         const T ac = a[size_t(c)], bc = b[size_t(c)];
-        if (relu) {
+        if (res != nullptr) {
+          // The residual added to the rounded normalised value, as the add op would.
+          const T *s = res + (o * channels + c) * inner;
+          for (i64 i = 0; i < inner; i++) {
+            const T v = ac * r[i] + bc;
+            const T w = v + s[i];
+            d[i] = !relu || w > T(0) ? w : T(0);
+          }
+        } else if (relu) {
           for (i64 i = 0; i < inner; i++) {
             const T v = ac * r[i] + bc;
             d[i] = v > T(0) ? v : T(0);  // as the ReLU op
@@ -348,9 +356,9 @@ CNN4J_CUDA_TWIN(batch_norm_forward)
 int32_t cnn4j_batch_norm_forward(cnn4j_context *ctx, int32_t dtype, const void *x, const void *gamma, const void *beta,
                                  void *running_mean, void *running_var, void *y, void *save_mean, void *save_inv_std,
                                  int64_t outer, int64_t channels, int64_t inner, int32_t batch_stats, double momentum,
-                                 double eps, int32_t relu) {
+                                 double eps, int32_t relu, const void *residual) {
   CNN4J_ROUTE(batch_norm_forward, dtype, x, gamma, beta, running_mean, running_var, y, save_mean, save_inv_std, outer,
-    channels, inner, batch_stats, momentum, eps, relu)
+    channels, inner, batch_stats, momentum, eps, relu, residual)
   if (!sizes_ok({outer, channels, inner}) || !x || !gamma || !beta || !running_mean || !running_var || !y ||
       !save_mean || !save_inv_std || !(eps > 0)) {
     return CNN4J_INVALID_ARGUMENT;
@@ -359,7 +367,8 @@ int32_t cnn4j_batch_norm_forward(cnn4j_context *ctx, int32_t dtype, const void *
                                             static_cast<const T *>(beta), static_cast<T *>(running_mean),
                                             static_cast<T *>(running_var), static_cast<T *>(y),
                                             static_cast<T *>(save_mean), static_cast<T *>(save_inv_std), outer,
-                                            channels, inner, batch_stats != 0, momentum, eps, relu != 0));
+                                            channels, inner, batch_stats != 0, momentum, eps, relu != 0,
+                                            static_cast<const T *>(residual)));
   return CNN4J_OK;
 }
 

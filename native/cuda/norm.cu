@@ -12,7 +12,8 @@ template <class T> __global__ void mul_k(const T *a, const T *b, T *o, i64 n) { 
 // One block per channel: statistics (training), running-stat update, normalisation.
 template <class T>
 __global__ void bn_fwd_k(const T *x, const T *gamma, const T *beta, T *rm, T *rv, T *y, T *sm, T *si, i64 outer,
-                         i64 channels, i64 inner, int batch_stats, double momentum, double eps, int relu) {
+                         i64 channels, i64 inner, int batch_stats, double momentum, double eps, int relu,
+                         const T *res) {
   i64 c = blockIdx.x, m = outer * inner;
   CNN4J_SHARED(double, red, [256]);
   CNN4J_SHARED(double, mean_s, );
@@ -60,7 +61,8 @@ __global__ void bn_fwd_k(const T *x, const T *gamma, const T *beta, T *rm, T *rv
   for (i64 i = threadIdx.x; i < m; i += blockDim.x) {
     i64 at = ((i / inner) * channels + c) * inner + i % inner;
     const T v = a * x[at] + b;
-    y[at] = relu && !(v > T(0)) ? T(0) : v;  // ReLU fused: as the activation kernel
+    const T w = res != nullptr ? T(v + res[at]) : v;  // the shortcut added to the rounded value, as the add kernel
+    y[at] = relu && !(w > T(0)) ? T(0) : w;           // ReLU fused: as the activation kernel
   }
 }
 
@@ -165,7 +167,8 @@ CNN4J_CUDA_TWIN(batch_norm_forward)
 int32_t cnn4j::cuda::batch_norm_forward(cnn4j_context *, int32_t dtype, const void *x, const void *gamma,
                                         const void *beta, void *running_mean, void *running_var, void *y,
                                         void *save_mean, void *save_inv_std, int64_t outer, int64_t channels,
-                                        int64_t inner, int32_t batch_stats, double momentum, double eps, int32_t relu) {
+                                        int64_t inner, int32_t batch_stats, double momentum, double eps, int32_t relu,
+                                        const void *residual) {
   if (outer < 0 || channels < 1 || inner < 0 || !x || !gamma || !beta || !running_mean || !running_var || !y ||
       !save_mean || !save_inv_std || !(eps > 0)) {
     return CNN4J_INVALID_ARGUMENT;
@@ -178,7 +181,8 @@ int32_t cnn4j::cuda::batch_norm_forward(cnn4j_context *, int32_t dtype, const vo
                                                                        static_cast<T *>(running_var),
                                                                        static_cast<T *>(y), static_cast<T *>(save_mean),
                                                                        static_cast<T *>(save_inv_std), outer, channels,
-                                                                       inner, batch_stats, momentum, eps, relu)));
+                                                                       inner, batch_stats, momentum, eps, relu,
+                                                                       static_cast<const T *>(residual))));
 }
 
 CNN4J_CUDA_TWIN(batch_norm_backward)

@@ -857,27 +857,40 @@ void check_batch_norm() {
     const size_t n = size_t(outer * ch * inner), c = size_t(ch);
     char shape[48];
     std::snprintf(shape, sizeof shape, "[%lld,%lld,%lld] ", (long long)outer, (long long)ch, (long long)inner);
-    for (int q = 0; q < 4; q++) {
+    for (int q = 0; q < 8; q++) {
       // batch and running statistics, each plain and with ReLU fused (the backward pass then
-      // masks dy by the forward's output)
-      const int batch_stats = q < 2, relu = q % 2;
+      // masks dy by the forward's output), each without and with a residual added
+      const int batch_stats = (q & 3) < 2, relu = q % 2;
+      const bool with_res = q >= 4;
       const std::string p = std::string(shape) + (batch_stats ? "batch stats " : "running stats ") +
-                            (relu ? "relu " : "");
+                            (relu ? "relu " : "") + (with_res ? "residual " : "");
       auto x = rnd<T>(n, -2, 3), gamma = rnd<T>(c, 0.5, 1.5), beta = rnd<T>(c), rm = rnd<T>(c),
-           rv = rnd<T>(c, 0.5, 1.5), dy = rnd<T>(n), dg0 = rnd<T>(c), db0 = rnd<T>(c);
+           rv = rnd<T>(c, 0.5, 1.5), dy = rnd<T>(n), dg0 = rnd<T>(c), db0 = rnd<T>(c), res = rnd<T>(n);
       const double momentum = 0.1, eps = 1e-5;
       std::vector<T> y_ref(n), sm_ref(c), si_ref(c), rm_ref = rm, rv_ref = rv;
       CK(cnn4j_batch_norm_forward(g_cpu, dt, x.data(), gamma.data(), beta.data(), rm_ref.data(), rv_ref.data(), y_ref.data(),
-                                  sm_ref.data(), si_ref.data(), outer, ch, inner, batch_stats, momentum, eps, relu));
+                                  sm_ref.data(), si_ref.data(), outer, ch, inner, batch_stats, momentum, eps, relu,
+                                  with_res ? res.data() : nullptr));
+      if (with_res) {
+        // On the CPU the fused residual (and ReLU) give what the separate ops give, bit for bit.
+        std::vector<T> y_sep(n), sm2(c), si2(c), rm2 = rm, rv2 = rv;
+        CK(cnn4j_batch_norm_forward(g_cpu, dt, x.data(), gamma.data(), beta.data(), rm2.data(), rv2.data(),
+                                    y_sep.data(), sm2.data(), si2.data(), outer, ch, inner, batch_stats, momentum, eps,
+                                    0, nullptr));
+        CK(cnn4j_add(g_cpu, dt, y_sep.data(), res.data(), y_sep.data(), i64(n)));
+        if (relu) CK(cnn4j_activation_forward(g_cpu, dt, CNN4J_RELU, 0, y_sep.data(), y_sep.data(), i64(n)));
+        expect(p + "forward y is the separate ops' bit for bit", y_sep == y_ref);
+      }
       Dev<T> dx_in(x), dgam(gamma), dbeta(beta), drm(rm), drv(rv), dy_out(nans<T>(n)), dsm(nans<T>(c)),
-          dsi(nans<T>(c));
+          dsi(nans<T>(c)), dres(res);
       CK(cnn4j_batch_norm_forward(g_gpu, dt, dx_in, dgam, dbeta, drm, drv, dy_out, dsm, dsi, outer, ch, inner,
-                                       batch_stats, momentum, eps, relu));
+                                       batch_stats, momentum, eps, relu, with_res ? static_cast<const T *>(dres) : nullptr));
       near(p + "forward y", dy_out.get(), y_ref, tol<T>());
       near(p + "forward save_mean", dsm.get(), sm_ref, tol<T>());
       near(p + "forward save_inv_std", dsi.get(), si_ref, tol<T>());
       near(p + "forward running_mean", drm.get(), rm_ref, tol<T>());
       near(p + "forward running_var", drv.get(), rv_ref, tol<T>());
+      if (with_res) continue;  // the backward pass does not read the residual: checked without it
       // backward from the CPU's saved statistics
       std::vector<T> dx_ref(n), dg_ref = dg0, db_ref = db0;
       CK(cnn4j_batch_norm_backward(g_cpu, dt, x.data(), dy.data(), gamma.data(), sm_ref.data(), si_ref.data(),

@@ -199,13 +199,14 @@ CNN4J_API int32_t cnn4j_activation_backward(cnn4j_context *ctx, int32_t dtype, i
  * outer x inner go to save_mean and save_inv_std = 1/sqrt(var + eps), and
  * running = (1 - momentum) * running + momentum * batch (the variance unbiased);
  * batch_stats = 0: the running statistics are used (and written to save_*).
- * y = gamma * (x - mean) * inv_std + beta; with relu = 1, y = max(that, 0) (ReLU fused: no
- * pass of its own over the activations). */
+ * y = gamma * (x - mean) * inv_std + beta, plus residual[i] when residual is not null (a
+ * residual block's shortcut, added to the rounded value as cnn4j_add would; it may alias y);
+ * with relu = 1, y = max(that, 0). Both fused: no pass of their own over the activations. */
 CNN4J_API int32_t cnn4j_batch_norm_forward(cnn4j_context *ctx, int32_t dtype, const void *x, const void *gamma,
                                            const void *beta, void *running_mean, void *running_var, void *y,
                                            void *save_mean, void *save_inv_std, int64_t outer, int64_t channels,
                                            int64_t inner, int32_t batch_stats, double momentum, double eps,
-                                           int32_t relu);
+                                           int32_t relu, const void *residual);
 /* dgamma += sum g * xhat, dbeta += sum g; dx (may be null) =
  * gamma*inv_std/m * (m*g - sum g - xhat * sum g*xhat) with batch_stats, gamma*inv_std*g without,
  * where g = dy, or, when relu_y is not null (the forward fused ReLU and wrote relu_y), g = dy

@@ -309,10 +309,10 @@ abstract class AbstractNativeBackend extends ValidatingBackend {
     protected void runBatchNormForward(DType dt, OpChecks.Channels s, Tensor x, Tensor gamma, Tensor beta,
                                        Tensor runningMean, Tensor runningVar, Tensor y, Tensor saveMean,
                                        Tensor saveInvStd, boolean batchStats, double momentum, double eps,
-                                       boolean relu) {
+                                       boolean relu, Tensor residual) {
         check("batch_norm_forward", cnn4j_batch_norm_forward(ctx, code(dt), a(x), a(gamma), a(beta), a(runningMean),
                 a(runningVar), a(y), a(saveMean), a(saveInvStd), s.outer(), s.channels(), s.inner(), b(batchStats),
-                momentum, eps, b(relu)));
+                momentum, eps, b(relu), a(residual)));
     }
 
     @Override

@@ -156,15 +156,25 @@ public interface Backend extends AutoCloseable {
      * variance, writes them to saveMean and saveInvStd = 1/sqrt(var + eps) ([C] each), and moves
      * runningMean/runningVar towards the batch mean and unbiased variance by momentum (PyTorch
      * semantics); without, it normalises with the running statistics (and writes those to
-     * saveMean/saveInvStd). y = gamma * xhat + beta, or with relu the ReLU of that (the
-     * activation fused: one pass over the activations fewer); y may alias x only without
-     * batchStats.
+     * saveMean/saveInvStd). y = gamma * xhat + beta, plus residual when it is not null (a
+     * residual block's shortcut, x's shape, added to the rounded value as {@link #add} would),
+     * and with relu the ReLU of that: the add and the activation fused, each one pass over the
+     * activations fewer, with the results of the separate ops. y may alias x only without
+     * batchStats; it may alias residual.
      */
     void batchNormForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, Tensor y,
                           Tensor saveMean, Tensor saveInvStd, boolean batchStats, double momentum, double eps,
-                          boolean relu);
+                          boolean relu, Tensor residual);
 
-    /** {@link #batchNormForward} without the fused ReLU. */
+    /** {@link #batchNormForward} without a residual. */
+    default void batchNormForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, Tensor y,
+                                  Tensor saveMean, Tensor saveInvStd, boolean batchStats, double momentum, double eps,
+                                  boolean relu) {
+        batchNormForward(x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd, batchStats, momentum, eps,
+                relu, null);
+    }
+
+    /** {@link #batchNormForward} without the fused ReLU or residual. */
     default void batchNormForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, Tensor y,
                                   Tensor saveMean, Tensor saveInvStd, boolean batchStats, double momentum, double eps) {
         batchNormForward(x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd, batchStats, momentum, eps,

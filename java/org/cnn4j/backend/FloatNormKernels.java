@@ -23,12 +23,14 @@ public final class FloatNormKernels {
      * With batchStats: mean and biased variance of each channel over outer x inner go to
      * saveMean and saveInvStd = 1/sqrt(var + eps), and the running statistics move by momentum
      * (the running variance takes the unbiased estimate, as in PyTorch). Otherwise the running
-     * statistics are used (and written to saveMean/saveInvStd). y = gamma * xhat + beta, or
-     * max(that, 0) with relu (the ReLU activation fused).
+     * statistics are used (and written to saveMean/saveInvStd). y = gamma * xhat + beta, plus
+     * residual (may be null) as the add op would, then max(that, 0) with relu (the add and
+     * the ReLU activation fused).
      */
     public static void batchNormForward(float[] x, float[] gamma, float[] beta, float[] runMean, float[] runVar,
                                         float[] y, float[] saveMean, float[] saveInvStd, int outer, int channels,
-                                        int inner, boolean batchStats, double momentum, double eps, boolean relu) {
+                                        int inner, boolean batchStats, double momentum, double eps, boolean relu,
+                                        float[] residual) {
         final long m = (long) outer * inner;
         for (int c = 0; c < channels; c++) {
             double mean;
@@ -67,6 +69,9 @@ public final class FloatNormKernels {
                 int r = (o * channels + c) * inner;
                 for (int i = 0; i < inner; i++) {
                     float v = a * x[r + i] + b;
+                    if (residual != null) {
+                        v += residual[r + i];
+                    }
                     y[r + i] = relu ? Math.max(v, 0) : v;  // as the ReLU activation
                 }
             }

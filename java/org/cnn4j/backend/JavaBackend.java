@@ -270,13 +270,13 @@ public final class JavaBackend extends ValidatingBackend {
     protected void runBatchNormForward(DType dt, OpChecks.Channels s, Tensor x, Tensor gamma, Tensor beta,
                                        Tensor runningMean, Tensor runningVar, Tensor y, Tensor saveMean,
                                        Tensor saveInvStd, boolean batchStats, double momentum, double eps,
-                                       boolean relu) {
+                                       boolean relu, Tensor residual) {
         if (single(dt)) {
             FloatNormKernels.batchNormForward(f(x), f(gamma), f(beta), f(runningMean), f(runningVar), f(y), f(saveMean),
-                    f(saveInvStd), s.outer(), s.channels(), s.inner(), batchStats, momentum, eps, relu);
+                    f(saveInvStd), s.outer(), s.channels(), s.inner(), batchStats, momentum, eps, relu, f(residual));
         } else {
             DoubleNormKernels.batchNormForward(d(x), d(gamma), d(beta), d(runningMean), d(runningVar), d(y), d(saveMean),
-                    d(saveInvStd), s.outer(), s.channels(), s.inner(), batchStats, momentum, eps, relu);
+                    d(saveInvStd), s.outer(), s.channels(), s.inner(), batchStats, momentum, eps, relu, d(residual));
         }
     }
 

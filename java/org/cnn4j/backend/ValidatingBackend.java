@@ -210,14 +210,18 @@ abstract class ValidatingBackend implements Backend {
     @Override
     public final void batchNormForward(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                                        Tensor y, Tensor saveMean, Tensor saveInvStd, boolean batchStats,
-                                       double momentum, double eps, boolean relu) {
+                                       double momentum, double eps, boolean relu, Tensor residual) {
         String op = "batchNormForward";
-        own(op, x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd);
+        own(op, x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd, residual);
         OpChecks.Channels s = OpChecks.batchNorm(op, x, y, gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
         DType dt = OpChecks.floating(op, x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd);
+        if (residual != null) {
+            OpChecks.sameShape(op, "x", x, "residual", residual);
+            OpChecks.floating(op, x, residual);
+        }
         OpChecks.batchNormSettings(op, momentum, eps);
         runBatchNormForward(dt, s, x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd, batchStats,
-                momentum, eps, relu);
+                momentum, eps, relu, residual);
     }
 
     @Override
@@ -382,7 +386,7 @@ abstract class ValidatingBackend implements Backend {
     protected abstract void runBatchNormForward(DType dt, OpChecks.Channels s, Tensor x, Tensor gamma, Tensor beta,
                                                 Tensor runningMean, Tensor runningVar, Tensor y, Tensor saveMean,
                                                 Tensor saveInvStd, boolean batchStats, double momentum, double eps,
-                                                boolean relu);
+                                                boolean relu, Tensor residual);
 
     protected abstract void runBatchNormBackward(DType dt, OpChecks.Channels s, Tensor x, Tensor dy, Tensor gamma,
                                                  Tensor saveMean, Tensor saveInvStd, Tensor dx, Tensor dgamma,

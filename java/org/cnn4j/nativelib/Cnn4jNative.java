@@ -114,7 +114,7 @@ public final class Cnn4jNative {
                                                       @Cast("void*") long y, @Cast("void*") long saveMean,
                                                       @Cast("void*") long saveInvStd, long outer, long channels,
                                                       long inner, int batchStats, double momentum, double eps,
-                                                      int relu);
+                                                      int relu, @Cast("const void*") long residual);
     public static native int cnn4j_batch_norm_backward(@Cast("cnn4j_context*") long ctx, int dtype, @Cast("const void*") long x,
                                                        @Cast("const void*") long dy, @Cast("const void*") long gamma,
                                                        @Cast("const void*") long saveMean,

@@ -140,6 +140,23 @@ public final class BatchNorm2d extends Layer {
         return y;
     }
 
+    /**
+     * The forward pass of the last layer of a residual block's body when the block runs the ReLU
+     * after it (see {@code Layers.fuse}): y = ReLU(batch norm of x + shortcut), the block's add
+     * and the activation inside this layer's pass. The backward pass is the plain one: the block
+     * masks the gradient, which its shortcut needs too.
+     */
+    Tensor forwardAdding(Tensor x, Tensor shortcut, boolean training) {
+        checkInput(x);
+        this.x = x;
+        this.batchStats = training;
+        Shape c = Shape.of(channels());
+        y = buffer("y", x.shape());
+        backend.batchNormForward(x, weight.value(), bias.value(), runningMean, runningVar, y, buffer("mean", c),
+                buffer("inv_std", c), training, momentum, eps, true, shortcut);
+        return y;
+    }
+
     @Override
     public Tensor backward(Tensor dy) {
         Shape c = Shape.of(channels());

@@ -31,24 +31,29 @@ public final class Layers {
 
     /**
      * Whether adjacent layers share passes ({@code -Dcnn4j.fuse=false} turns it off, to compare):
-     * a batch norm directly followed by a ReLU runs the ReLU inside its own passes; a ReLU
-     * directly followed by max pooling runs after the pooling instead, on a quarter of the values
-     * for 2x2 windows (the maximum of the activations is the activation of the maximum, and the
-     * gradient reaches the same input). The results are those of the layers run one after the
-     * other, except where a pooling window holds a NaN (the pooling then gives 0 where the
-     * unfused pair gives the window's largest positive number).
+     * a batch norm directly followed by a ReLU runs the ReLU inside its own passes; a residual
+     * block whose body ends with a batch norm, directly followed by a ReLU, has that batch norm
+     * add the shortcut and run the ReLU in its pass (the block's gradient masked once, in the
+     * block); a ReLU directly followed by max pooling runs after the pooling instead, on a
+     * quarter of the values for 2x2 windows (the maximum of the activations is the activation
+     * of the maximum, and the gradient reaches the same input). The results are those of the
+     * layers run one after the other, except where a pooling window holds a NaN (the pooling
+     * then gives 0 where the unfused pair gives the window's largest positive number).
      */
     static final boolean FUSE = !"false".equalsIgnoreCase(System.getProperty("cnn4j.fuse", "true"));
 
     /**
      * Pairs each batch norm with the ReLU that directly follows it in this list of built layers,
-     * then each ReLU left with the max pooling that directly follows it, and unpairs every
-     * other.
+     * then each residual block that allows it with the ReLU that directly follows it, then each
+     * ReLU left with the max pooling that directly follows it, and unpairs every other.
      */
     static void fuse(List<Layer> layers) {
         for (Layer l : layers) {
             if (l instanceof BatchNorm2d bn) {
                 bn.fuseRelu(false);
+            }
+            if (l instanceof Residual r) {
+                r.fuseRelu(false);
             }
             if (l instanceof MaxPool2d pool) {
                 pool.reluFirst(false);
@@ -63,6 +68,11 @@ public final class Layers {
         for (int i = 0; i + 1 < layers.size(); i++) {
             if (layers.get(i) instanceof BatchNorm2d bn && layers.get(i + 1) instanceof ReLU relu) {
                 bn.fuseRelu(true);
+                relu.fuse(true);
+            }
+        }
+        for (int i = 0; i + 1 < layers.size(); i++) {
+            if (layers.get(i) instanceof Residual r && layers.get(i + 1) instanceof ReLU relu && r.fuseRelu(true)) {
                 relu.fuse(true);
             }
         }

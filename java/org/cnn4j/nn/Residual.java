@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.cnn4j.backend.Activation;
 import org.cnn4j.tensor.Shape;
 import org.cnn4j.tensor.Tensor;
 
@@ -19,6 +20,10 @@ public final class Residual extends Layer {
     private final List<Layer> body;
     private final List<Layer> shortcut;
     private Tensor input;
+    // The body's last layer when it adds the shortcut and runs the ReLU after the block in its
+    // own pass (Layers.fuse); null: the block adds, and the ReLU layer runs by itself.
+    private BatchNorm2d tail;
+    private Tensor output;
 
     public Residual(List<Layer> body, List<Layer> shortcut) {
         if (body.isEmpty()) {
@@ -134,17 +139,37 @@ public final class Residual extends Layer {
                 + (shortcut.isEmpty() ? "identity" : shortcut.size() + " layer" + (shortcut.size() == 1 ? "" : "s"));
     }
 
+    /**
+     * Whether the ReLU layer that directly follows this block runs inside it: the body's last
+     * batch norm then adds the shortcut and applies the ReLU in its own pass (no add and no
+     * activation pass of their own), and the ReLU layer passes its input on. Only a body that
+     * ends with a batch norm (not already paired with a ReLU) can.
+     */
+    public boolean fusedRelu() {
+        return tail != null;
+    }
+
+    /** Turns the fusion on (where the body allows it; returns whether it is on) or off. */
+    boolean fuseRelu(boolean on) {
+        tail = on && body.get(body.size() - 1) instanceof BatchNorm2d bn && !bn.fusedRelu() ? bn : null;
+        return tail != null;
+    }
+
     @Override
     public Tensor forward(Tensor x, boolean training) {
         checkInput(x);
         input = x;
         Tensor b = x;
-        for (Layer l : body) {
+        for (Layer l : tail != null ? body.subList(0, body.size() - 1) : body) {
             b = l.forward(b, training);
         }
         Tensor s = x;
         for (Layer l : shortcut) {
             s = l.forward(s, training);
+        }
+        if (tail != null) {
+            output = tail.forwardAdding(b, s, training);  // ReLU(body + shortcut), the ReLU layer's output
+            return output;
         }
         Tensor y = buffer("y", b.shape());
         backend.add(b, s, y);
@@ -153,6 +178,13 @@ public final class Residual extends Layer {
 
     @Override
     public Tensor backward(Tensor dy) {
+        if (tail != null) {
+            // dy is the fused ReLU's output gradient: masked here once, where the output is
+            // positive (the ReLU's input is then too), for both branches.
+            Tensor g = buffer("relu_dx", output.shape());
+            backend.activationBackward(Activation.RELU, 0, output, output, dy, g);
+            dy = g;
+        }
         Tensor gb = dy;
         for (int i = body.size() - 1; i >= 0; i--) {
             gb = body.get(i).backward(gb);

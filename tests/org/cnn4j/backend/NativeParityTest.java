@@ -240,7 +240,8 @@ class NativeParityTest extends NativeComparison {
     }
 
     static final String[] NORM_DROPOUT_MAXOUT_OUTPUTS = {"bn train y", "bn running stats", "bn train dx/dgamma/dbeta",
-        "bn eval y and dx", "bn+relu train y, dx/dgamma/dbeta", "bn+relu eval y and dx", "dropout mask", "dropout y", "multiply", "maxout argmax", "maxout y", "maxout dx",
+        "bn eval y and dx", "bn+relu train y, dx/dgamma/dbeta", "bn+relu eval y and dx", "bn+residual+relu train y",
+        "bn+residual eval y", "dropout mask", "dropout y", "multiply", "maxout argmax", "maxout y", "maxout dx",
         "copyChannels"};
 
     /** Indices are exact (maxout's arg-max); values agree within ten times the type's tolerance. */
@@ -280,6 +281,11 @@ class NativeParityTest extends NativeComparison {
             b.batchNormForward(x, g, be, rm, rv, y, sm, si, false, 0.1, 1e-5, true);
             b.batchNormBackward(x, dy, g, sm, si, dx, dg, db, false, y);
             out.add(concat(y.toDoubleArray(), dx.toDoubleArray()));
+            // a residual block's shortcut added (dy stands for it), with and without the ReLU
+            b.batchNormForward(x, g, be, rm, rv, y, sm, si, true, 0.1, 1e-5, true, dy);
+            out.add(y.toDoubleArray());
+            b.batchNormForward(x, g, be, rm, rv, y, sm, si, false, 0.1, 1e-5, false, dy);
+            out.add(y.toDoubleArray());
             b.dropoutForward(x, y, dx, 0.3, 12345L);
             out.add(dx.toDoubleArray());
             out.add(y.toDoubleArray());

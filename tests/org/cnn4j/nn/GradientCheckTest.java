@@ -527,6 +527,20 @@ class GradientCheckTest {
                 new Linear(3));
     }
 
+    /**
+     * ReLUs after residual blocks whose bodies end with a batch norm: an identity shortcut, and a
+     * stride-2 body beside the option-A shortcut (subsample, zero channels).
+     */
+    private static Sequential residualActModel(java.util.function.Supplier<Layer> act) {
+        return new Sequential(Shape.of(2, 5, 5), new Conv2d(4, 3).padding(1), new BatchNorm2d(), act.get(),
+                Residual.identity(new Conv2d(4, 3).padding(1), new BatchNorm2d(), act.get(), new Conv2d(4, 3).padding(1),
+                        new BatchNorm2d()),
+                act.get(),
+                new Residual(List.of(new Conv2d(6, 3).stride(2).padding(1), new BatchNorm2d()),
+                        List.of(new AvgPool2d(1).stride(2), new ChannelPad(1, 1))),
+                act.get(), new Flatten(), new Linear(3));
+    }
+
     /** ReLUs before max poolings (2x2, overlapping 3x3 in a residual body) and one a batch norm claims first. */
     private static Sequential poolActModel(java.util.function.Supplier<Layer> act) {
         return new Sequential(Shape.of(2, 6, 6), new Conv2d(4, 3).padding(1), act.get(), new MaxPool2d(2),
@@ -536,19 +550,21 @@ class GradientCheckTest {
 
     /**
      * Fused neighbours (Layers.fuse): a batch norm directly followed by a ReLU runs the ReLU in
-     * its own passes, and a ReLU directly followed by max pooling runs after the pooling (at the
-     * top level and in a residual body; a ReLU after a batch norm stays with the batch norm).
+     * its own passes, a residual block ending with a batch norm and followed by a ReLU has the
+     * batch norm add the shortcut and run the ReLU, and a ReLU directly followed by max pooling
+     * runs after the pooling (at the top level and in a residual body; a ReLU after a batch norm
+     * stays with the batch norm).
      * The gradients check out, and the model computes exactly what the layers compute one after
      * the other (a LeakyReLU of slope 0 fuses with neither): the same outputs in training and in
      * evaluation, the same gradients to the order of the sums.
      */
     @ParameterizedTest(name = "[{index}] ReLU fused with {0}")
-    @ValueSource(strings = {"batch norm", "max pooling"})
+    @ValueSource(strings = {"batch norm", "residual block", "max pooling"})
     void fusedRelu(String with) {
-        boolean bn = with.equals("batch norm");
+        boolean bn = with.equals("batch norm"), res = with.equals("residual block");
         java.util.function.Function<java.util.function.Supplier<Layer>, Sequential> model =
-                bn ? GradientCheckTest::bnActModel : GradientCheckTest::poolActModel;
-        Shape in = bn ? Shape.of(2, 5, 5) : Shape.of(2, 6, 6);
+                bn ? GradientCheckTest::bnActModel : res ? GradientCheckTest::residualActModel : GradientCheckTest::poolActModel;
+        Shape in = bn || res ? Shape.of(2, 5, 5) : Shape.of(2, 6, 6);
         try (Sequential fused = model.apply(ReLU::new).initialize(be, DType.FLOAT64, 71);
              Sequential plain = model.apply(() -> new LeakyReLU(0)).initialize(be, DType.FLOAT64, 71)) {
             List<Layer> top = fused.layers();
@@ -557,6 +573,10 @@ class GradientCheckTest {
                 assertTrue(((BatchNorm2d) top.get(1)).fusedRelu() && inner.fusedRelu() && ((ReLU) top.get(2)).fused(),
                         "fused");
                 assertTrue(!((BatchNorm2d) plain.layers().get(1)).fusedRelu(), "a LeakyReLU does not fuse");
+            } else if (res) {
+                assertTrue(((Residual) top.get(3)).fusedRelu() && ((ReLU) top.get(4)).fused()
+                        && ((Residual) top.get(5)).fusedRelu() && ((ReLU) top.get(6)).fused(), "fused");
+                assertTrue(!((Residual) plain.layers().get(3)).fusedRelu(), "a LeakyReLU does not fuse");
             } else {
                 MaxPool2d inner = (MaxPool2d) ((Residual) top.get(3)).body().get(2);
                 assertTrue(((MaxPool2d) top.get(2)).reluFirst() && inner.reluFirst() && ((ReLU) top.get(1)).fused(),
