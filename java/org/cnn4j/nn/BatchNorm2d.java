@@ -130,13 +130,17 @@ public final class BatchNorm2d extends Layer {
 
     @Override
     public Tensor forward(Tensor x, boolean training) {
+        return forward(x, training, fusedRelu, null);
+    }
+
+    private Tensor forward(Tensor x, boolean training, boolean relu, Tensor shortcut) {
         checkInput(x);
         this.x = x;
         this.batchStats = training;
         Shape c = Shape.of(channels());
         y = buffer("y", x.shape());
         backend.batchNormForward(x, weight.value(), bias.value(), runningMean, runningVar, y, buffer("mean", c),
-                buffer("inv_std", c), training, momentum, eps, fusedRelu);
+                buffer("inv_std", c), training, momentum, eps, relu, shortcut);
         return y;
     }
 
@@ -147,14 +151,7 @@ public final class BatchNorm2d extends Layer {
      * masks the gradient, which its shortcut needs too.
      */
     Tensor forwardAdding(Tensor x, Tensor shortcut, boolean training) {
-        checkInput(x);
-        this.x = x;
-        this.batchStats = training;
-        Shape c = Shape.of(channels());
-        y = buffer("y", x.shape());
-        backend.batchNormForward(x, weight.value(), bias.value(), runningMean, runningVar, y, buffer("mean", c),
-                buffer("inv_std", c), training, momentum, eps, true, shortcut);
-        return y;
+        return forward(x, training, true, shortcut);
     }
 
     @Override
