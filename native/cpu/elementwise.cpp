@@ -260,4 +260,3 @@ int32_t cnn4j_activation_backward(cnn4j_context *ctx, int32_t dtype, int32_t act
   });
   return CNN4J_OK;
 }
-

@@ -99,4 +99,3 @@ int32_t cnn4j_top_k(cnn4j_context *ctx, int32_t dtype, const void *logits, int64
   CNN4J_DISPATCH_FLOAT(dtype, top_k<T>(static_cast<const T *>(logits), rows, classes, k, out));
   return CNN4J_OK;
 }
-

@@ -451,4 +451,3 @@ int32_t cnn4j_copy_channels(cnn4j_context *ctx, const void *src, int64_t src_cha
   }
   return CNN4J_OK;
 }
-

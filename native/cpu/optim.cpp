@@ -105,4 +105,3 @@ int32_t cnn4j_adam_update(cnn4j_context *ctx, int32_t dtype, void *param, const 
                                       step));
   return CNN4J_OK;
 }
-

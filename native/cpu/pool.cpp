@@ -480,4 +480,3 @@ int32_t cnn4j_avg_pool2d_backward(cnn4j_context *ctx, int32_t dtype, const cnn4j
   CNN4J_DISPATCH_FLOAT(dtype, avg_backward<T>(g, static_cast<const T *>(dy), static_cast<T *>(dx), count_include_pad != 0));
   return CNN4J_OK;
 }
-

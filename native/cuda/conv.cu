@@ -237,4 +237,3 @@ int32_t cnn4j::cuda::conv2d_backward_filter(cnn4j_context *, int32_t dtype, cons
   });
   return st;
 }
-

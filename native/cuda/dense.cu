@@ -45,4 +45,3 @@ int32_t cnn4j::cuda::matmul(cnn4j_context *, int32_t dtype, int32_t trans_a, int
                                                 MatB<T>{static_cast<const T *>(b), K, N, trans_b != 0},
                                                 MatStore<T>{static_cast<T *>(c), N, accumulate != 0}));
 }
-

@@ -176,4 +176,3 @@ int32_t cnn4j::cuda::activation_backward(cnn4j_context *, int32_t dtype, int32_t
                                                                    static_cast<const T *>(y),
                                                                    static_cast<const T *>(dy), static_cast<T *>(dx), n)));
 }
-

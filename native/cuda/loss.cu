@@ -182,4 +182,3 @@ int32_t cnn4j::cuda::top_k(cnn4j_context *, int32_t dtype, const void *logits, i
   CNN4J_DISPATCH_FLOAT(dtype, LAUNCH("top_k", rows, CNN4J_LAUNCH(top_k_k<T>, blocks_for(rows), 256, 0, stream())(
                                                       static_cast<const T *>(logits), rows, int(classes), int(k), out)));
 }
-

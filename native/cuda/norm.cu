@@ -258,4 +258,3 @@ int32_t cnn4j::cuda::copy_channels(cnn4j_context *, const void *src, int64_t src
                                    cudaMemcpyDeviceToDevice, stream()));
   return CNN4J_OK;
 }
-

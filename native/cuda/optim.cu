@@ -93,4 +93,3 @@ int32_t cnn4j::cuda::adam_update(cnn4j_context *, int32_t dtype, void *param, co
                                                          decoupled ? T(0) : T(weight_decay),
                                                          decoupled ? T(1 - lr * weight_decay) : T(1))));
 }
-

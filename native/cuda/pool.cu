@@ -176,4 +176,3 @@ int32_t cnn4j::cuda::avg_pool2d_backward(cnn4j_context *, int32_t dtype, const c
                                                                    static_cast<const T *>(dy), static_cast<T *>(dx), g,
                                                                    count_include_pad)));
 }
-

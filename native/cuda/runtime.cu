@@ -296,7 +296,6 @@ int32_t cnn4j::cuda::synchronize(cnn4j_context *) {
   return CNN4J_OK;
 }
 
-
 // ---- Uploaders, deferred reads, graphs ------------------------------------------------------
 
 namespace {
@@ -525,4 +524,3 @@ int32_t cnn4j_cuda_sim_stats(int64_t *out) {
   return fail_msg(CNN4J_UNSUPPORTED, "the CUDA device is not simulated");
 #endif
 }
-

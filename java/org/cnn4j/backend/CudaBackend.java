@@ -20,12 +20,11 @@ import org.cnn4j.tensor.Tensor;
  */
 public final class CudaBackend extends AbstractNativeBackend {
     private final int device;
-    private final String description;
+    private String description;
 
     private CudaBackend(int device) {
         super("CUDA");
         this.device = device;
-        this.description = "CUDA " + cnn4j_cuda_describe();
     }
 
     /**
@@ -50,6 +49,7 @@ public final class CudaBackend extends AbstractNativeBackend {
             throw new BackendUnavailableException("backend 'cuda': device " + device + " is not usable: "
                     + cnn4j_cuda_last_error());
         }
+        b.description = "CUDA " + cnn4j_cuda_describe();  // of the device just made current
         return b;
     }
 
