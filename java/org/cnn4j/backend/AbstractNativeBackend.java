@@ -230,14 +230,15 @@ abstract class AbstractNativeBackend extends ValidatingBackend {
 
     @Override
     protected void runActivationForward(DType dt, Activation act, double alpha, Tensor x, Tensor y) {
-        check("activation_forward", cnn4j_activation_forward(ctx, code(dt), act.ordinal(), alpha, a(x), a(y), x.numel()));
+        check("activation_forward", cnn4j_activation_forward(ctx, code(dt), act.ordinal(), alpha, a(x), a(y),
+                x.numel()));
     }
 
     @Override
     protected void runActivationBackward(DType dt, Activation act, double alpha, Tensor x, Tensor y, Tensor dy,
                                          Tensor dx) {
-        check("activation_backward", cnn4j_activation_backward(ctx, code(dt), act.ordinal(), alpha, a(x), a(y), a(dy), a(dx),
-                dy.numel()));
+        check("activation_backward", cnn4j_activation_backward(ctx, code(dt), act.ordinal(), alpha, a(x), a(y), a(dy),
+                a(dx), dy.numel()));
     }
 
     @Override
@@ -253,8 +254,8 @@ abstract class AbstractNativeBackend extends ValidatingBackend {
     @Override
     protected void runCopyChannels(DType dt, OpChecks.ChannelCopy s, Tensor src, int srcOffset, Tensor dst,
                                    int dstOffset, int count) {
-        check("copy_channels", cnn4j_copy_channels(ctx, a(src), s.srcChannels(), srcOffset, a(dst), s.dstChannels(), dstOffset,
-                count, s.outer(), s.inner(), dt.bytes()));
+        check("copy_channels", cnn4j_copy_channels(ctx, a(src), s.srcChannels(), srcOffset, a(dst), s.dstChannels(),
+                dstOffset, count, s.outer(), s.inner(), dt.bytes()));
     }
 
     @Override
@@ -271,24 +272,26 @@ abstract class AbstractNativeBackend extends ValidatingBackend {
 
     @Override
     protected void runConv2dBackwardData(DType dt, ConvDims d, Tensor dy, Tensor w, Tensor dx) {
-        check("conv2d_backward_data", cnn4j_conv2d_backward_data(ctx, code(dt), NativeGeometry.conv(d), a(dy), a(w), a(dx)));
+        check("conv2d_backward_data", cnn4j_conv2d_backward_data(ctx, code(dt), NativeGeometry.conv(d), a(dy), a(w),
+                a(dx)));
     }
 
     @Override
     protected void runConv2dBackwardFilter(DType dt, ConvDims d, Tensor x, Tensor dy, Tensor dw, Tensor dbias) {
-        check("conv2d_backward_filter", cnn4j_conv2d_backward_filter(ctx, code(dt), NativeGeometry.conv(d), a(x), a(dy), a(dw),
-                a(dbias)));
+        check("conv2d_backward_filter", cnn4j_conv2d_backward_filter(ctx, code(dt), NativeGeometry.conv(d), a(x), a(dy),
+                a(dw), a(dbias)));
     }
 
     @Override
     protected void runMaxPool2dForward(DType dt, OpChecks.Pool p, Window2d win, Tensor x, Tensor y, Tensor argmax) {
-        check("max_pool2d_forward", cnn4j_max_pool2d_forward(ctx, code(dt), NativeGeometry.pool(p, win), a(x), a(y), a(argmax)));
+        check("max_pool2d_forward", cnn4j_max_pool2d_forward(ctx, code(dt), NativeGeometry.pool(p, win), a(x), a(y),
+                a(argmax)));
     }
 
     @Override
     protected void runMaxPool2dBackward(DType dt, OpChecks.PoolBackward p, Tensor dy, Tensor argmax, Tensor dx) {
-        check("max_pool2d_backward", cnn4j_max_pool2d_backward(ctx, code(dt), a(dy), a(argmax), a(dx), p.planes(), p.inPlane(),
-                p.outPlane()));
+        check("max_pool2d_backward", cnn4j_max_pool2d_backward(ctx, code(dt), a(dy), a(argmax), a(dx), p.planes(),
+                p.inPlane(), p.outPlane()));
     }
 
     @Override
@@ -331,8 +334,8 @@ abstract class AbstractNativeBackend extends ValidatingBackend {
 
     @Override
     protected void runMaxoutForward(DType dt, OpChecks.Channels s, Tensor x, Tensor y, Tensor argmax, int pieces) {
-        check("maxout_forward", cnn4j_maxout_forward(ctx, code(dt), a(x), a(y), a(argmax), s.outer(), s.channels(), s.inner(),
-                pieces));
+        check("maxout_forward", cnn4j_maxout_forward(ctx, code(dt), a(x), a(y), a(argmax), s.outer(), s.channels(),
+                s.inner(), pieces));
     }
 
     @Override
@@ -378,7 +381,7 @@ abstract class AbstractNativeBackend extends ValidatingBackend {
     @Override
     protected void runAdamUpdate(DType dt, Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1,
                                  double beta2, double eps, double weightDecay, boolean decoupled, long step) {
-        check("adam_update", cnn4j_adam_update(ctx, code(dt), a(param), a(grad), a(m), a(v), param.numel(), lr, beta1, beta2,
-                eps, weightDecay, b(decoupled), step));
+        check("adam_update", cnn4j_adam_update(ctx, code(dt), a(param), a(grad), a(m), a(v), param.numel(), lr, beta1,
+                beta2, eps, weightDecay, b(decoupled), step));
     }
 }
