@@ -8,7 +8,7 @@
 //
 // `only`: run just the ops whose name contains it (e.g. "batch norm", "16->16").
 //
-// Ops: the 3x3 convolutions of ResNet-20 (and LeNet-5's second convolution, VGG-11's first,
+// Ops: the 3x3 convolutions of ResNet-20 (and LeNet-5's two convolutions, VGG-11's first,
 // 8x8, 4x4 and 2x2 ones) at their training batch, all three passes; batch norm forward and
 // backward on ResNet-20's and LeNet-5's activations; 2x2 max pooling with arg-max on
 // LeNet-5's and VGG-11's first activations and on LeNet-5-sized rows beyond the cache; ResNet-20's
@@ -152,7 +152,7 @@ int main(int argc, char **argv) {
   const Shape convs[] = {{"resnet20 3->16", 128, 3, 32, 16, 3, 1, 1},   {"resnet20 16->16", 128, 16, 32, 16, 3, 1, 1},
                          {"resnet20 16->32 s2", 128, 16, 32, 32, 3, 2, 1}, {"resnet20 32->32", 128, 32, 16, 32, 3, 1, 1},
                          {"resnet20 32->64 s2", 128, 32, 16, 64, 3, 2, 1}, {"resnet20 64->64", 128, 64, 8, 64, 3, 1, 1},
-                         {"lenet5 6->16 5x5", 256, 6, 14, 16, 5, 1, 0},      {"vgg11 3->64", 128, 3, 32, 64, 3, 1, 1},
+                         {"lenet5 1->6 5x5", 256, 1, 28, 6, 5, 1, 2}, {"lenet5 6->16 5x5", 256, 6, 14, 16, 5, 1, 0},      {"vgg11 3->64", 128, 3, 32, 64, 3, 1, 1},
                          {"vgg11 128->256 8x8", 128, 128, 8, 256, 3, 1, 1},
                          {"vgg11 256->256 8x8", 128, 256, 8, 256, 3, 1, 1}, {"vgg11 256->512 4x4", 128, 256, 4, 512, 3, 1, 1},
                          {"vgg11 512->512 4x4", 128, 512, 4, 512, 3, 1, 1}, {"vgg11 512->512 2x2", 128, 512, 2, 512, 3, 1, 1}};
