@@ -38,7 +38,6 @@ int32_t cnn4j_context_create(int32_t device, int32_t index, cnn4j_context **out)
   auto *ctx = static_cast<cnn4j_context *>(std::calloc(1, sizeof(cnn4j_context)));
   if (ctx == nullptr) return CNN4J_OUT_OF_MEMORY;
   ctx->device = device;
-  ctx->index = index;
   *out = ctx;
   return CNN4J_OK;
 }

@@ -18,7 +18,6 @@
 
 struct cnn4j_context {
   int32_t device;  // a cnn4j_device
-  int32_t index;   // CUDA: the device's ordinal
   void *scratch;   // CPU: the convolutions' and matmuls' scratch memory, grown, never shrunk
   int64_t bytes;   // its size
 };

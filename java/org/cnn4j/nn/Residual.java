@@ -160,8 +160,8 @@ public final class Residual extends Layer {
         checkInput(x);
         input = x;
         Tensor b = x;
-        for (Layer l : tail != null ? body.subList(0, body.size() - 1) : body) {
-            b = l.forward(b, training);
+        for (int i = 0, n = body.size() - (tail != null ? 1 : 0); i < n; i++) {
+            b = body.get(i).forward(b, training);
         }
         Tensor s = x;
         for (Layer l : shortcut) {
