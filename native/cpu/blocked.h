@@ -52,6 +52,11 @@ struct BlockGeom {
   // broadcast the filters and write the output in place; backward-filter multiplies dy's
   // rows by the plane's, keeping 16 partial sums per weight (its partials: [k][taps * c][16]).
   bool pix;
+  // Forward with output channels in the vectors and a stride of 2 across: the register blocks
+  // read the input where it lies (every second column), with the taps that fall in the
+  // padding left out, instead of a padded plane (whose packing cost as much as a third of
+  // the pass).
+  bool direct;
   bool use() const { return op >= 0; }
   i64 wp() const { return phases * wpp; }   // floats per (row, channel)
   i64 row() const { return depth * wp(); }  // floats per row
@@ -62,7 +67,7 @@ struct BlockGeom {
   i64 vectors() const { return (g.ow + 15) / 16; }  // pixel vectors per output row
   i64 weights() const { return op == 2 ? 0 : bank(); }
   i64 bias() const { return op == 0 && !pix ? kp : 0; }
-  i64 in() const { return round_up(hp * row() + kBlockSlack, 16); }
+  i64 in() const { return direct ? 0 : round_up(hp * row() + kBlockSlack, 16); }
   // The blocked output (or dy); pixel vectors: dy with rows padded to whole vectors.
   i64 out() const {
     if (pix) return op == 2 && g.ow % 16 != 0 ? round_up(g.k * g.oh * vectors() * 16, 16) : 0;

@@ -24,6 +24,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  *       {@code auto} gives the same bits where Winograd does not apply.</li>
  * </ul>
  * The shapes cover strides 2 and 3, dilation, uneven and rectangular windows and padding,
+ * forward passes of stride 2 across that read the input in place (taps in the padding on
+ * either side, rows that no column of the window covers whole),
  * channels that are not a multiple of 16, few input channels (a first layer, LeNet-5's
  * convolutions), rows wider than a register block, more images than the backward-filter's
  * fixed groups, and the forms with pixels in the vectors (up to 16 output channels, or input
@@ -57,6 +59,11 @@ class BlockedConvTest extends NativeComparison {
                 new Case(new ConvCfg(2, 16, 10, 10, 32, Window2d.square(1, 2, 0), 1), "f", false),  // a projection shortcut
                 new Case(new ConvCfg(2, 28, 18, 17, 28, s2, 1), "fdw", false),     // channels not x16
                 new Case(new ConvCfg(1, 16, 40, 70, 16, s2, 1), "fdw", false),     // rows of several register blocks
+                // stride 2 across, read in place: dilated taps with padding on both sides; no
+                // column of the window inside the image for every output column (the rows start
+                // from the bias, every column range adds)
+                new Case(new ConvCfg(2, 16, 15, 15, 32, new Window2d(3, 3, 2, 2, 2, 2, 2, 2, 2, 2), 1), "fdw", false),
+                new Case(new ConvCfg(2, 16, 12, 3, 16, new Window2d(3, 3, 2, 2, 2, 2, 2, 2, 1, 1), 1), "f", false),
                 // pixels in the vectors: rows of 31 (a short last vector), 30, 29 and 28 pixels;
                 // 16, 12 and 6 output channels, 12 input channels for the stride-1 input gradient
                 new Case(new ConvCfg(1, 16, 40, 62, 16, s2, 1), "fdw", false),
