@@ -61,7 +61,7 @@ BlockGeom blocked_plan(const ConvGeom &g, int op, int threads) {
     b.phases = v.sw;
     b.wpp = ceil_div(cols, v.sw);
   }
-  b.direct = op == 0 && !b.pix && v.sw == 2;
+  b.direct = op != 1 && !b.pix && v.sw == 2;
   b.slots = op == 2 ? imin(g.n, 8) : 0;
   b.op = op;
   // Per-thread buffers beyond the last-level cache share: the GEMM form streams better.

@@ -2,7 +2,9 @@
 // convolutions with one group, any window, stride, dilation and padding.
 //
 // Each image is copied into a zero-padded plane ([row][channel][phase][column], padding
-// included, so no tap needs a bounds check; see BlockGeom), and the products run as
+// included, so no tap needs a bounds check; see BlockGeom), or, for the forward and
+// backward-filter passes of stride 2 across, read where it lies with the taps that fall in
+// the padding left out (BlockGeom::direct), and the products run as
 // register blocks of 16-channel vectors times a few pixels: every filter vector loaded is
 // used for all the block's pixels and every input value broadcast for all its vectors, with
 // no im2col matrix in between. With few channels, 16 pixels of a row per vector instead
@@ -52,10 +54,10 @@ struct BlockGeom {
   // broadcast the filters and write the output in place; backward-filter multiplies dy's
   // rows by the plane's, keeping 16 partial sums per weight (its partials: [k][taps * c][16]).
   bool pix;
-  // Forward with output channels in the vectors and a stride of 2 across: the register blocks
-  // read the input where it lies (every second column), with the taps that fall in the
-  // padding left out, instead of a padded plane (whose packing cost as much as a third of
-  // the pass).
+  // Forward and backward-filter with output channels in the vectors and a stride of 2
+  // across: the register blocks read the input where it lies (every second column), with
+  // the taps that fall in the padding left out, instead of a padded plane (whose packing
+  // cost as much as a third of the pass). Backward-filter's plane is then a zero row.
   bool direct;
   bool use() const { return op >= 0; }
   i64 wp() const { return phases * wpp; }   // floats per (row, channel)
@@ -67,7 +69,10 @@ struct BlockGeom {
   i64 vectors() const { return (g.ow + 15) / 16; }  // pixel vectors per output row
   i64 weights() const { return op == 2 ? 0 : bank(); }
   i64 bias() const { return op == 0 && !pix ? kp : 0; }
-  i64 in() const { return direct ? 0 : round_up(hp * row() + kBlockSlack, 16); }
+  i64 in() const {
+    if (direct) return op == 2 ? round_up(2 * g.ow, 16) : 0;
+    return round_up(hp * row() + kBlockSlack, 16);
+  }
   // The blocked output (or dy); pixel vectors: dy with rows padded to whole vectors.
   i64 out() const {
     if (pix) return op == 2 && g.ow % 16 != 0 ? round_up(g.k * g.oh * vectors() * 16, 16) : 0;
