@@ -8,6 +8,7 @@ extern "C" const char *cnn4j_status_string(int32_t status) {
     case CNN4J_UNSUPPORTED: return "unsupported";
     case CNN4J_DEVICE_ERROR: return "device error";
     case CNN4J_INTERNAL: return "internal error";
+    case CNN4J_PEER_ERROR: return "peer error";
     default: return "unknown status";
   }
 }

@@ -21,7 +21,8 @@ typedef enum cnn4j_status {
   CNN4J_OUT_OF_MEMORY = 2,    /* a host or device allocation failed */
   CNN4J_UNSUPPORTED = 3,      /* not built in, or not supported by this CPU or device */
   CNN4J_DEVICE_ERROR = 4,     /* a CUDA call failed */
-  CNN4J_INTERNAL = 5          /* a bug: please report it */
+  CNN4J_INTERNAL = 5,         /* a bug: please report it */
+  CNN4J_PEER_ERROR = 6        /* a collective group failed: a peer left, or none answered in time */
 } cnn4j_status;
 
 /* A static, human-readable message for a status code (never null). */
