@@ -50,6 +50,16 @@ final class HeapTensor extends Tensor {
     }
 
     @Override
+    public void readInto(float[] dst) {
+        if (dtype() != DType.FLOAT32 || dst.length < numel()) {
+            super.readInto(dst);
+            return;
+        }
+        ensureOpen();
+        System.arraycopy(f, 0, dst, 0, numel());
+    }
+
+    @Override
     public float[] toFloatArray() {
         ensureOpen();
         int n = numel();

@@ -72,6 +72,15 @@ final class NativeTensor extends Tensor {
     }
 
     @Override
+    public void readInto(float[] dst) {
+        if (dtype() != DType.FLOAT32 || dst.length < numel()) {
+            super.readInto(dst);
+            return;
+        }
+        backend.check("copy", backend.copyOut(address(), dst, bytes()));
+    }
+
+    @Override
     public float[] toFloatArray() {
         switch (dtype()) {
             case FLOAT32 -> {

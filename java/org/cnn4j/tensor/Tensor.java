@@ -37,6 +37,18 @@ public abstract class Tensor implements AutoCloseable {
     /** Copies the contents to a new float array (converting if needed). */
     public abstract float[] toFloatArray();
 
+    /**
+     * Copies the contents (converted to float) into dst[0, numel()); a float tensor's copy
+     * allocates nothing.
+     */
+    public void readInto(float[] dst) {
+        if (dst.length < numel()) {
+            throw new IllegalArgumentException("readInto: " + dst.length + " floats for a tensor of " + numel());
+        }
+        float[] f = toFloatArray();
+        System.arraycopy(f, 0, dst, 0, f.length);
+    }
+
     /** Copies the contents to a new double array (converting if needed). */
     public abstract double[] toDoubleArray();
 

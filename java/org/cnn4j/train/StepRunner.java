@@ -8,6 +8,7 @@ import org.cnn4j.backend.Backend;
 import org.cnn4j.backend.Fetch;
 import org.cnn4j.backend.StepGraph;
 import org.cnn4j.backend.Uploader;
+import org.cnn4j.dist.DataParallel;
 import org.cnn4j.nn.Sequential;
 import org.cnn4j.optim.Optimizer;
 import org.cnn4j.tensor.DType;
@@ -111,6 +112,7 @@ public final class StepRunner implements AutoCloseable {
     private final Optimizer optimizer;
     private final Backend backend;
     private final Map<Integer, Plan> planned = new HashMap<>();
+    private DataParallel dp;
     private boolean graphs = true;
     private String graphNote;
     private Pending pending;
@@ -127,6 +129,15 @@ public final class StepRunner implements AutoCloseable {
         if (!model.replayable()) {
             graphNote = "steps are not recorded: a layer takes new arguments every step (dropout's mask seed)";
         }
+    }
+
+    /**
+     * Trains data-parallel (null: alone): each step's gradients are averaged over the group's
+     * ranks before the optimizer update, and the step totals are the group's.
+     */
+    public StepRunner setDataParallel(DataParallel dp) {
+        this.dp = dp;
+        return this;
     }
 
     /** Turns recording and replaying on or off (default on); off drops the recordings made so far. */
@@ -162,6 +173,14 @@ public final class StepRunner implements AutoCloseable {
      * @throws IllegalArgumentException when the step before had a label outside the classes
      */
     public Totals queue(float[] images, int[] labels, int n, double lr) {
+        return queue(images, labels, n, lr, n);
+    }
+
+    /**
+     * A step on this rank's shard of {@code n} images of a global batch of {@code total} (data
+     * parallel; alone, total is n): the gradients become the global batch's mean.
+     */
+    public Totals queue(float[] images, int[] labels, int n, double lr, int total) {
         if (n < 1 || labels.length < n) {
             throw new IllegalArgumentException("a step needs 1 or more labelled images, got n=" + n + " and "
                     + labels.length + " labels");
@@ -171,6 +190,9 @@ public final class StepRunner implements AutoCloseable {
         p.yUp.upload(labels, n);
         optimizer.setLearningRate(lr);
         p.run();
+        if (dp != null) {
+            dp.averageGradients(n, total);
+        }
         optimizer.step();
         Fetch f = p.fetch[p.slot];
         p.slot ^= 1;
@@ -194,11 +216,26 @@ public final class StepRunner implements AutoCloseable {
 
     private Totals read(Pending s) {
         double[] t = s.fetch().await();
-        if (t[2] >= 0) {
-            throw new IllegalArgumentException("label at row " + (long) t[2] + " of training step " + (s.step() + 1)
-                    + " is outside [0, " + model.outputShape().dim(0) + ")");
+        int n = s.n();
+        double bad = t[2];
+        if (dp != null) {
+            // The group's totals; a bad label on any rank stops every rank.
+            double[] g = {t[0], t[1], n, bad >= 0 ? 1 : 0};
+            dp.sum(g);
+            t[0] = g[0];
+            t[1] = g[1];
+            n = (int) Math.round(g[2]);
+            if (g[3] > 0 && bad < 0) {
+                throw new IllegalArgumentException("a label of training step " + (s.step() + 1) + " on another rank is "
+                        + "outside [0, " + model.outputShape().dim(0) + ")");
+            }
         }
-        return new Totals(s.step(), s.n(), t[0], t[1], s.lr());
+        if (bad >= 0) {
+            throw new IllegalArgumentException("label at row " + (long) bad + " of training step " + (s.step() + 1)
+                    + (dp != null ? " (rank " + dp.rank() + "'s shard)" : "") + " is outside [0, "
+                    + model.outputShape().dim(0) + ")");
+        }
+        return new Totals(s.step(), n, t[0], t[1], s.lr());
     }
 
     private Plan plan(int n) {

@@ -7,6 +7,7 @@ import org.cnn4j.backend.Backend;
 import org.cnn4j.backend.LossResult;
 import org.cnn4j.data.Batch;
 import org.cnn4j.data.DataLoader;
+import org.cnn4j.dist.DataParallel;
 import org.cnn4j.nn.Sequential;
 import org.cnn4j.optim.LrSchedule;
 import org.cnn4j.optim.Optimizer;
@@ -53,6 +54,9 @@ public final class Trainer implements AutoCloseable {
     private final StepRunner runner;
     private long globalStep;
     private double lrScale = 1;
+    private DataParallel dp;
+    private float[] shardImages;
+    private int[] shardLabels;
 
     /** Trains at the optimizer's learning rate throughout. */
     public Trainer(Sequential model, Optimizer optimizer) {
@@ -74,6 +78,35 @@ public final class Trainer implements AutoCloseable {
 
     public Sequential model() {
         return model;
+    }
+
+    /**
+     * Trains data-parallel over dp's group (null: alone). Rank 0's parameters and statistics
+     * are copied to every rank now; from then on each rank trains on its shard of every batch
+     * (a batch with fewer images than ranks is skipped by all), the optimizer steps are the same
+     * on every rank, the reported totals are the group's, and rank 0's batch-norm statistics
+     * are copied to every rank before each evaluation of {@link #fit(Fit)}, so that every rank
+     * evaluates the same model and its callbacks decide alike. Every rank runs the same fit;
+     * only rank 0 writes checkpoints (a resumed run reads the same checkpoint on every rank).
+     * Callbacks run on every rank: give the ones that write files to rank 0 alone.
+     */
+    public Trainer setDataParallel(DataParallel dp) {
+        if (dp != null) {
+            dp.broadcastState();
+        }
+        this.dp = dp;
+        runner.setDataParallel(dp);
+        return this;
+    }
+
+    /** The data-parallel group this trainer trains in, or null when alone. */
+    public DataParallel dataParallel() {
+        return dp;
+    }
+
+    /** Whether this process writes the run's files (alone, or rank 0 of a group). */
+    public boolean writes() {
+        return dp == null || dp.rank() == 0;
     }
 
     public Optimizer optimizer() {
@@ -169,6 +202,9 @@ public final class Trainer implements AutoCloseable {
                 fit.setEpoch(e);
                 Result r = runEpoch(train, e, startBatch, sums, null, fit);
                 startBatch = 0;
+                if (dp != null && fit.validationData() != null) {
+                    dp.broadcastState();
+                }
                 Result v = fit.validationData() != null ? evaluate(fit.validationData()) : null;
                 EpochMetrics m = new EpochMetrics(e + 1, r.loss(), r.accuracy(), v != null ? v.loss() : Double.NaN,
                         v != null ? v.accuracy() : Double.NaN, v != null ? v.top5() : Double.NaN,
@@ -179,7 +215,7 @@ public final class Trainer implements AutoCloseable {
                 }
                 sums = new double[4];
                 Fit.Every every = fit.every();
-                if (fit.checkpointDir() != null && !every.steps() && (e + 1) % every.count() == 0) {
+                if (fit.checkpointDir() != null && writes() && !every.steps() && (e + 1) % every.count() == 0) {
                     fit.setLastCheckpoint(Checkpoint.write(fit.checkpointDir(), this, fit, e + 1, 0, sums));
                 }
             }
@@ -212,17 +248,27 @@ public final class Trainer implements AutoCloseable {
                 }
             };
         }
-        Fit.Every every = fit != null && fit.checkpointDir() != null ? fit.every() : null;
+        Fit.Every every = fit != null && fit.checkpointDir() != null && writes() ? fit.every() : null;
         try (DataLoader.Epoch it = loader.epoch(epoch, startBatch)) {
             int done = startBatch;
             while (it.hasNext()) {
                 Batch b = it.next();
                 double lr = learningRate(globalStep);
-                StepRunner.Totals finished;
+                // Data parallel, a batch of fewer images than ranks is skipped by every rank alike.
+                boolean skip = dp != null && b.size() < dp.size();
+                StepRunner.Totals finished = null;
                 try {
-                    finished = runner.queue(b.images(), b.labels(), b.size(), lr);
+                    if (dp == null) {
+                        finished = runner.queue(b.images(), b.labels(), b.size(), lr);
+                    } else if (!skip) {
+                        finished = queueShard(b, lr);
+                    }
                 } finally {
                     b.release();
+                }
+                if (skip) {
+                    done++;
+                    continue;
                 }
                 globalStep++;
                 done++;
@@ -243,6 +289,20 @@ public final class Trainer implements AutoCloseable {
         int images = (int) sums[2];
         return new Result(images > 0 ? sums[0] / images : Double.NaN, images > 0 ? sums[1] / images : Double.NaN,
                 images, sums[3]);
+    }
+
+    // This rank's rows of the batch, copied into arrays kept for the next steps.
+    private StepRunner.Totals queueShard(Batch b, double lr) {
+        int n = b.size();
+        int lo = dp.shardStart(n), hi = dp.shardEnd(n);
+        int per = b.images().length / Math.max(1, b.labels().length);
+        if (shardImages == null || shardImages.length < (hi - lo) * per) {
+            shardImages = new float[(hi - lo) * per];
+            shardLabels = new int[hi - lo];
+        }
+        System.arraycopy(b.images(), lo * per, shardImages, 0, (hi - lo) * per);
+        System.arraycopy(b.labels(), lo, shardLabels, 0, hi - lo);
+        return runner.queue(shardImages, shardLabels, hi - lo, lr, n);
     }
 
     private void report(StepRunner.Totals t, double[] sums, int epoch, long runnerBase, int steps,

@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.function.Supplier;
 import org.cnn4j.NativeExpectation;
 import org.cnn4j.backend.Backend;
@@ -23,6 +22,7 @@ import org.cnn4j.backend.NativeCpuBackend;
 import org.cnn4j.data.Augmentation;
 import org.cnn4j.data.DataLoader;
 import org.cnn4j.data.Dataset;
+import org.cnn4j.data.SyntheticData;
 import org.cnn4j.nn.BatchNorm2d;
 import org.cnn4j.nn.Conv2d;
 import org.cnn4j.nn.Dropout;
@@ -50,22 +50,8 @@ class FitTest {
     @TempDir
     Path tmp;
 
-    /** Images with a learnable signal: class c brightens row band c; noise elsewhere. */
     static Dataset synthetic(int n, long seed, boolean randomLabels) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        int c = 4, h = 12, w = 12;
-        byte[] px = new byte[n * h * w];
-        int[] y = new int[n];
-        for (int i = 0; i < n; i++) {
-            int label = rng.nextInt(c);
-            y[i] = randomLabels ? rng.nextInt(c) : label;
-            for (int q = 0; q < h * w; q++) {
-                int row = q / w;
-                int v = rng.nextInt(90) + (row / 3 == label ? 140 : 0);
-                px[i * h * w + q] = (byte) Math.min(255, v);
-            }
-        }
-        return new Dataset("synthetic", Shape.of(1, h, w), c, px, y, List.of("a", "b", "c", "d"), null);
+        return SyntheticData.bands(n, seed, randomLabels);
     }
 
     static Sequential model(boolean dropout) {

@@ -1,0 +1,138 @@
+package org.cnn4j.dist;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.cnn4j.nn.Parameter;
+import org.cnn4j.nn.Sequential;
+import org.cnn4j.tensor.DType;
+import org.cnn4j.tensor.Tensor;
+
+/**
+ * Data-parallel training of one model over a {@link Collective} group, as PyTorch's
+ * DistributedDataParallel does it:
+ * <ul>
+ *   <li>every rank holds the whole model; rank 0's parameters and batch-norm statistics are
+ *       copied to the others when training starts ({@link #broadcastState()});</li>
+ *   <li>each rank takes its shard of every global batch ({@link #shardStart}, {@link #shardEnd}):
+ *       rows [n r / size, n (r + 1) / size);</li>
+ *   <li>after the backward pass the gradients are summed across the ranks, each rank's
+ *       weighted by its share of the batch, so that every rank holds the gradient of the mean
+ *       loss over the global batch ({@link #averageGradients}); the optimizer steps then stay
+ *       identical on every rank;</li>
+ *   <li>batch norm normalises with each rank's own batch statistics and updates each rank's
+ *       running statistics from them, as DDP does without SyncBatchNorm; rank 0's running
+ *       statistics are the model's (DDP's {@code broadcast_buffers}): {@link #broadcastState()}
+ *       copies them to every rank before an evaluation.</li>
+ * </ul>
+ * The gradients go through one host buffer of all of them (one all-reduce per step).
+ * Driven by the thread that trains, like the model.
+ */
+public final class DataParallel {
+
+    private final Collective group;
+    private final Sequential model;
+    private final List<Tensor> grads = new ArrayList<>();
+    private final float[][] host;
+    private final float[] bucket;
+
+    /** Data-parallel training of {@code model} (initialised on its backend) over {@code group}. */
+    public DataParallel(Collective group, Sequential model) {
+        if (model.backend() == null) {
+            throw new IllegalArgumentException("initialize the model on a backend before training it data-parallel");
+        }
+        this.group = group;
+        this.model = model;
+        long total = 0;
+        for (Parameter p : model.parameters()) {
+            grads.add(p.grad());
+            total += p.grad().numel();
+        }
+        if (total > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("a model of " + total + " parameters is too large for one gradient buffer");
+        }
+        host = new float[grads.size()][];
+        for (int i = 0; i < host.length; i++) {
+            host[i] = new float[grads.get(i).numel()];
+        }
+        bucket = new float[(int) total];
+    }
+
+    public Collective group() {
+        return group;
+    }
+
+    public int rank() {
+        return group.rank();
+    }
+
+    public int size() {
+        return group.size();
+    }
+
+    /** The first row of this rank's shard of a global batch of {@code n}. */
+    public int shardStart(int n) {
+        return (int) ((long) n * group.rank() / group.size());
+    }
+
+    /** One past the last row of this rank's shard of a global batch of {@code n}. */
+    public int shardEnd(int n) {
+        return (int) ((long) n * (group.rank() + 1) / group.size());
+    }
+
+    /** Rank 0's parameters and persistent state (batch norm's running statistics) on every rank. */
+    public void broadcastState() {
+        for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
+            Tensor t = e.getValue();
+            if (t.dtype() != DType.FLOAT32) {
+                throw new IllegalArgumentException("data-parallel training needs float32 state; " + e.getKey() + " is "
+                        + t.dtype());
+            }
+            float[] v = new float[t.numel()];
+            t.readInto(v);
+            group.broadcast(v, 0, v.length, 0);
+            t.copyFrom(v);
+        }
+    }
+
+    /**
+     * Replaces every rank's gradients (each a mean over its {@code shard} images) by the mean
+     * over the global batch of {@code total} images: the sum over the ranks of shard / total
+     * times their gradient.
+     */
+    public void averageGradients(int shard, int total) {
+        if (shard < 0 || total < 1 || shard > total) {
+            throw new IllegalArgumentException("a shard of " + shard + " images of a batch of " + total);
+        }
+        float w = (float) ((double) shard / total);
+        int off = 0;
+        for (int i = 0; i < host.length; i++) {
+            float[] h = host[i];
+            grads.get(i).readInto(h);
+            for (int k = 0; k < h.length; k++) {
+                bucket[off + k] = h[k] * w;
+            }
+            off += h.length;
+        }
+        group.allReduceSum(bucket, 0, off);
+        off = 0;
+        for (int i = 0; i < host.length; i++) {
+            float[] h = host[i];
+            System.arraycopy(bucket, off, h, 0, h.length);
+            grads.get(i).copyFrom(h);
+            off += h.length;
+        }
+    }
+
+    /** Sums {@code values} across the ranks (in float: step totals for reporting). */
+    public void sum(double[] values) {
+        float[] f = new float[values.length];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = (float) values[i];
+        }
+        group.allReduceSum(f, 0, f.length);
+        for (int i = 0; i < f.length; i++) {
+            values[i] = f[i];
+        }
+    }
+}

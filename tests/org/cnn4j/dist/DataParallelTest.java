@@ -1,0 +1,119 @@
+package org.cnn4j.dist;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.cnn4j.NativeExpectation;
+import org.cnn4j.backend.Backend;
+import org.cnn4j.backend.JavaBackend;
+import org.cnn4j.backend.NativeCpuBackend;
+import org.cnn4j.data.DataLoader;
+import org.cnn4j.data.Dataset;
+import org.cnn4j.data.SyntheticData;
+import org.cnn4j.nn.Conv2d;
+import org.cnn4j.nn.Flatten;
+import org.cnn4j.nn.Linear;
+import org.cnn4j.nn.MaxPool2d;
+import org.cnn4j.nn.ReLU;
+import org.cnn4j.nn.Sequential;
+import org.cnn4j.optim.Sgd;
+import org.cnn4j.tensor.DType;
+import org.cnn4j.tensor.Shape;
+import org.cnn4j.tensor.Tensor;
+import org.cnn4j.train.Trainer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Data-parallel training is the same training: a group of ranks, each on its shard of every
+ * global batch of B, ends with the weights that one process training on batches of B ends
+ * with, on every rank, up to the changed summation order.
+ *
+ * <p>The tolerance. The two runs add the same per-image gradient terms, in different orders
+ * (one process sums the B images; the ranks sum their shards, then the group adds the ranks'
+ * sums, each weighted by its share of the batch). Each order is a float32 rounding of the
+ * exact sum, off by at most about M u times the terms' magnitudes (M terms, u = 2^-24;
+ * Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed., section 4.2), and so is the
+ * other: neither is closer to the exact training than float32 allows. That float32 error of the
+ * whole training is measured here, as the largest difference e32 between the one-process run in
+ * float32 and the same run in float64 (whose own error is some 10^-9 times smaller). Two float32
+ * runs of that size of error are within 2 e32 of each other; the test allows 4 e32 (the two
+ * orders need not err alike in size), and requires e32 to be small and non-zero, so that the
+ * bound means something.
+ */
+class DataParallelTest {
+
+    static Sequential model() {
+        return new Sequential(Shape.of(1, 12, 12), false, List.of(new Conv2d(6, 3).padding(1), new ReLU(),
+                new MaxPool2d(2), new Flatten(), new Linear(24), new ReLU(), new Linear(4)));
+    }
+
+    /** Trains the model for `epochs` on `data` in batches of `batch`, with SGD; rank of a group or alone (null). */
+    static Map<String, float[]> train(Supplier<Backend> backend, DType dtype, Dataset data, int batch, int epochs,
+                                      Collective group) {
+        try (Backend b = backend.get();
+             Sequential m = model().initialize(b, dtype, 7);
+             Sgd opt = new Sgd(m.parameters(), 0.05, 0.9, 0, false, 0);
+             Trainer t = new Trainer(m, opt);
+             DataLoader loader = DataLoader.builder(data).batchSize(batch).shuffle(5).build()) {
+            if (group != null) {
+                t.setDataParallel(new DataParallel(group, m));
+            }
+            for (int e = 0; e < epochs; e++) {
+                t.trainEpoch(loader, e, null);
+            }
+            assertEquals((long) epochs * ((data.size() + batch - 1) / batch), t.globalStep(), "optimizer steps");
+            Map<String, float[]> w = new LinkedHashMap<>();
+            for (Map.Entry<String, Tensor> e : m.stateDict().entrySet()) {
+                w.put(e.getKey(), e.getValue().toFloatArray());
+            }
+            return w;
+        }
+    }
+
+    static double maxDiff(Map<String, float[]> a, Map<String, float[]> b) {
+        double d = 0;
+        for (String k : a.keySet()) {
+            float[] x = a.get(k), y = b.get(k);
+            for (int i = 0; i < x.length; i++) {
+                d = Math.max(d, Math.abs((double) x[i] - y[i]));
+            }
+        }
+        return d;
+    }
+
+    private void sameTraining(Supplier<Backend> backend, int ranks, int batch) throws Exception {
+        Dataset data = SyntheticData.bands(96, 3, false);
+        int epochs = 2;
+        Map<String, float[]> alone = train(backend, DType.FLOAT32, data, batch, epochs, null);
+        Map<String, float[]> exact = train(() -> new JavaBackend(1), DType.FLOAT64, data, batch, epochs, null);
+        double e32 = maxDiff(alone, exact);
+        assertTrue(e32 > 0 && e32 < 1e-3, "float32 error of the training: " + e32);
+        List<Map<String, float[]>> group = GlooCollectiveTest.group(ranks, java.time.Duration.ofSeconds(60),
+                c -> train(backend, DType.FLOAT32, data, batch, epochs, c));
+        Map<String, float[]> init = train(backend, DType.FLOAT32, data, batch, 0, null);
+        assertTrue(maxDiff(alone, init) > 100 * e32, "training moved the weights");
+        for (int r = 0; r < ranks; r++) {
+            double d = maxDiff(group.get(r), alone);
+            assertTrue(d <= 4 * e32, "rank " + r + " of " + ranks + ", batch " + batch + ": differs from one process by "
+                    + d + ", more than 4 x the float32 error " + e32);
+            assertEquals(0.0, maxDiff(group.get(r), group.get(0)), "rank " + r + " holds rank 0's weights");
+        }
+    }
+
+    @Test
+    void twoRanksOnTheJavaBackendTrainAsOneProcess() throws Exception {
+        NativeExpectation.requireNative();  // the group's transport is native
+        sameTraining(() -> new JavaBackend(1), 2, 16);
+    }
+
+    @Test
+    void threeRanksWithUnevenShardsOnTheNativeBackendTrainAsOneProcess() throws Exception {
+        NativeExpectation.requireNative();
+        // 96 images in batches of 20: shards of 6, 7 and 7, and a last batch of 16 (5, 5, 6)
+        sameTraining(() -> NativeCpuBackend.create(1), 3, 20);
+    }
+}
