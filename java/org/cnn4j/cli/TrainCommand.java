@@ -1,6 +1,8 @@
 package org.cnn4j.cli;
 
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -24,6 +26,10 @@ import org.cnn4j.optim.RmsProp;
 import org.cnn4j.optim.Schedule;
 import org.cnn4j.optim.Sgd;
 import org.cnn4j.data.Normalization;
+import org.cnn4j.dist.Collective;
+import org.cnn4j.dist.DataParallel;
+import org.cnn4j.dist.GlooCollective;
+import org.cnn4j.dist.SocketRendezvous;
 import org.cnn4j.train.Callback;
 import org.cnn4j.train.Checkpoint;
 import org.cnn4j.train.EarlyStopping;
@@ -141,6 +147,16 @@ final class TrainCommand implements Callable<Integer> {
             + "the total. Writes into the run's folder unless --out says otherwise.")
     Path resume;
 
+    @Option(names = "--workers", defaultValue = "1", description = "Data-parallel worker processes on this machine: "
+            + "each trains on its share of every batch, their gradients summed through Gloo (default: ${DEFAULT-VALUE}).")
+    int workers;
+
+    @Option(names = "--rank", defaultValue = "-1", hidden = true, description = "Set by --workers: this worker's rank.")
+    int rank;
+
+    @Option(names = "--coordinator", hidden = true, description = "Set by --workers: rank 0's rendezvous, host:port.")
+    String coordinator;
+
     @Option(names = "--report", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Write report.html (curves, confusion matrix, filters, activation maps, mistakes) into the "
                     + "run folder (default: on).")
@@ -201,6 +217,12 @@ final class TrainCommand implements Callable<Integer> {
         if (keepCheckpoints < 1) {
             throw new IllegalArgumentException("--keep-checkpoints must be >= 1, got " + keepCheckpoints);
         }
+        if (workers < 1 || workers > 1024) {
+            throw new IllegalArgumentException("--workers must be in [1, 1024], got " + workers);
+        }
+        if (rank >= workers || (rank >= 0) != (coordinator != null) || (rank >= 0 && workers < 2)) {
+            throw new IllegalArgumentException("--rank and --coordinator are set by --workers for its worker processes");
+        }
         Fit.Every every = checkpointEvery == null ? null : Fit.Every.parse(checkpointEvery);
         backendOptions.check();
         Shape natural = Models.create(model).inputShape();
@@ -217,6 +239,17 @@ final class TrainCommand implements Callable<Integer> {
         // end that it cannot save, and two runs never write one folder.
         Path outDir = out != null ? out : resumed != null ? runFolder(resumed.file()) : Path.of("runs", model + "-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        if (workers > 1 && rank < 0) {
+            return Workers.launch(spec.commandLine().getParseResult().originalArgs(), workers, outDir, out == null,
+                    backendOptions.threads, progress == null && Progress.interactive());
+        }
+        if (rank > 0) {  // a worker other than rank 0 trains alongside it and writes nothing
+            Backends.Choice choice = backendOptions.create();
+            try (var be = choice.backend()) {
+                run(be, choice.reason(), imageShape, outDir, every, resumed);
+            }
+            return 0;
+        }
         try (OutputLock held = OutputLock.acquire(outDir, "--out")) {
             Backends.Choice choice = backendOptions.create();
             try (var be = choice.backend()) {
@@ -361,9 +394,11 @@ final class TrainCommand implements Callable<Integer> {
             valName = "test";
         }
         test = test.withNormalization(train.normalization()).withClassNames(train.classNames());
-        boolean showProgress = progress != null ? progress : Progress.interactive();
+        boolean lead = rank <= 0;  // alone, or rank 0 of the workers: prints and writes the run
+        boolean showProgress = lead && (progress != null ? progress : Progress.interactive());
 
-        try (Sequential m = net.initialize(be, seed);
+        try (Collective group = rank >= 0 ? joinGroup() : null;
+             Sequential m = net.initialize(be, seed);
              Optimizer opt = optimizer(m);
              Trainer trainer = new Trainer(m, opt, schedule(train.size()));
              DataLoader trainLoader = DataLoader.builder(train).batchSize(batch).shuffle(seed).prefetch(3)
@@ -371,13 +406,21 @@ final class TrainCommand implements Callable<Integer> {
              DataLoader testLoader = DataLoader.builder(test).batchSize(Math.max(batch, 256)).build();
              DataLoader valLoader = val == null ? null : DataLoader.builder(val).batchSize(Math.max(batch, 256)).build()) {
             trainer.setGraphs(graphs);
-            System.out.printf("cnn4j train: model=%s (%,d parameters) data=%s train=%d %stest=%d backend=%s (%s; %s)%n",
-                    model, m.parameterCount(), data.data, train.size(), val == null ? "" : "val=" + val.size() + " ",
-                    test.size(), be.name(), be.description(), reason);
+            if (group != null) {
+                trainer.setDataParallel(new DataParallel(group, m));
+            }
+            if (lead) {
+                System.out.printf("cnn4j train: model=%s (%,d parameters) data=%s train=%d %stest=%d backend=%s (%s; %s)%s%n",
+                        model, m.parameterCount(), data.data, train.size(), val == null ? "" : "val=" + val.size() + " ",
+                        test.size(), be.name(), be.description(), reason, group == null ? ""
+                                : " workers=" + workers + " (batch " + batch + " split between them)");
+            }
+            // Every worker has the same callbacks (a checkpoint holds their state, and they stop a
+            // run alike); only rank 0's print and write.
             List<Callback> callbacks = new ArrayList<>();
-            callbacks.add(new EpochPrinter(showProgress, valName, be.name().equals("cuda") && graphs));
+            callbacks.add(new EpochPrinter(showProgress, !lead, valName, be.name().equals("cuda") && graphs));
             // the log grows beside the model under another name: a run that fails keeps the last run's metrics
-            MetricsLog live = new MetricsLog(outDir, valName, "metrics-live");
+            MetricsLog live = new MetricsLog(lead ? outDir : null, valName, "metrics-live");
             callbacks.add(live);
             if (earlyStop > 0) {
                 callbacks.add(new EarlyStopping("val_loss", earlyStop, true));
@@ -392,8 +435,10 @@ final class TrainCommand implements Callable<Integer> {
             }
             if (resumed != null) {
                 fit.resumeFrom(resumed.file());
-                System.out.printf("resuming from %s: epoch %d, batch %d (step %d)%n", resumed.file(), resumed.epoch() + 1,
-                        resumed.batch(), resumed.globalStep());
+                if (lead) {
+                    System.out.printf("resuming from %s: epoch %d, batch %d (step %d)%n", resumed.file(),
+                            resumed.epoch() + 1, resumed.batch(), resumed.globalStep());
+                }
             }
             long t0 = System.nanoTime();
             History h;
@@ -401,6 +446,9 @@ final class TrainCommand implements Callable<Integer> {
                 h = trainer.fit(fit);
             } catch (ArithmeticException diverged) {  // the trainer stops at the first non-finite loss
                 throw new IllegalStateException(diverged.getMessage() + nothingSaved(), diverged);
+            }
+            if (!lead) {
+                return;  // rank 0 evaluates, saves and reports the run
             }
             if (h.stoppedEarly()) {
                 System.out.println("stopped early: " + h.stopReason() + (earlyStop > 0 ? "; the best epoch's weights are kept" : ""));
@@ -456,21 +504,30 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    /** Prints each epoch's figures and shows a progress bar during it; stops a run whose validation loss is not finite. */
+    /**
+     * Prints each epoch's figures and shows a progress bar during it; stops a run whose
+     * validation loss is not finite. Quiet (a data-parallel worker other than rank 0): prints
+     * nothing, and stops a diverged run as rank 0's does.
+     */
     private final class EpochPrinter implements Callback {
         private final boolean show;
+        private final boolean quiet;
         private final String valName;
         private boolean noteGraphs;
         private Progress bar;
 
-        EpochPrinter(boolean show, String valName, boolean noteGraphs) {
+        EpochPrinter(boolean show, boolean quiet, String valName, boolean noteGraphs) {
             this.show = show;
+            this.quiet = quiet;
             this.valName = valName;
             this.noteGraphs = noteGraphs;
         }
 
         @Override
         public void onStep(Fit fit, int step, int steps, double loss, int images) {
+            if (quiet) {
+                return;
+            }
             if (bar == null) {
                 bar = new Progress("epoch " + (fit.epoch() + 1) + "/" + fit.epochs(), steps, show);
             }
@@ -489,6 +546,9 @@ final class TrainCommand implements Callable<Integer> {
             noteGraphs = false;
             diverged("train", e.trainLoss(), e.epoch() - 1);
             diverged(valName, e.valLoss(), e.epoch() - 1);
+            if (quiet) {
+                return;
+            }
             System.out.printf("epoch %d/%d train_loss=%.4f train_accuracy=%.4f %s_loss=%.4f %s_accuracy=%.4f%s"
                             + " images_per_s=%.0f seconds=%.1f%n", e.epoch(), fit.epochs(), e.trainLoss(), e.trainAccuracy(),
                     valName, e.valLoss(), valName, e.valAccuracy(),
@@ -521,6 +581,21 @@ final class TrainCommand implements Callable<Integer> {
 
     static String top5(Trainer.Result r) {
         return Double.isNaN(r.top5()) ? "" : String.format(" test_top5=%.4f", r.top5());
+    }
+
+    /** Joins the other workers: the rendezvous at the coordinator, then Gloo's connections on loopback. */
+    private Collective joinGroup() {
+        int colon = coordinator.lastIndexOf(':');
+        if (colon <= 0) {
+            throw new IllegalArgumentException("--coordinator must be host:port, got " + coordinator);
+        }
+        String host = coordinator.substring(0, colon);
+        int port = Integer.parseInt(coordinator.substring(colon + 1));
+        // Every wait for a peer: long enough for rank 0 to write a checkpoint or a report while
+        // the others wait at the next step; a worker that dies is noticed at once.
+        Duration timeout = Duration.ofMinutes(10);
+        return GlooCollective.join(new SocketRendezvous(rank, workers, new InetSocketAddress(host, port), timeout), host,
+                timeout);
     }
 
     private Optimizer optimizer(Sequential m) {

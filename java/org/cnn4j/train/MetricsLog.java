@@ -12,7 +12,8 @@ import org.cnn4j.io.SafeTensors;
  * Writes the history after every epoch as {@code <name>.csv} and {@code <name>.json} in a
  * folder (name {@code metrics} unless given), each replaced atomically (a reader never sees
  * half a file). The validation columns are named {@code val_...}, or with another prefix
- * ("test" when the validation data is the test set).
+ * ("test" when the validation data is the test set). A log without a folder writes nothing
+ * (a data-parallel worker other than rank 0 keeps the same callbacks as rank 0).
  */
 public final class MetricsLog implements Callback {
     private final Path dir;
@@ -31,6 +32,9 @@ public final class MetricsLog implements Callback {
 
     @Override
     public void onEpochEnd(Fit fit, EpochMetrics m) {
+        if (dir == null) {
+            return;
+        }
         try {
             write(dir, name, new History(fit.history(), null), prefix);
         } catch (IOException e) {

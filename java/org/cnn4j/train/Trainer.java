@@ -248,7 +248,9 @@ public final class Trainer implements AutoCloseable {
                 }
             };
         }
-        Fit.Every every = fit != null && fit.checkpointDir() != null && writes() ? fit.every() : null;
+        // Data parallel, every rank drains at a step checkpoint (the totals are summed over the
+        // group, in the same order on every rank); rank 0 alone writes it.
+        Fit.Every every = fit != null && fit.checkpointDir() != null ? fit.every() : null;
         try (DataLoader.Epoch it = loader.epoch(epoch, startBatch)) {
             int done = startBatch;
             while (it.hasNext()) {
@@ -277,7 +279,9 @@ public final class Trainer implements AutoCloseable {
                     report(runner.drain(), sums, epoch, runnerBase, steps, hear);
                     sums[3] = before + (System.nanoTime() - t0) / 1e9;
                     try {
-                        fit.setLastCheckpoint(Checkpoint.write(fit.checkpointDir(), this, fit, epoch, done, sums));
+                        if (writes()) {
+                            fit.setLastCheckpoint(Checkpoint.write(fit.checkpointDir(), this, fit, epoch, done, sums));
+                        }
                     } catch (IOException e) {
                         throw new UncheckedIOException("checkpoint: " + e.getMessage(), e);
                     }

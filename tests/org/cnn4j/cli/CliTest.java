@@ -516,4 +516,63 @@ class CliTest {
         assertEquals(2, unknown.code(), unknown.err());
         assertTrue(unknown.err().contains("unknown model 'vgg99'"), unknown.err());
     }
+
+    /**
+     * {@code train --workers 2}: two worker processes train one model; a worker killed
+     * mid-run stops the run with an error naming it, and {@code --resume} finishes from the last
+     * checkpoint with the weights of a run that was never interrupted (nothing trained twice or
+     * lost). The kill is deterministic: worker 1 is paused (SIGSTOP) once a checkpoint exists,
+     * which holds worker 0 at its next all-reduce, then killed (SIGKILL).
+     */
+    @Test
+    void aKilledWorkerStopsTheRunAndTheResumedRunEndsAsAnUninterruptedOne() throws Exception {
+        NativeExpectation.requireNative();
+        writeData("train", 1024, 3);
+        writeData("t10k", 64, 4);
+        List<String> common = List.of("--data", "mnist", "--data-dir", dir.toString(), "--epochs", "4", "--batch", "32",
+                "--optimizer", "sgd", "--lr", "0.05", "--backend", "cpu", "--workers", "2", "--no-progress",
+                "--no-report", "--checkpoint-every", "8steps", "--keep-checkpoints", "2");
+        Path straight = dir.resolve("straight");
+        Run a = run(args("train", common, "--out", straight.toString()));
+        assertEquals(0, a.code(), a.err());
+        assertTrue(a.out().contains("2 workers on this machine") && a.out().contains("workers=2"), a.out());
+        assertTrue(lastLine(a.out()).startsWith("result: model=lenet5"), a.out());
+
+        Path killed = dir.resolve("killed");
+        java.util.concurrent.CompletableFuture<Run> b = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> run(args("train", common, "--out", killed.toString())));
+        Path checkpoints = killed.resolve("checkpoints");
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (!(Files.isDirectory(checkpoints) && Files.list(checkpoints).findAny().isPresent())) {
+            assertTrue(System.nanoTime() < deadline && !b.isDone(), "no checkpoint appeared");
+            Thread.sleep(5);
+        }
+        ProcessHandle worker1 = ProcessHandle.current().descendants()
+                .filter(p -> p.info().arguments().map(x -> String.join(" ", x).contains("--rank 1")).orElse(false))
+                .findFirst().orElseThrow();
+        new ProcessBuilder("kill", "-STOP", String.valueOf(worker1.pid())).start().waitFor();
+        worker1.destroyForcibly();
+        Run c = b.get(120, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(1, c.code(), c.out() + c.err());
+        assertTrue(c.err().contains("worker 1 of 2 failed") && c.err().contains("--resume " + killed), c.err());
+        assertFalse(Files.exists(killed.resolve("model.safetensors")), "a stopped run saves no model");
+
+        Run d = run("train", "--resume", killed.toString(), "--workers", "2", "--backend", "cpu", "--no-progress",
+                "--no-report");
+        assertEquals(0, d.code(), d.err());
+        Matcher m = Pattern.compile("epoch (\\d+), batch (\\d+) \\(step (\\d+)\\)").matcher(d.out());
+        assertTrue(m.find(), d.out());
+        assertTrue(Integer.parseInt(m.group(3)) < 4 * 32, "resumed before the end: " + m.group());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(Files.readAllBytes(straight.resolve("model.safetensors")),
+                Files.readAllBytes(killed.resolve("model.safetensors")),
+                "the resumed run's weights are the uninterrupted run's");
+    }
+
+    private static String[] args(String command, List<String> common, String... more) {
+        List<String> all = new java.util.ArrayList<>();
+        all.add(command);
+        all.addAll(common);
+        all.addAll(List.of(more));
+        return all.toArray(String[]::new);
+    }
 }
