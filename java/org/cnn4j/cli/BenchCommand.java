@@ -62,10 +62,24 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--precision", description = "cuda: fp32 or tf32 for float32 convolutions and matmuls (default: fp32).")
     String precision;
 
+    @Option(names = "--allreduce", description = "Time Gloo's all-reduce between --ranks ranks on loopback for arrays of "
+            + "64 KiB to 64 MiB, against a plain socket copy (2 ranks); one JSON line per size.")
+    boolean allreduce;
+
+    @Option(names = "--ranks", defaultValue = "2", description = "--allreduce: ranks (default: ${DEFAULT-VALUE}).")
+    int ranks;
+
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
         if (batch < 1 || steps < 1 || repeats < 1 || warmup < 0) {
             throw new IllegalArgumentException("--batch, --steps and --repeats must be >= 1, --warmup >= 0");
+        }
+        if (allreduce) {
+            if (ranks < 2 || ranks > 64) {
+                throw new IllegalArgumentException("--ranks must be in [2, 64], got " + ranks);
+            }
+            CommBench.run(ranks, repeats);
+            return 0;
         }
         String names = backends != null ? backends : Backends.defaultName();
         StringBuilder result = new StringBuilder("result: bench=train_step model=" + model + " batch=" + batch);
