@@ -32,12 +32,31 @@ public final class DataParallel {
 
     private final Collective group;
     private final Sequential model;
+    private final boolean local;
     private final List<Tensor> grads = new ArrayList<>();
     private final float[][] host;
     private final float[] bucket;
 
-    /** Data-parallel training of {@code model} (initialised on its backend) over {@code group}. */
+    /**
+     * Data-parallel training of {@code model} (initialised on its backend) over {@code group},
+     * every rank reading the same global batches and taking its shard of each.
+     */
     public DataParallel(Collective group, Sequential model) {
+        this(group, model, false);
+    }
+
+    /**
+     * Data-parallel training where every rank reads data of its own (a partition of a data set,
+     * as a Spark task has): each rank's batches are its share of the step, the gradients are
+     * weighted by the ranks' batch sizes, and an epoch has as many steps as the rank with the
+     * fewest batches ({@link #agreeOnSteps}); the others' remaining batches are left out.
+     */
+    public static DataParallel localShards(Collective group, Sequential model) {
+        return new DataParallel(group, model, true);
+    }
+
+    private DataParallel(Collective group, Sequential model, boolean local) {
+        this.local = local;
         if (model.backend() == null) {
             throw new IllegalArgumentException("initialize the model on a backend before training it data-parallel");
         }
@@ -55,7 +74,24 @@ public final class DataParallel {
         for (int i = 0; i < host.length; i++) {
             host[i] = new float[grads.get(i).numel()];
         }
-        bucket = new float[(int) total];
+        bucket = new float[(int) total + 1];  // + the rank's batch size (local shards)
+    }
+
+    /** Whether every rank reads data of its own ({@link #localShards}). */
+    public boolean local() {
+        return local;
+    }
+
+    /** The number of steps every rank takes in an epoch: the fewest batches any rank has. */
+    public int agreeOnSteps(int batches) {
+        float[] counts = new float[group.size()];
+        counts[group.rank()] = batches;
+        group.allReduceSum(counts, 0, counts.length);
+        int min = batches;
+        for (float c : counts) {
+            min = Math.min(min, (int) c);
+        }
+        return min;
     }
 
     public Collective group() {
@@ -104,7 +140,28 @@ public final class DataParallel {
         if (shard < 0 || total < 1 || shard > total) {
             throw new IllegalArgumentException("a shard of " + shard + " images of a batch of " + total);
         }
-        float w = (float) ((double) shard / total);
+        int n = gather((float) ((double) shard / total));
+        group.allReduceSum(bucket, 0, n);
+        scatter(1f);
+    }
+
+    /**
+     * Local shards: replaces every rank's gradient (a mean over its batch of {@code images}) by
+     * the mean over all the ranks' images of the step: the sum of images x gradient over the
+     * ranks, over the sum of images (summed in the same all-reduce).
+     */
+    public void averageGradients(int images) {
+        if (images < 1) {
+            throw new IllegalArgumentException("a step needs 1 or more images, got " + images);
+        }
+        int n = gather(images);
+        bucket[n] = images;
+        group.allReduceSum(bucket, 0, n + 1);
+        scatter((float) (1.0 / bucket[n]));
+    }
+
+    // The gradients times w into the bucket; returns their count.
+    private int gather(float w) {
         int off = 0;
         for (int i = 0; i < host.length; i++) {
             float[] h = host[i];
@@ -114,11 +171,17 @@ public final class DataParallel {
             }
             off += h.length;
         }
-        group.allReduceSum(bucket, 0, off);
-        off = 0;
+        return off;
+    }
+
+    // The bucket times w back into the gradients.
+    private void scatter(float w) {
+        int off = 0;
         for (int i = 0; i < host.length; i++) {
             float[] h = host[i];
-            System.arraycopy(bucket, off, h, 0, h.length);
+            for (int k = 0; k < h.length; k++) {
+                h[k] = bucket[off + k] * w;
+            }
             grads.get(i).copyFrom(h);
             off += h.length;
         }

@@ -190,7 +190,9 @@ public final class StepRunner implements AutoCloseable {
         p.yUp.upload(labels, n);
         optimizer.setLearningRate(lr);
         p.run();
-        if (dp != null) {
+        if (dp != null && dp.local()) {
+            dp.averageGradients(n);
+        } else if (dp != null) {
             dp.averageGradients(n, total);
         }
         optimizer.step();

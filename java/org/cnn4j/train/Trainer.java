@@ -251,16 +251,18 @@ public final class Trainer implements AutoCloseable {
         // Data parallel, every rank drains at a step checkpoint (the totals are summed over the
         // group, in the same order on every rank); rank 0 alone writes it.
         Fit.Every every = fit != null && fit.checkpointDir() != null ? fit.every() : null;
+        // Local shards: every rank takes as many steps as the rank with the fewest batches.
+        int last = dp != null && dp.local() ? dp.agreeOnSteps(steps) : Integer.MAX_VALUE;
         try (DataLoader.Epoch it = loader.epoch(epoch, startBatch)) {
             int done = startBatch;
-            while (it.hasNext()) {
+            while (it.hasNext() && done < last) {
                 Batch b = it.next();
                 double lr = learningRate(globalStep);
                 // Data parallel, a batch of fewer images than ranks is skipped by every rank alike.
-                boolean skip = dp != null && b.size() < dp.size();
+                boolean skip = dp != null && !dp.local() && b.size() < dp.size();
                 StepRunner.Totals finished = null;
                 try {
-                    if (dp == null) {
+                    if (dp == null || dp.local()) {
                         finished = runner.queue(b.images(), b.labels(), b.size(), lr);
                     } else if (!skip) {
                         finished = queueShard(b, lr);

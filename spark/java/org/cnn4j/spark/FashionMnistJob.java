@@ -1,0 +1,51 @@
+package org.cnn4j.spark;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.cnn4j.data.Dataset;
+import org.cnn4j.data.IdxDatasets;
+
+/**
+ * An example job: trains LeNet-5 on Fashion-MNIST with data-parallel workers on a Spark cluster
+ * and writes the model file. Run it with spark-submit (README, "Training on Spark"):
+ *
+ * <pre>FashionMnistJob DATA_DIR WORKERS EPOCHS OUT_FILE [LIMIT]</pre>
+ *
+ * DATA_DIR holds the IDX files (read on the driver); the images go to WORKERS partitions, one
+ * barrier task each; LIMIT trains on the first LIMIT images only.
+ */
+public final class FashionMnistJob {
+    private FashionMnistJob() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length < 4 || args.length > 5) {
+            System.err.println("usage: FashionMnistJob DATA_DIR WORKERS EPOCHS OUT_FILE [LIMIT]");
+            System.exit(2);
+        }
+        Dataset train = IdxDatasets.load("fashion-mnist", Path.of(args[0]), true);
+        if (args.length == 5) {
+            train = train.limit(Integer.parseInt(args[4]));
+        }
+        int workers = Integer.parseInt(args[1]);
+        int epochs = Integer.parseInt(args[2]);
+        int per = train.sampleSize();
+        List<LabeledImage> rows = new ArrayList<>(train.size());
+        for (int i = 0; i < train.size(); i++) {
+            rows.add(new LabeledImage(Arrays.copyOfRange(train.pixels(), i * per, (i + 1) * per), train.labels()[i]));
+        }
+        try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setAppName("cnn4j fashion-mnist"))) {
+            byte[] model = SparkTraining.train(sc.parallelize(rows, workers), train.sampleShape(), train.classes(),
+                    new SparkTraining.Config("lenet5", epochs, 64, "adam", 1e-3, 0.9, 42, 1, Duration.ofMinutes(10)));
+            Files.write(Path.of(args[3]), model);
+            System.out.printf("trained lenet5 on %d images with %d workers for %d epochs: %s%n", train.size(), workers,
+                    epochs, args[3]);
+        }
+    }
+}
