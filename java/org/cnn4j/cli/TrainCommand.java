@@ -590,7 +590,12 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--coordinator must be host:port, got " + coordinator);
         }
         String host = coordinator.substring(0, colon);
-        int port = Integer.parseInt(coordinator.substring(colon + 1));
+        int port;
+        try {
+            port = Integer.parseInt(coordinator.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--coordinator must be host:port, got " + coordinator, e);
+        }
         // Every wait for a peer: long enough for rank 0 to write a checkpoint or a report while
         // the others wait at the next step; a worker that dies is noticed at once.
         Duration timeout = Duration.ofMinutes(10);

@@ -36,6 +36,7 @@ public final class DataParallel {
     private final List<Tensor> grads = new ArrayList<>();
     private final float[][] host;
     private final float[] bucket;
+    private float[] small = new float[4];  // sum(): reused, so that a step allocates nothing
 
     /**
      * Data-parallel training of {@code model} (initialised on its backend) over {@code group},
@@ -189,12 +190,15 @@ public final class DataParallel {
 
     /** Sums {@code values} across the ranks (in float: step totals for reporting). */
     public void sum(double[] values) {
-        float[] f = new float[values.length];
-        for (int i = 0; i < f.length; i++) {
+        if (small.length < values.length) {
+            small = new float[values.length];
+        }
+        float[] f = small;
+        for (int i = 0; i < values.length; i++) {
             f[i] = (float) values[i];
         }
-        group.allReduceSum(f, 0, f.length);
-        for (int i = 0; i < f.length; i++) {
+        group.allReduceSum(f, 0, values.length);
+        for (int i = 0; i < values.length; i++) {
             values[i] = f[i];
         }
     }

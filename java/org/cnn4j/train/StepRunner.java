@@ -113,6 +113,7 @@ public final class StepRunner implements AutoCloseable {
     private final Backend backend;
     private final Map<Integer, Plan> planned = new HashMap<>();
     private DataParallel dp;
+    private final double[] group = new double[4];  // data parallel: a step's totals summed over the group
     private boolean graphs = true;
     private String graphNote;
     private Pending pending;
@@ -222,7 +223,11 @@ public final class StepRunner implements AutoCloseable {
         double bad = t[2];
         if (dp != null) {
             // The group's totals; a bad label on any rank stops every rank.
-            double[] g = {t[0], t[1], n, bad >= 0 ? 1 : 0};
+            double[] g = group;
+            g[0] = t[0];
+            g[1] = t[1];
+            g[2] = n;
+            g[3] = bad >= 0 ? 1 : 0;
             dp.sum(g);
             t[0] = g[0];
             t[1] = g[1];

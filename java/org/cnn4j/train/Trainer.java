@@ -265,7 +265,7 @@ public final class Trainer implements AutoCloseable {
                     if (dp == null || dp.local()) {
                         finished = runner.queue(b.images(), b.labels(), b.size(), lr);
                     } else if (!skip) {
-                        finished = queueShard(b, lr);
+                        finished = queueShard(b, loader.dataset().sampleSize(), lr);
                     }
                 } finally {
                     b.release();
@@ -298,10 +298,9 @@ public final class Trainer implements AutoCloseable {
     }
 
     // This rank's rows of the batch, copied into arrays kept for the next steps.
-    private StepRunner.Totals queueShard(Batch b, double lr) {
+    private StepRunner.Totals queueShard(Batch b, int per, double lr) {
         int n = b.size();
         int lo = dp.shardStart(n), hi = dp.shardEnd(n);
-        int per = b.images().length / Math.max(1, b.labels().length);
         if (shardImages == null || shardImages.length < (hi - lo) * per) {
             shardImages = new float[(hi - lo) * per];
             shardLabels = new int[hi - lo];

@@ -77,8 +77,12 @@ public final class SparkTraining {
      */
     public static byte[] train(JavaRDD<LabeledImage> data, Shape sampleShape, int classes, Config config) {
         int channels = sampleShape.dim(0);
-        double[] sum = data.map(im -> moments(im.pixels(), channels)).reduce(SparkTraining::add);
+        double[] sum = data.map(im -> moments(im.pixels(), channels)).fold(new double[2 * channels + 1],
+                SparkTraining::add);
         double count = sum[2 * channels];
+        if (count == 0) {
+            throw new IllegalArgumentException("the data set holds no images to train on");
+        }
         double[] mean = new double[channels], std = new double[channels];
         for (int c = 0; c < channels; c++) {
             mean[c] = sum[c] / count / 255.0;
