@@ -73,6 +73,10 @@ class SparkTrainingTest {
                 .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1");
         byte[] model;
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {
+            IllegalArgumentException empty = org.junit.jupiter.api.Assertions.assertThrows(
+                    IllegalArgumentException.class, () -> SparkTraining.train(sc.parallelize(List.<LabeledImage>of(), 2),
+                            train.sampleShape(), 10, SparkTraining.Config.of("lenet5", 1)));
+            assertTrue(empty.getMessage().contains("holds no images"), empty.getMessage());
             JavaRDD<LabeledImage> rdd = sc.parallelize(rows, 2);
             model = SparkTraining.train(rdd, train.sampleShape(), 10, new SparkTraining.Config("lenet5", epochs, batch,
                     "adam", 1e-3, 0.9, 42, 1, Duration.ofMinutes(2)));
