@@ -188,6 +188,26 @@ public final class DataParallel {
         }
     }
 
+    /**
+     * Every rank's {@code value}, indexed by rank (collective; exact for any long: each travels
+     * as four 16-bit pieces, which float sums hold exactly).
+     */
+    public long[] gatherLongs(long value) {
+        int n = group.size();
+        float[] f = new float[4 * n];
+        for (int i = 0; i < 4; i++) {
+            f[4 * group.rank() + i] = (value >>> (16 * i)) & 0xffff;
+        }
+        group.allReduceSum(f, 0, f.length);
+        long[] out = new long[n];
+        for (int r = 0; r < n; r++) {
+            for (int i = 0; i < 4; i++) {
+                out[r] |= ((long) f[4 * r + i]) << (16 * i);
+            }
+        }
+        return out;
+    }
+
     /** Sums {@code values} across the ranks (in float: step totals for reporting). */
     public void sum(double[] values) {
         if (small.length < values.length) {

@@ -174,6 +174,15 @@ public final class Checkpoint {
         s.put("train_size", train.dataset().size());
         s.put("seed", Long.toString(train.seed()));
         s.put("shuffle", train.shuffles());
+        long[][] shards = trainer.shards();
+        if (shards != null) {
+            // every rank's data (the seed and size above are this rank's, rank 0's)
+            List<List<String>> each = new ArrayList<>();
+            for (int r = 0; r < shards[0].length; r++) {
+                each.add(List.of(Long.toString(shards[0][r]), Long.toString(shards[1][r])));
+            }
+            s.put("shards", each);
+        }
         List<Map<String, Object>> hist = new ArrayList<>();
         for (EpochMetrics m : fit.historyList()) {
             hist.add(m.toMap("val"));
@@ -258,8 +267,19 @@ public final class Checkpoint {
         same("optimizer", state.get("optimizer"), opt.getClass().getSimpleName());
         same("base learning rate", num("base_lr"), opt.baseLearningRate());
         same("batch size", intOf("batch_size"), train.batchSize());
-        same("training-set size", intOf("train_size"), train.dataset().size());
-        same("data seed", state.get("seed"), Long.toString(train.seed()));
+        long[][] shards = trainer.shards();
+        if (shards == null) {
+            same("training-set size", intOf("train_size"), train.dataset().size());
+            same("data seed", state.get("seed"), Long.toString(train.seed()));
+        } else {
+            // local shards: this rank's own data, as the checkpoint recorded every rank's
+            int rank = trainer.dataParallel().rank();
+            List<?> saved = state.get("shards") instanceof List<?> l ? l : List.of();
+            same("number of workers", saved.size(), shards[0].length);
+            List<?> mine = saved.get(rank) instanceof List<?> l && l.size() == 2 ? l : List.of("?", "?");
+            same("training-set size of rank " + rank, mine.get(1), Long.toString(train.dataset().size()));
+            same("data seed of rank " + rank, mine.get(0), Long.toString(train.seed()));
+        }
         same("shuffling", state.get("shuffle"), train.shuffles());
         int epoch = epoch();
         int batch = batch();

@@ -55,6 +55,7 @@ public final class Trainer implements AutoCloseable {
     private long globalStep;
     private double lrScale = 1;
     private DataParallel dp;
+    private long[][] shards;
     private float[] shardImages;
     private int[] shardLabels;
 
@@ -102,6 +103,15 @@ public final class Trainer implements AutoCloseable {
     /** The data-parallel group this trainer trains in, or null when alone. */
     public DataParallel dataParallel() {
         return dp;
+    }
+
+    /**
+     * Local shards ({@link DataParallel#localShards}): every rank's training-data seed and size,
+     * gathered when a fit starts, so that a checkpoint records each rank's data and a resumed
+     * rank checks its own (null otherwise).
+     */
+    long[][] shards() {
+        return shards;
     }
 
     /** Whether this process writes the run's files (alone, or rank 0 of a group). */
@@ -187,6 +197,8 @@ public final class Trainer implements AutoCloseable {
         int startEpoch = 0;
         int startBatch = 0;
         double[] sums = new double[4];
+        shards = dp != null && dp.local()
+                ? new long[][] {dp.gatherLongs(train.seed()), dp.gatherLongs(train.dataset().size())} : null;
         try {
             if (fit.resume() != null) {
                 Checkpoint c = Checkpoint.read(fit.resume());

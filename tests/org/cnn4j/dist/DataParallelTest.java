@@ -3,6 +3,7 @@ package org.cnn4j.dist;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,8 +25,11 @@ import org.cnn4j.optim.Sgd;
 import org.cnn4j.tensor.DType;
 import org.cnn4j.tensor.Shape;
 import org.cnn4j.tensor.Tensor;
+import org.cnn4j.train.Checkpoint;
+import org.cnn4j.train.Fit;
 import org.cnn4j.train.Trainer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Data-parallel training is the same training: a group of ranks, each on its shard of every
@@ -115,5 +119,56 @@ class DataParallelTest {
         NativeExpectation.requireNative();
         // 96 images in batches of 20: shards of 6, 7 and 7, and a last batch of 16 (5, 5, 6)
         sameTraining(() -> NativeCpuBackend.create(1), 3, 20);
+    }
+    @TempDir
+    Path tmp;
+
+    /**
+     * Local shards (a Spark task each): a checkpoint records every rank's data (seed and size),
+     * and a rank that resumes it with other data is refused by name; every rank's long values
+     * are gathered exactly.
+     */
+    @Test
+    void localShardsCheckpointsRecordEveryRanksDataAndARankWithOtherDataIsRefused() throws Exception {
+        NativeExpectation.requireNative();
+        long[] values = {Long.MIN_VALUE + 3, 0x123456789abcdefL};
+        Path dir = tmp.resolve("ck");
+        List<String> first = GlooCollectiveTest.group(2, java.time.Duration.ofSeconds(60),
+                c -> localFit(c, 6, dir, false, values));
+        assertEquals(List.of("trained", "trained"), first);
+        Path ck = Checkpoint.latest(dir);
+        assertTrue(ck != null && ck.getFileName().toString().equals("checkpoint-000000000004.safetensors"), "" + ck);
+        // resumed with rank 1's seed changed: rank 1 refuses, naming its seed; rank 0's next
+        // all-reduce then fails
+        List<String> second = GlooCollectiveTest.group(2, java.time.Duration.ofSeconds(60),
+                c -> localFit(c, 7, dir, true, values));
+        assertTrue(second.get(1).contains("data seed of rank 1 differs (checkpoint: 6, this run: 7)"), second.get(1));
+        assertTrue(second.get(0).contains("all-reduce"), second.get(0));
+    }
+
+    // One rank: its own data (40 + 16 r images; loader seed 5 on rank 0, `seed` on rank 1), a fit
+    // of 1 epoch with a checkpoint every 2 steps, from the newest checkpoint when resume.
+    private static String localFit(Collective c, long seed, Path dir, boolean resume, long[] values) {
+        int r = c.rank();
+        try (Backend b = NativeCpuBackend.create(1);
+             Sequential m = model().initialize(b, DType.FLOAT32, 7);
+             Sgd opt = new Sgd(m.parameters(), 0.05, 0.9, 0, false, 0);
+             Trainer t = new Trainer(m, opt);
+             DataLoader loader = DataLoader.builder(SyntheticData.bands(40 + 16 * r, 3, false)).batchSize(8)
+                     .shuffle(r == 0 ? 5 : seed).build()) {
+            DataParallel dp = DataParallel.localShards(c, m);
+            t.setDataParallel(dp);
+            long[] all = dp.gatherLongs(values[r]);
+            assertEquals(values[0], all[0]);
+            assertEquals(values[1], all[1]);
+            Fit fit = Fit.of(loader).epochs(1).checkpoints(dir, Fit.Every.steps(2), 1);
+            if (resume) {
+                fit.resumeFrom(dir);
+            }
+            t.fit(fit);
+            return "trained";
+        } catch (RuntimeException e) {
+            return e.getMessage();
+        }
     }
 }

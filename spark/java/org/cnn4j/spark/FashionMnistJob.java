@@ -15,22 +15,24 @@ import org.cnn4j.data.IdxDatasets;
  * An example job: trains LeNet-5 on Fashion-MNIST with data-parallel workers on a Spark cluster
  * and writes the model file. Run it with spark-submit (README, "Training on Spark"):
  *
- * <pre>FashionMnistJob DATA_DIR WORKERS EPOCHS OUT_FILE [LIMIT]</pre>
+ * <pre>FashionMnistJob DATA_DIR WORKERS EPOCHS OUT_FILE [LIMIT [CHECKPOINTS]]</pre>
  *
  * DATA_DIR holds the IDX files (read on the driver); the images go to WORKERS partitions, one
- * barrier task each; LIMIT trains on the first LIMIT images only.
+ * barrier task each; LIMIT trains on the first LIMIT images only; CHECKPOINTS, a folder that
+ * every executor sees, gets a checkpoint every 100 steps, from which a retried stage (or a
+ * rerun of the job) goes on.
  */
 public final class FashionMnistJob {
     private FashionMnistJob() {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length < 4 || args.length > 5) {
-            System.err.println("usage: FashionMnistJob DATA_DIR WORKERS EPOCHS OUT_FILE [LIMIT]");
+        if (args.length < 4 || args.length > 6) {
+            System.err.println("usage: FashionMnistJob DATA_DIR WORKERS EPOCHS OUT_FILE [LIMIT [CHECKPOINTS]]");
             System.exit(2);
         }
         Dataset train = IdxDatasets.load("fashion-mnist", Path.of(args[0]), true);
-        if (args.length == 5) {
+        if (args.length >= 5) {
             train = train.limit(Integer.parseInt(args[4]));
         }
         int workers = Integer.parseInt(args[1]);
@@ -41,8 +43,12 @@ public final class FashionMnistJob {
             rows.add(new LabeledImage(Arrays.copyOfRange(train.pixels(), i * per, (i + 1) * per), train.labels()[i]));
         }
         try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setAppName("cnn4j fashion-mnist"))) {
-            byte[] model = SparkTraining.train(sc.parallelize(rows, workers), train.sampleShape(), train.classes(),
-                    new SparkTraining.Config("lenet5", epochs, 64, "adam", 1e-3, 0.9, 42, 1, Duration.ofMinutes(10)));
+            SparkTraining.Config config = new SparkTraining.Config("lenet5", epochs, 64, "adam", 1e-3, 0.9, 42, 1,
+                    Duration.ofMinutes(10));
+            if (args.length == 6) {
+                config = config.withCheckpoints(args[5], 100);
+            }
+            byte[] model = SparkTraining.train(sc.parallelize(rows, workers), train.sampleShape(), train.classes(), config);
             Files.write(Path.of(args[3]), model);
             System.out.printf("trained lenet5 on %d images with %d workers for %d epochs: %s%n", train.size(), workers,
                     epochs, args[3]);

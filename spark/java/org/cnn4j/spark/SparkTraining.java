@@ -27,6 +27,9 @@ import org.cnn4j.optim.Adam;
 import org.cnn4j.optim.Optimizer;
 import org.cnn4j.optim.Sgd;
 import org.cnn4j.tensor.Shape;
+import org.cnn4j.train.Callback;
+import org.cnn4j.train.Checkpoint;
+import org.cnn4j.train.Fit;
 import org.cnn4j.train.Trainer;
 import scala.Function1;
 import scala.jdk.javaapi.CollectionConverters;
@@ -44,16 +47,35 @@ import scala.reflect.ClassTag$;
  * trained model as a cnn4j model file.
  *
  * <p>A task that fails fails the stage: the other tasks' next all-reduce fails, and Spark
- * retries the whole stage (barrier stages are retried together), which trains again from the
- * start. The data set's normalisation is computed once, on the driver.
+ * retries the whole stage (barrier stages are retried together). With a checkpoint folder
+ * ({@link Config#withCheckpoints}) rank 0 writes a checkpoint every so many steps and a
+ * retried stage goes on from the newest one, as the run without the failure would have (every
+ * task reads that checkpoint: the folder must be one that every executor sees, a shared file
+ * system on a cluster); without one, a retried stage trains again from the start. A folder that
+ * holds checkpoints when a job starts resumes them too. The data set's normalisation is
+ * computed once, on the driver.
  */
 public final class SparkTraining {
     private SparkTraining() {
     }
 
-    /** What to train; the same on every task. */
+    /**
+     * The callbacks of a task's fit, made on the task (callbacks are not serializable): given
+     * the task's rank and the stage's attempt number (0, then 1, ... for retries).
+     */
+    @FunctionalInterface
+    public interface TaskCallbacks extends Serializable {
+        List<Callback> create(int rank, int attempt);
+    }
+
+    /**
+     * What to train; the same on every task. {@code checkpoints}: a folder every task sees, or
+     * null for none; {@code checkpointSteps}: steps between checkpoints; {@code callbacks}: null
+     * for none.
+     */
     public record Config(String model, int epochs, int batch, String optimizer, double lr, double momentum, long seed,
-                         int threads, Duration timeout) implements Serializable {
+                         int threads, Duration timeout, String checkpoints, int checkpointSteps,
+                         TaskCallbacks callbacks) implements Serializable {
         public Config {
             if (epochs < 1 || batch < 1 || !(lr > 0) || threads < 0) {
                 throw new IllegalArgumentException("epochs, batch >= 1, lr > 0 and threads >= 0 are needed");
@@ -61,11 +83,31 @@ public final class SparkTraining {
             if (!optimizer.equals("sgd") && !optimizer.equals("adam")) {
                 throw new IllegalArgumentException("optimizer sgd or adam, got " + optimizer);
             }
+            if (checkpoints != null && checkpointSteps < 1) {
+                throw new IllegalArgumentException("checkpoints every " + checkpointSteps + " steps: at least 1 is needed");
+            }
+        }
+
+        public Config(String model, int epochs, int batch, String optimizer, double lr, double momentum, long seed,
+                      int threads, Duration timeout) {
+            this(model, epochs, batch, optimizer, lr, momentum, seed, threads, timeout, null, 0, null);
         }
 
         /** LeNet-5-sized defaults: Adam 1e-3, batch 64, 1 thread a task, a 10-minute wait for a peer. */
         public static Config of(String model, int epochs) {
             return new Config(model, epochs, 64, "adam", 1e-3, 0.9, 42, 1, Duration.ofMinutes(10));
+        }
+
+        /** This configuration with a checkpoint every {@code everySteps} steps in {@code folder} (see the class). */
+        public Config withCheckpoints(String folder, int everySteps) {
+            return new Config(model, epochs, batch, optimizer, lr, momentum, seed, threads, timeout, folder, everySteps,
+                    callbacks);
+        }
+
+        /** This configuration with callbacks in every task's fit. */
+        public Config withCallbacks(TaskCallbacks made) {
+            return new Config(model, epochs, batch, optimizer, lr, momentum, seed, threads, timeout, checkpoints,
+                    checkpointSteps, made);
         }
     }
 
@@ -95,7 +137,10 @@ public final class SparkTraining {
                         it -> CollectionConverters.asScala(runTask(CollectionConverters.asJava(it), dims, classes, mean,
                                 std, config));
         ClassTag<byte[]> tag = ClassTag$.MODULE$.apply(byte[].class);
-        List<byte[]> out = new JavaRDD<>(data.rdd().barrier().mapPartitions(task, false, tag), tag).collect();
+        // A shuffle after the barrier stage makes it a map stage, which Spark retries when a task
+        // fails (a failed barrier result stage is not retried: its output may be committed).
+        List<byte[]> out = new JavaRDD<>(data.rdd().barrier().mapPartitions(task, false, tag), tag).repartition(1)
+                .collect();
         if (out.size() != 1) {
             throw new IllegalStateException("the stage of " + partitions + " tasks returned " + out.size() + " models");
         }
@@ -160,10 +205,21 @@ public final class SparkTraining {
                      .build();
              Collective group = GlooCollective.join(rendezvous, rendezvous.host(), c.timeout())) {
             t.setDataParallel(DataParallel.localShards(group, m));
-            m.setNormalization(d.normalization());
-            for (int e = 0; e < c.epochs(); e++) {
-                t.trainEpoch(loader, e, null);
+            Fit fit = Fit.of(loader).epochs(c.epochs());
+            if (c.callbacks() != null) {
+                fit.callbacks(c.callbacks().create(rank, ctx.stageAttemptNumber()));
             }
+            if (c.checkpoints() != null) {
+                Path dir = Path.of(c.checkpoints());
+                fit.checkpoints(dir, Fit.Every.steps(c.checkpointSteps()), 2);
+                // The newest checkpoint as rank 0 sees it, the same for every task.
+                Path newest = rank == 0 ? Checkpoint.latest(dir) : null;
+                String chosen = ctx.allGather(newest == null ? "" : newest.toString())[0];
+                if (!chosen.isEmpty()) {
+                    fit.resumeFrom(Path.of(chosen));
+                }
+            }
+            t.fit(fit);
             if (rank != 0) {
                 return List.<byte[]>of().iterator();
             }
