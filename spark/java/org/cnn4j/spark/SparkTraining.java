@@ -217,6 +217,9 @@ public final class SparkTraining {
                 String chosen = ctx.allGather(newest == null ? "" : newest.toString())[0];
                 if (!chosen.isEmpty()) {
                     fit.resumeFrom(Path.of(chosen));
+                    // in the executor's log
+                    System.err.printf("cnn4j-spark: rank %d of %d (stage attempt %d) resumes from %s%n", rank, size,
+                            ctx.stageAttemptNumber(), chosen);
                 }
             }
             t.fit(fit);
