@@ -23,7 +23,7 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
 # Spark's jars (the module's provided dependencies) as a SPARK_HOME for the worker's executors.
-mvn -B -q -pl modules/spark dependency:build-classpath -Dmdep.includeScope=provided -Dmdep.outputFile="$W/cp.txt" >/dev/null
+mvn -B -q -Dstyle.color=never -pl modules/spark dependency:build-classpath -Dmdep.includeScope=provided -Dmdep.outputFile="$W/cp.txt" >/dev/null
 CP=$(tr ':' '\n' < "$W/cp.txt" | grep -v cnn4j | paste -sd:)
 mkdir -p "$W/home/jars" "$W/work"
 tr ':' '\n' <<< "$CP" | while read -r j; do ln -s "$j" "$W/home/jars/"; done
