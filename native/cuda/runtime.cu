@@ -218,6 +218,16 @@ int32_t cnn4j::cuda::free(cnn4j_context *, void *p) {
   return CNN4J_OK;
 }
 
+int32_t cnn4j_cuda_stream(void **out) {
+  if (out == nullptr) return fail_msg(CNN4J_INVALID_ARGUMENT, "cnn4j_cuda_stream: a null result pointer");
+  if (g_stream == nullptr) {
+    *out = nullptr;
+    return fail_msg(CNN4J_INVALID_ARGUMENT, "cnn4j_cuda_stream: no device chosen yet (cnn4j_cuda_set_device)");
+  }
+  *out = stream();
+  return CNN4J_OK;
+}
+
 int32_t cnn4j_cuda_release_cached(void) {
   ensure_device();
   int d = 0;

@@ -48,6 +48,9 @@ CNN4J_API int32_t cnn4j_cuda_set_device(int32_t device);
 /* A one-line description of the current device (name, compute capability, memory), valid
  * until the next call on this thread. */
 CNN4J_API const char *cnn4j_cuda_describe(void);
+/* cnn4j's compute stream on the current device (a cudaStream_t) in *out: the collective layer
+ * over NCCL (cnn4j/nccl.h) queues its sums on it, after the kernels that made the data. */
+CNN4J_API int32_t cnn4j_cuda_stream(void **out);
 /* Page-locked host memory, for batches that go up asynchronously. */
 CNN4J_API int32_t cnn4j_cuda_host_alloc(int64_t bytes, void **out);
 CNN4J_API int32_t cnn4j_cuda_host_free(void *p);

@@ -27,6 +27,17 @@ public final class CudaBackend extends AbstractNativeBackend {
         this.device = device;
     }
 
+    /** The GPUs this process can use (0 where there are none or the build has no CUDA kernels). */
+    public static int deviceCount() {
+        try {
+            NativeCpuBackend.ensureLoaded("cuda");
+        } catch (BackendUnavailableException e) {
+            return 0;
+        }
+        int[] count = new int[1];
+        return cnn4j_cuda_device_count(count) == 0 ? count[0] : 0;
+    }
+
     /**
      * Uses CUDA device {@code device}.
      *
@@ -126,6 +137,28 @@ public final class CudaBackend extends AbstractNativeBackend {
 
     public int device() {
         return device;
+    }
+
+    /**
+     * The device address of a float32 tensor of this backend, for a library that works on the
+     * device memory itself (the collective layer over NCCL); valid while the tensor is open.
+     */
+    public long deviceAddress(Tensor t) {
+        if (!(t instanceof NativeTensor n) || n.backend() != this) {
+            throw new IllegalArgumentException("a tensor of another backend (" + t.backend().name() + ")");
+        }
+        if (t.dtype() != DType.FLOAT32) {
+            throw new IllegalArgumentException("a " + t.dtype() + " tensor: float32 is needed");
+        }
+        return n.address();
+    }
+
+    /** cnn4j's compute stream on this backend's device (a cudaStream_t), on which its ops are queued. */
+    public long stream() {
+        requireOpen();
+        long[] out = new long[1];
+        check("stream", cnn4j_cuda_stream(out));
+        return out[0];
     }
 
     /**

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.cnn4j.backend.Backends;
+import org.cnn4j.backend.CudaBackend;
 import org.cnn4j.data.DataLoader;
 import org.cnn4j.data.Augmentation;
 import org.cnn4j.data.Dataset;
@@ -29,6 +30,7 @@ import org.cnn4j.data.Normalization;
 import org.cnn4j.dist.Collective;
 import org.cnn4j.dist.DataParallel;
 import org.cnn4j.dist.GlooCollective;
+import org.cnn4j.dist.NcclCollective;
 import org.cnn4j.dist.SocketRendezvous;
 import org.cnn4j.train.Callback;
 import org.cnn4j.train.Checkpoint;
@@ -244,19 +246,36 @@ final class TrainCommand implements Callable<Integer> {
                     backendOptions.threads, progress == null && Progress.interactive());
         }
         if (rank > 0) {  // a worker other than rank 0 trains alongside it and writes nothing
-            Backends.Choice choice = backendOptions.create();
+            Backends.Choice choice = workerBackend();
             try (var be = choice.backend()) {
                 run(be, choice.reason(), imageShape, outDir, every, resumed);
             }
             return 0;
         }
         try (OutputLock held = OutputLock.acquire(outDir, "--out")) {
-            Backends.Choice choice = backendOptions.create();
+            Backends.Choice choice = workerBackend();
             try (var be = choice.backend()) {
                 run(be, choice.reason(), imageShape, held.dir(), every, resumed);
             }
         }
         return 0;
+    }
+
+    /**
+     * The backend: a worker of several on GPUs takes the GPU of its rank (modulo the GPUs
+     * there are), so that each has its own where there are enough.
+     */
+    private Backends.Choice workerBackend() {
+        Backends.Choice choice = backendOptions.create();
+        if (rank >= 0 && choice.backend() instanceof CudaBackend cb) {
+            int gpus = CudaBackend.deviceCount();
+            if (gpus > 1 && rank % gpus != cb.device()) {
+                cb.close();
+                return new Backends.Choice(CudaBackend.create(rank % gpus), choice.reason() + ", worker " + rank
+                        + "'s GPU");
+            }
+        }
+        return choice;
     }
 
     /** The run folder a checkpoint belongs to: the folder above {@code checkpoints/}. */
@@ -397,7 +416,7 @@ final class TrainCommand implements Callable<Integer> {
         boolean lead = rank <= 0;  // alone, or rank 0 of the workers: prints and writes the run
         boolean showProgress = lead && (progress != null ? progress : Progress.interactive());
 
-        try (Collective group = rank >= 0 ? joinGroup() : null;
+        try (Collective group = rank >= 0 ? joinGroup(be) : null;
              Sequential m = net.initialize(be, seed);
              Optimizer opt = optimizer(m);
              Trainer trainer = new Trainer(m, opt, schedule(train.size()));
@@ -413,7 +432,8 @@ final class TrainCommand implements Callable<Integer> {
                 System.out.printf("cnn4j train: model=%s (%,d parameters) data=%s train=%d %stest=%d backend=%s (%s; %s)%s%n",
                         model, m.parameterCount(), data.data, train.size(), val == null ? "" : "val=" + val.size() + " ",
                         test.size(), be.name(), be.description(), reason, group == null ? ""
-                                : " workers=" + workers + " (batch " + batch + " split between them)");
+                                : " workers=" + workers + " (batch " + batch + " split between them; gradients summed by "
+                                + (group instanceof NcclCollective ? "NCCL on the GPUs" : "Gloo") + ")");
             }
             // Every worker has the same callbacks (a checkpoint holds their state, and they stop a
             // run alike); only rank 0's print and write.
@@ -583,8 +603,11 @@ final class TrainCommand implements Callable<Integer> {
         return Double.isNaN(r.top5()) ? "" : String.format(" test_top5=%.4f", r.top5());
     }
 
-    /** Joins the other workers: the rendezvous at the coordinator, then Gloo's connections on loopback. */
-    private Collective joinGroup() {
+    /**
+     * Joins the other workers: the rendezvous at the coordinator, then NCCL's group when every
+     * worker has a GPU of its own and this build has NCCL, else Gloo's connections on loopback.
+     */
+    private Collective joinGroup(org.cnn4j.backend.Backend be) {
         int colon = coordinator.lastIndexOf(':');
         if (colon <= 0) {
             throw new IllegalArgumentException("--coordinator must be host:port, got " + coordinator);
@@ -599,8 +622,11 @@ final class TrainCommand implements Callable<Integer> {
         // Every wait for a peer: long enough for rank 0 to write a checkpoint or a report while
         // the others wait at the next step; a worker that dies is noticed at once.
         Duration timeout = Duration.ofMinutes(10);
-        return GlooCollective.join(new SocketRendezvous(rank, workers, new InetSocketAddress(host, port), timeout), host,
-                timeout);
+        SocketRendezvous rendezvous = new SocketRendezvous(rank, workers, new InetSocketAddress(host, port), timeout);
+        if (be instanceof CudaBackend cb && workers <= CudaBackend.deviceCount() && NcclCollective.unavailableReason() == null) {
+            return NcclCollective.join(rendezvous, cb, timeout);
+        }
+        return GlooCollective.join(rendezvous, host, timeout);
     }
 
     private Optimizer optimizer(Sequential m) {

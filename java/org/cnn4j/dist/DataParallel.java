@@ -3,6 +3,7 @@ package org.cnn4j.dist;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.cnn4j.backend.Backend;
 import org.cnn4j.nn.Parameter;
 import org.cnn4j.nn.Sequential;
 import org.cnn4j.tensor.DType;
@@ -31,6 +32,7 @@ import org.cnn4j.tensor.Tensor;
 public final class DataParallel {
 
     private final Collective group;
+    private final NcclCollective gpus;  // the group when its ranks' GPUs sum the gradients where they lie
     private final Sequential model;
     private final boolean local;
     private final List<Tensor> grads = new ArrayList<>();
@@ -62,6 +64,7 @@ public final class DataParallel {
             throw new IllegalArgumentException("initialize the model on a backend before training it data-parallel");
         }
         this.group = group;
+        this.gpus = group instanceof NcclCollective n && n.backend() == model.backend() ? n : null;
         this.model = model;
         long total = 0;
         for (Parameter p : model.parameters()) {
@@ -120,11 +123,17 @@ public final class DataParallel {
     /** Rank 0's parameters and persistent state (batch norm's running statistics) on every rank. */
     public void broadcastState() {
         for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
-            Tensor t = e.getValue();
-            if (t.dtype() != DType.FLOAT32) {
+            if (e.getValue().dtype() != DType.FLOAT32) {
                 throw new IllegalArgumentException("data-parallel training needs float32 state; " + e.getKey() + " is "
-                        + t.dtype());
+                        + e.getValue().dtype());
             }
+        }
+        if (gpus != null) {
+            gpus.broadcast(List.copyOf(model.stateDict().values()), 0);
+            return;
+        }
+        for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
+            Tensor t = e.getValue();
             float[] v = new float[t.numel()];
             t.readInto(v);
             group.broadcast(v, 0, v.length, 0);
@@ -141,6 +150,10 @@ public final class DataParallel {
         if (shard < 0 || total < 1 || shard > total) {
             throw new IllegalArgumentException("a shard of " + shard + " images of a batch of " + total);
         }
+        if (gpus != null) {
+            onDevice((double) shard / total, 1);
+            return;
+        }
         int n = gather((float) ((double) shard / total));
         group.allReduceSum(bucket, 0, n);
         scatter(1f);
@@ -155,10 +168,32 @@ public final class DataParallel {
         if (images < 1) {
             throw new IllegalArgumentException("a step needs 1 or more images, got " + images);
         }
+        if (gpus != null) {
+            float[] count = {images};
+            group.allReduceSum(count, 0, 1);
+            onDevice(images, 1.0 / count[0]);
+            return;
+        }
         int n = gather(images);
         bucket[n] = images;
         group.allReduceSum(bucket, 0, n + 1);
         scatter((float) (1.0 / bucket[n]));
+    }
+
+    // On the GPUs (NCCL): every gradient times w, summed over the ranks where it lies, times after.
+    private void onDevice(double w, double after) {
+        Backend be = model.backend();
+        if (w != 1) {
+            for (Tensor g : grads) {
+                be.scale(g, w);
+            }
+        }
+        gpus.allReduceSum(grads);
+        if (after != 1) {
+            for (Tensor g : grads) {
+                be.scale(g, after);
+            }
+        }
     }
 
     // The gradients times w into the bucket; returns their count.

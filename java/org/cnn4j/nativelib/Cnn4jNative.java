@@ -200,6 +200,7 @@ public final class Cnn4jNative {
     public static native int cnn4j_cuda_set_device(int device);
     public static native @Cast("const char*") String cnn4j_cuda_describe();
     public static native int cnn4j_cuda_host_alloc(long bytes, @Cast("void**") long[] out);
+    public static native int cnn4j_cuda_stream(@Cast("void**") long[] out);
     public static native int cnn4j_cuda_host_free(@Cast("void*") long p);
     public static native int cnn4j_cuda_memcpy_async_h2d(@Cast("void*") long dst, @Cast("const void*") long src,
                                                          long bytes);

@@ -568,6 +568,35 @@ class CliTest {
                 "the resumed run's weights are the uninterrupted run's");
     }
 
+    /**
+     * {@code train --workers 2 --backend cuda} on a machine with two GPUs and a build with NCCL:
+     * each worker on a GPU of its own, the gradients summed where they lie by NCCL; the run ends
+     * with the test loss of one worker on one GPU with the same global batch (the sums differ in
+     * order only). Skipped with the reason where that is missing; with -Dcnn4j.expectGpu=true a
+     * machine of two GPUs without NCCL fails it.
+     */
+    @Test
+    void twoWorkersOnTwoGpusSumTheirGradientsWithNccl() throws Exception {
+        NativeExpectation.requireGpu();
+        int gpus = org.cnn4j.backend.CudaBackend.deviceCount();
+        String missing = gpus < 2 ? gpus + " GPU here, 2 are needed" : org.cnn4j.dist.NcclCollective.unavailableReason();
+        if (missing != null) {
+            assertFalse(gpus >= 2 && Boolean.getBoolean("cnn4j.expectGpu"), missing);
+            org.junit.jupiter.api.Assumptions.abort(missing);
+        }
+        writeData("train", 1024, 3);
+        writeData("t10k", 256, 4);
+        List<String> common = List.of("--data", "mnist", "--data-dir", dir.toString(), "--epochs", "2", "--batch", "64",
+                "--optimizer", "sgd", "--lr", "0.05", "--backend", "cuda", "--no-progress", "--no-report");
+        Run two = run(args("train", common, "--workers", "2", "--out", dir.resolve("two").toString()));
+        assertEquals(0, two.code(), two.err());
+        assertTrue(two.out().contains("gradients summed by NCCL on the GPUs"), two.out());
+        Run one = run(args("train", common, "--out", dir.resolve("one").toString()));
+        assertEquals(0, one.code(), one.err());
+        double a = value(lastLine(two.out()), "test_loss"), b = value(lastLine(one.out()), "test_loss");
+        assertTrue(Math.abs(a - b) <= 1e-3 * Math.max(1, b), "2 GPUs: test loss " + a + ", 1 GPU: " + b);
+    }
+
     private static String[] args(String command, List<String> common, String... more) {
         List<String> all = new java.util.ArrayList<>();
         all.add(command);
