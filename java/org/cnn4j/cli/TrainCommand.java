@@ -153,6 +153,11 @@ final class TrainCommand implements Callable<Integer> {
             + "each trains on its share of every batch, their gradients summed through Gloo (default: ${DEFAULT-VALUE}).")
     int workers;
 
+    @Option(names = "--bucket-mb", defaultValue = "0", description = "With --workers: sum the gradients in buckets of "
+            + "about this many MiB during the backward pass, each as soon as its layers are done (0: in one all-reduce "
+            + "after it; default: ${DEFAULT-VALUE}).")
+    double bucketMb;
+
     @Option(names = "--rank", defaultValue = "-1", hidden = true, description = "Set by --workers: this worker's rank.")
     int rank;
 
@@ -221,6 +226,9 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (workers < 1 || workers > 1024) {
             throw new IllegalArgumentException("--workers must be in [1, 1024], got " + workers);
+        }
+        if (!(bucketMb >= 0) || bucketMb > 1024) {
+            throw new IllegalArgumentException("--bucket-mb must be in [0, 1024], got " + bucketMb);
         }
         if (rank >= workers || (rank >= 0) != (coordinator != null) || (rank >= 0 && workers < 2)) {
             throw new IllegalArgumentException("--rank and --coordinator are set by --workers for its worker processes");
@@ -426,7 +434,7 @@ final class TrainCommand implements Callable<Integer> {
              DataLoader valLoader = val == null ? null : DataLoader.builder(val).batchSize(Math.max(batch, 256)).build()) {
             trainer.setGraphs(graphs);
             if (group != null) {
-                trainer.setDataParallel(new DataParallel(group, m));
+                trainer.setDataParallel(new DataParallel(group, m).overlap((long) (bucketMb * (1 << 20))));
             }
             if (lead) {
                 System.out.printf("cnn4j train: model=%s (%,d parameters) data=%s train=%d %stest=%d backend=%s (%s; %s)%s%n",

@@ -3,7 +3,14 @@ package org.cnn4j.dist;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import org.cnn4j.backend.Backend;
+import org.cnn4j.nn.Layer;
 import org.cnn4j.nn.Parameter;
 import org.cnn4j.nn.Sequential;
 import org.cnn4j.tensor.DType;
@@ -26,8 +33,14 @@ import org.cnn4j.tensor.Tensor;
  *       statistics are the model's (DDP's {@code broadcast_buffers}): {@link #broadcastState()}
  *       copies them to every rank before an evaluation.</li>
  * </ul>
- * The gradients go through one host buffer of all of them (one all-reduce per step).
- * Driven by the thread that trains, like the model.
+ * The gradients go through one host buffer of all of them: one all-reduce per step after the
+ * backward pass, or ({@link #overlap}) one per bucket of about a given size, each started as
+ * soon as the backward pass has made its gradients, on a thread of the group's own, while the
+ * layers before go on (DDP's gradient buckets, last layers first). Driven by the thread that
+ * trains, like the model; the group is used by one thread at a time (the bucket thread while a
+ * step's buckets are in flight).
+ * On GPUs with an {@link NcclCollective} on the model's backend, the gradients are summed
+ * where they lie, in one grouped call after the backward pass.
  */
 public final class DataParallel {
 
@@ -39,6 +52,17 @@ public final class DataParallel {
     private final float[][] host;
     private final float[] bucket;
     private float[] small = new float[4];  // sum(): reused, so that a step allocates nothing
+    private final int[] offsets;  // each gradient's place in the bucket
+    private final int[] layerOf;  // each gradient's layer (index in the model's layers)
+    // Overlap (0 buckets: off): bucket b is gradients [lo[b], hi[b]), started once layer
+    // readyAt[b] is done; buckets in start order, last layers first.
+    private int[] lo = new int[0];
+    private int[] hi = new int[0];
+    private int[] readyAt = new int[0];
+    private ExecutorService bucketThread;
+    private final List<Future<?>> inFlight = new ArrayList<>();
+    private int nextBucket = -1;  // the next bucket to start; -1: no step open
+    private float stepWeight;
 
     /**
      * Data-parallel training of {@code model} (initialised on its backend) over {@code group},
@@ -75,10 +99,184 @@ public final class DataParallel {
             throw new IllegalArgumentException("a model of " + total + " parameters is too large for one gradient buffer");
         }
         host = new float[grads.size()][];
-        for (int i = 0; i < host.length; i++) {
+        offsets = new int[grads.size()];
+        for (int i = 0, off = 0; i < host.length; i++) {
             host[i] = new float[grads.get(i).numel()];
+            offsets[i] = off;
+            off += host[i].length;
+        }
+        layerOf = new int[grads.size()];
+        List<Layer> layers = model.layers();
+        for (int l = 0, i = 0; l < layers.size(); l++) {
+            for (int k = 0; k < layers.get(l).parameters().size(); k++) {
+                layerOf[i++] = l;
+            }
         }
         bucket = new float[(int) total + 1];  // + the rank's batch size (local shards)
+    }
+
+    /**
+     * Sums the gradients in buckets of about {@code bucketBytes} during the backward pass (0:
+     * one all-reduce after it, the default): a bucket's all-reduce starts, on a thread of the
+     * group's own, as soon as the layers that hold its gradients are done, last layers first,
+     * while the backward pass goes on (where the sums take as long as the backward pass, they
+     * then cost little more than the last bucket's). Every rank must choose the same size. The
+     * sums differ from one all-reduce's in rounding only (the same ranks added per element,
+     * in another order); a run is reproducible with the same size. Not with NCCL (its sums
+     * follow the backward pass on the device's stream).
+     */
+    public DataParallel overlap(long bucketBytes) {
+        if (bucketBytes < 0) {
+            throw new IllegalArgumentException("a bucket of " + bucketBytes + " bytes");
+        }
+        if (nextBucket >= 0) {
+            throw new IllegalStateException("the bucket size changes between steps only");
+        }
+        if (bucketBytes == 0 || gpus != null) {
+            lo = hi = readyAt = new int[0];
+            return this;
+        }
+        long cap = Math.max(1, bucketBytes / Float.BYTES);
+        List<int[]> made = new ArrayList<>();
+        int end = grads.size();
+        while (end > 0) {
+            int start = end - 1;
+            long floats = host[start].length;
+            while (start > 0 && floats + host[start - 1].length <= cap) {
+                floats += host[--start].length;
+            }
+            made.add(new int[] {start, end, layerOf[start]});
+            end = start;
+        }
+        lo = new int[made.size()];
+        hi = new int[made.size()];
+        readyAt = new int[made.size()];
+        for (int b = 0; b < made.size(); b++) {
+            lo[b] = made.get(b)[0];
+            hi[b] = made.get(b)[1];
+            readyAt[b] = made.get(b)[2];
+        }
+        return this;
+    }
+
+    /** Whether the gradients are summed in buckets during the backward pass ({@link #overlap}). */
+    public boolean overlapping() {
+        return lo.length > 0;
+    }
+
+    /** The buckets' sizes in floats, in the order they start (overlap on), else empty. */
+    public int[] bucketSizes() {
+        int[] sizes = new int[lo.length];
+        for (int b = 0; b < lo.length; b++) {
+            sizes[b] = offsets[hi[b] - 1] + host[hi[b] - 1].length - offsets[lo[b]];
+        }
+        return sizes;
+    }
+
+    /**
+     * Overlap on: opens a step, before its backward pass, whose gradients (each a mean over
+     * this rank's {@code shard} images) become the global batch of {@code total}'s mean
+     * ({@link #averageGradients(int, int)}); local shards: {@code shard} is the rank's batch
+     * and {@code total} is ignored ({@link #averageGradients(int)}). Then {@link #layerDone}
+     * for each layer as the backward pass finishes it, and {@link #finishStep()}.
+     */
+    public void beginStep(int shard, int total) {
+        if (!overlapping()) {
+            throw new IllegalStateException("no buckets: call overlap first");
+        }
+        if (nextBucket >= 0) {
+            throw new IllegalStateException("a step is already open");
+        }
+        if (local ? shard < 1 : shard < 0 || total < 1 || shard > total) {
+            throw new IllegalArgumentException("a shard of " + shard + " images of a batch of " + total);
+        }
+        stepWeight = local ? shard : (float) ((double) shard / total);
+        nextBucket = 0;
+    }
+
+    /** The backward pass has finished layer {@code layer}: starts the buckets it completes. */
+    public void layerDone(int layer) {
+        while (nextBucket >= 0 && nextBucket < lo.length && readyAt[nextBucket] >= layer) {
+            start(nextBucket++);
+        }
+    }
+
+    /** Waits for the step's buckets (starting any not started) and puts the sums in the gradients. */
+    public void finishStep() {
+        if (nextBucket < 0) {
+            throw new IllegalStateException("no step is open");
+        }
+        try {
+            while (nextBucket < lo.length) {
+                start(nextBucket++);
+            }
+            for (Future<?> f : inFlight) {
+                f.get();
+            }
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new CollectiveException(e.getCause().toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CollectiveException("interrupted while the gradients were summed");
+        } finally {
+            abandonStep();
+        }
+        int n = bucket.length - 1;
+        scatter(local ? (float) (1.0 / bucket[n]) : 1f);
+    }
+
+    /**
+     * Closes an open step without using its sums (its backward pass failed): waits for the
+     * buckets in flight, whatever became of them, so that the group is free again.
+     */
+    public void abandonStep() {
+        for (Future<?> f : inFlight) {
+            try {
+                f.get();
+            } catch (ExecutionException e) {
+                // the step is given up: its caller reports its own failure
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        inFlight.clear();
+        nextBucket = -1;
+    }
+
+    // Bucket b's gradients times the step's weight into its part of the host buffer, then its
+    // all-reduce on the bucket thread (with local shards, the last bucket's is followed by the
+    // sum of the ranks' batch sizes, the buffer's last float).
+    private void start(int b) {
+        for (int i = lo[b]; i < hi[b]; i++) {
+            float[] h = host[i];
+            grads.get(i).readInto(h);
+            int off = offsets[i];
+            for (int k = 0; k < h.length; k++) {
+                bucket[off + k] = h[k] * stepWeight;
+            }
+        }
+        int from = offsets[lo[b]];
+        int to = offsets[hi[b] - 1] + host[hi[b] - 1].length;
+        boolean count = lo[b] == 0 && local;
+        if (count) {
+            bucket[bucket.length - 1] = stepWeight;
+        }
+        if (bucketThread == null) {
+            // one thread, in submission order (the ranks' all-reduces must match), gone when idle
+            bucketThread = new ThreadPoolExecutor(0, 1, 10, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+                Thread t = new Thread(r, "cnn4j-gradient-buckets");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        int length = to - from;
+        inFlight.add(bucketThread.submit(() -> {
+            group.allReduceSum(bucket, from, length);
+            if (count) {
+                group.allReduceSum(bucket, bucket.length - 1, 1);
+            }
+        }));
     }
 
     /** Whether every rank reads data of its own ({@link #localShards}). */

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.IntConsumer;
 import org.cnn4j.backend.Backend;
 import org.cnn4j.tensor.DType;
 import org.cnn4j.tensor.Shape;
@@ -125,6 +126,15 @@ public final class Sequential implements AutoCloseable {
 
     /** Back-propagates dL/d(output): parameter gradients are added to; returns dL/d(input) (null if not required). */
     public Tensor backward(Tensor dOutput) {
+        return backward(dOutput, null);
+    }
+
+    /**
+     * As {@link #backward(Tensor)}, calling {@code layerDone} with each layer's index (of
+     * {@link #layers()}) once its backward pass is queued, last layer first (null: no calls):
+     * data-parallel training sums a layer's gradients while the layers before it go on.
+     */
+    public Tensor backward(Tensor dOutput, IntConsumer layerDone) {
         Tensor g = dOutput;
         for (int i = layers.size() - 1; i >= 0; i--) {
             Layer layer = layers.get(i);
@@ -132,6 +142,9 @@ public final class Sequential implements AutoCloseable {
                 return null;
             }
             g = layer.backward(g);
+            if (layerDone != null) {
+                layerDone.accept(i);
+            }
         }
         return g;
     }

@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.cnn4j.backend.Backend;
+import org.cnn4j.backend.CudaBackend;
 import org.cnn4j.backend.Fetch;
 import org.cnn4j.backend.StepGraph;
 import org.cnn4j.backend.Uploader;
@@ -70,7 +71,8 @@ public final class StepRunner implements AutoCloseable {
             optimizer.zeroGrad();
             Tensor logits = model.forward(x, true);
             backend.softmaxCrossEntropy(logits, labels, dlogits, totals);
-            model.backward(dlogits);
+            // data parallel in buckets: each layer's gradients start their sum as it is done
+            model.backward(dlogits, dp != null && dp.overlapping() ? dp::layerDone : null);
         }
 
         void run() {
@@ -190,11 +192,27 @@ public final class StepRunner implements AutoCloseable {
         p.xUp.upload(images, p.x.numel());
         p.yUp.upload(labels, n);
         optimizer.setLearningRate(lr);
-        p.run();
-        if (dp != null && dp.local()) {
-            dp.averageGradients(n);
-        } else if (dp != null) {
-            dp.averageGradients(n, total);
+        if (dp != null && dp.overlapping()) {
+            if (graphs && backend instanceof CudaBackend) {
+                // a device recording cannot hand gradients to the host halfway through
+                setGraphs(false);
+                graphNote = "steps are not recorded: the gradients' buckets are summed during the backward pass";
+            }
+            dp.beginStep(n, total);
+            try {
+                p.run();
+            } catch (RuntimeException | Error e) {
+                dp.abandonStep();
+                throw e;
+            }
+            dp.finishStep();
+        } else {
+            p.run();
+            if (dp != null && dp.local()) {
+                dp.averageGradients(n);
+            } else if (dp != null) {
+                dp.averageGradients(n, total);
+            }
         }
         optimizer.step();
         Fetch f = p.fetch[p.slot];

@@ -522,7 +522,8 @@ class CliTest {
      * mid-run stops the run with an error naming it, and {@code --resume} finishes from the last
      * checkpoint with the weights of a run that was never interrupted (nothing trained twice or
      * lost). The kill is deterministic: worker 1 is paused (SIGSTOP) once a checkpoint exists,
-     * which holds worker 0 at its next all-reduce, then killed (SIGKILL).
+     * which holds worker 0 at its next all-reduce, then killed (SIGKILL). The gradients go in
+     * buckets of 10 KiB summed during the backward pass (--bucket-mb).
      */
     @Test
     void aKilledWorkerStopsTheRunAndTheResumedRunEndsAsAnUninterruptedOne() throws Exception {
@@ -531,7 +532,7 @@ class CliTest {
         writeData("t10k", 64, 4);
         List<String> common = List.of("--data", "mnist", "--data-dir", dir.toString(), "--epochs", "4", "--batch", "32",
                 "--optimizer", "sgd", "--lr", "0.05", "--backend", "cpu", "--workers", "2", "--no-progress",
-                "--no-report", "--checkpoint-every", "8steps", "--keep-checkpoints", "2");
+                "--no-report", "--checkpoint-every", "8steps", "--keep-checkpoints", "2", "--bucket-mb", "0.01");
         Path straight = dir.resolve("straight");
         Run a = run(args("train", common, "--out", straight.toString()));
         assertEquals(0, a.code(), a.err());
@@ -558,7 +559,7 @@ class CliTest {
         assertFalse(Files.exists(killed.resolve("model.safetensors")), "a stopped run saves no model");
 
         Run d = run("train", "--resume", killed.toString(), "--workers", "2", "--backend", "cpu", "--no-progress",
-                "--no-report");
+                "--no-report", "--bucket-mb", "0.01");
         assertEquals(0, d.code(), d.err());
         Matcher m = Pattern.compile("epoch (\\d+), batch (\\d+) \\(step (\\d+)\\)").matcher(d.out());
         assertTrue(m.find(), d.out());

@@ -1,5 +1,6 @@
 package org.cnn4j.dist;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -58,13 +59,25 @@ class DataParallelTest {
     /** Trains the model for `epochs` on `data` in batches of `batch`, with SGD; rank of a group or alone (null). */
     static Map<String, float[]> train(Supplier<Backend> backend, DType dtype, Dataset data, int batch, int epochs,
                                       Collective group) {
+        return train(backend, dtype, data, batch, epochs, group, 0);
+    }
+
+    /** As above, the gradients summed in buckets of about {@code bucketBytes} during the backward pass (0: after it). */
+    static Map<String, float[]> train(Supplier<Backend> backend, DType dtype, Dataset data, int batch, int epochs,
+                                      Collective group, long bucketBytes) {
         try (Backend b = backend.get();
              Sequential m = model().initialize(b, dtype, 7);
              Sgd opt = new Sgd(m.parameters(), 0.05, 0.9, 0, false, 0);
              Trainer t = new Trainer(m, opt);
              DataLoader loader = DataLoader.builder(data).batchSize(batch).shuffle(5).build()) {
             if (group != null) {
-                t.setDataParallel(new DataParallel(group, m));
+                DataParallel dp = new DataParallel(group, m).overlap(bucketBytes);
+                if (bucketBytes == 400) {
+                    // the model's 6 gradients (conv 54 + 6, linear 5,184 + 24, linear 96 + 4 floats)
+                    // in buckets of at most 100 floats, or alone when larger: last layers first
+                    assertArrayEquals(new int[] {100, 24, 5184, 60}, dp.bucketSizes());
+                }
+                t.setDataParallel(dp);
             }
             for (int e = 0; e < epochs; e++) {
                 t.trainEpoch(loader, e, null);
@@ -100,11 +113,17 @@ class DataParallelTest {
                 c -> train(backend, DType.FLOAT32, data, batch, epochs, c));
         Map<String, float[]> init = train(backend, DType.FLOAT32, data, batch, 0, null);
         assertTrue(maxDiff(alone, init) > 100 * e32, "training moved the weights");
-        for (int r = 0; r < ranks; r++) {
-            double d = maxDiff(group.get(r), alone);
-            assertTrue(d <= 4 * e32, "rank " + r + " of " + ranks + ", batch " + batch + ": differs from one process by "
-                    + d + ", more than 4 x the float32 error " + e32);
-            assertEquals(0.0, maxDiff(group.get(r), group.get(0)), "rank " + r + " holds rank 0's weights");
+        // the same in buckets of 400 bytes summed during the backward pass
+        List<Map<String, float[]>> bucketed = GlooCollectiveTest.group(ranks, java.time.Duration.ofSeconds(60),
+                c -> train(backend, DType.FLOAT32, data, batch, epochs, c, 400));
+        for (List<Map<String, float[]>> g : List.of(group, bucketed)) {
+            String how = g == group ? "one all-reduce" : "buckets";
+            for (int r = 0; r < ranks; r++) {
+                double d = maxDiff(g.get(r), alone);
+                assertTrue(d <= 4 * e32, how + ": rank " + r + " of " + ranks + ", batch " + batch
+                        + ": differs from one process by " + d + ", more than 4 x the float32 error " + e32);
+                assertEquals(0.0, maxDiff(g.get(r), g.get(0)), how + ": rank " + r + " holds rank 0's weights");
+            }
         }
     }
 
@@ -144,6 +163,38 @@ class DataParallelTest {
                 c -> localFit(c, 7, dir, true, values));
         assertTrue(second.get(1).contains("data seed of rank 1 differs (checkpoint: 6, this run: 7)"), second.get(1));
         assertTrue(second.get(0).contains("all-reduce"), second.get(0));
+    }
+
+    /**
+     * Local shards (uneven: 40 and 56 images) with the gradients summed in buckets during the
+     * backward pass end where one all-reduce after it ends, bit for bit: with two ranks every
+     * element is a sum of two terms, the same whatever the order (a bucket summed twice or
+     * weighted wrongly moves the weights by 0.1 and more).
+     */
+    @Test
+    void localShardsInBucketsTrainAsWithOneAllReduce() throws Exception {
+        NativeExpectation.requireNative();
+        List<Map<String, float[]>> runs = new java.util.ArrayList<>();
+        for (long bytes : new long[] {0, 400}) {
+            List<Map<String, float[]>> g = GlooCollectiveTest.group(2, java.time.Duration.ofSeconds(60), c -> {
+                try (Backend b = NativeCpuBackend.create(1);
+                     Sequential m = model().initialize(b, DType.FLOAT32, 7);
+                     Sgd opt = new Sgd(m.parameters(), 0.05, 0.9, 0, false, 0);
+                     Trainer t = new Trainer(m, opt);
+                     DataLoader loader = DataLoader.builder(SyntheticData.bands(40 + 16 * c.rank(), 3, false))
+                             .batchSize(8).shuffle(5 + c.rank()).build()) {
+                    t.setDataParallel(DataParallel.localShards(c, m).overlap(bytes));
+                    t.fit(Fit.of(loader).epochs(2));
+                    Map<String, float[]> w = new LinkedHashMap<>();
+                    m.stateDict().forEach((k, v) -> w.put(k, v.toFloatArray()));
+                    return w;
+                }
+            });
+            assertEquals(0.0, maxDiff(g.get(0), g.get(1)), "both ranks hold the same weights");
+            runs.add(g.get(0));
+        }
+        double d = maxDiff(runs.get(0), runs.get(1));
+        assertEquals(0.0, d, "buckets against one all-reduce");
     }
 
     // One rank: its own data (40 + 16 r images; loader seed 5 on rank 0, `seed` on rank 1), a fit
