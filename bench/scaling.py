@@ -12,8 +12,8 @@ bandwidth over a plain socket copy, both measured on loopback by `cnn4j bench --
 the time per message (the network's latency plus the software's, the latter calibrated from the
 smallest all-reduce measured).
 
-    no overlap (cnn4j now: the all-reduce after the backward pass):  T(W) = t1 + T_ar(W)
-    overlap (gradients sent in buckets during the backward pass):   T(W) = t1 + max(0, T_ar(W) - f t1)
+    no overlap (the all-reduce after the backward pass, the default):  T(W) = t1 + T_ar(W)
+    overlap (buckets during the backward pass, --bucket-mb):          T(W) = t1 + max(0, T_ar(W) - f t1)
 
 with t1 the measured single-worker step and f the backward pass's share of it (the part an
 all-reduce can hide behind). Scaling efficiency is t1 / T(W): throughput relative to W times one
