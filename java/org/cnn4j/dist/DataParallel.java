@@ -52,7 +52,7 @@ public final class DataParallel {
     private final float[][] host;
     private final float[] bucket;
     private float[] small = new float[4];  // sum(): reused, so that a step allocates nothing
-    private final int[] offsets;  // each gradient's place in the bucket
+    private final int[] offsets;  // each gradient's place in the bucket, then the gradients' end
     private final int[] layerOf;  // each gradient's layer (index in the model's layers)
     // Overlap (0 buckets: off): bucket b is gradients [lo[b], hi[b]), started once layer
     // readyAt[b] is done; buckets in start order, last layers first.
@@ -99,11 +99,10 @@ public final class DataParallel {
             throw new IllegalArgumentException("a model of " + total + " parameters is too large for one gradient buffer");
         }
         host = new float[grads.size()][];
-        offsets = new int[grads.size()];
-        for (int i = 0, off = 0; i < host.length; i++) {
+        offsets = new int[grads.size() + 1];
+        for (int i = 0; i < host.length; i++) {
             host[i] = new float[grads.get(i).numel()];
-            offsets[i] = off;
-            off += host[i].length;
+            offsets[i + 1] = offsets[i] + host[i].length;
         }
         layerOf = new int[grads.size()];
         List<Layer> layers = model.layers();
@@ -168,7 +167,7 @@ public final class DataParallel {
     public int[] bucketSizes() {
         int[] sizes = new int[lo.length];
         for (int b = 0; b < lo.length; b++) {
-            sizes[b] = offsets[hi[b] - 1] + host[hi[b] - 1].length - offsets[lo[b]];
+            sizes[b] = offsets[hi[b]] - offsets[lo[b]];
         }
         return sizes;
     }
@@ -248,16 +247,9 @@ public final class DataParallel {
     // all-reduce on the bucket thread (with local shards, the last bucket's is followed by the
     // sum of the ranks' batch sizes, the buffer's last float).
     private void start(int b) {
-        for (int i = lo[b]; i < hi[b]; i++) {
-            float[] h = host[i];
-            grads.get(i).readInto(h);
-            int off = offsets[i];
-            for (int k = 0; k < h.length; k++) {
-                bucket[off + k] = h[k] * stepWeight;
-            }
-        }
+        gather(lo[b], hi[b], stepWeight);
         int from = offsets[lo[b]];
-        int to = offsets[hi[b] - 1] + host[hi[b] - 1].length;
+        int to = offsets[hi[b]];
         boolean count = lo[b] == 0 && local;
         if (count) {
             bucket[bucket.length - 1] = stepWeight;
@@ -352,8 +344,9 @@ public final class DataParallel {
             onDevice((double) shard / total, 1);
             return;
         }
-        int n = gather((float) ((double) shard / total));
-        group.allReduceSum(bucket, 0, n);
+        int n = host.length;
+        gather(0, n, (float) ((double) shard / total));
+        group.allReduceSum(bucket, 0, offsets[n]);
         scatter(1f);
     }
 
@@ -372,7 +365,8 @@ public final class DataParallel {
             onDevice(images, 1.0 / count[0]);
             return;
         }
-        int n = gather(images);
+        int n = offsets[host.length];
+        gather(0, host.length, images);
         bucket[n] = images;
         group.allReduceSum(bucket, 0, n + 1);
         scatter((float) (1.0 / bucket[n]));
@@ -394,30 +388,27 @@ public final class DataParallel {
         }
     }
 
-    // The gradients times w into the bucket; returns their count.
-    private int gather(float w) {
-        int off = 0;
-        for (int i = 0; i < host.length; i++) {
+    // Gradients [from, to) times w into their places in the bucket.
+    private void gather(int from, int to, float w) {
+        for (int i = from; i < to; i++) {
             float[] h = host[i];
             grads.get(i).readInto(h);
+            int off = offsets[i];
             for (int k = 0; k < h.length; k++) {
                 bucket[off + k] = h[k] * w;
             }
-            off += h.length;
         }
-        return off;
     }
 
     // The bucket times w back into the gradients.
     private void scatter(float w) {
-        int off = 0;
         for (int i = 0; i < host.length; i++) {
             float[] h = host[i];
+            int off = offsets[i];
             for (int k = 0; k < h.length; k++) {
                 h[k] = bucket[off + k] * w;
             }
             grads.get(i).copyFrom(h);
-            off += h.length;
         }
     }
 

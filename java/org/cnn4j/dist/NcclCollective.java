@@ -9,7 +9,9 @@ import static org.cnn4j.nativelib.Cnn4jNccl.cnn4j_nccl_unique_id;
 
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import org.cnn4j.backend.BackendUnavailableException;
 import org.cnn4j.backend.CudaBackend;
@@ -39,6 +41,7 @@ public final class NcclCollective implements Collective {
     private final int size;
     private final CudaBackend backend;
     private long comm;
+    private final Map<Integer, Tensor> staging = new HashMap<>();  // device buffers of the host arrays, by length
 
     private NcclCollective(int rank, int size, CudaBackend backend, long comm) {
         this.rank = rank;
@@ -198,15 +201,15 @@ public final class NcclCollective implements Collective {
     // tensors.
     private void hostOp(float[] data, int offset, int length, int root) {
         float[] v = offset == 0 && length == data.length ? data : Arrays.copyOfRange(data, offset, offset + length);
-        try (Tensor t = backend.zeros(Shape.of(length))) {
-            t.copyFrom(v);
-            if (root < 0) {
-                allReduceSum(t);
-            } else {
-                broadcast(List.of(t), root);
-            }
-            t.readInto(v);
+        // kept per length: a training step's host sums (its totals, a batch count) allocate nothing
+        Tensor t = staging.computeIfAbsent(length, n -> backend.zeros(Shape.of(n)));
+        t.copyFrom(v);
+        if (root < 0) {
+            allReduceSum(t);
+        } else {
+            broadcast(List.of(t), root);
         }
+        t.readInto(v);
         if (v != data) {
             System.arraycopy(v, 0, data, offset, length);
         }
@@ -223,5 +226,7 @@ public final class NcclCollective implements Collective {
             cnn4j_nccl_destroy(comm);
             comm = 0;
         }
+        staging.values().forEach(Tensor::close);
+        staging.clear();
     }
 }
