@@ -105,6 +105,27 @@ class CudaRuntimeTest {
         assertTrue(worst > 1e-4, "tf32 results are as exact as fp32 (max difference " + worst + ")");
     }
 
+    /**
+     * What the collective layer over NCCL takes from the backend: its stream and a float32
+     * tensor's device address (the same memory the tensor reads back), and refusals by name.
+     */
+    @Test
+    void theStreamAndDeviceAddressesForTheCollectiveLayer() {
+        assertTrue(gpu.stream() != 0, "a stream of cnn4j's own, not CUDA's default one");
+        assertEquals(gpu.stream(), gpu.stream());
+        assertTrue(CudaBackend.deviceCount() >= 1);
+        try (Tensor a = gpu.zeros(Shape.of(4)); Tensor v = a.reshape(Shape.of(2, 2));
+             Tensor i = gpu.zeros(Shape.of(4), DType.INT32);
+             JavaBackend java = new JavaBackend(1); Tensor h = java.zeros(Shape.of(4))) {
+            assertTrue(gpu.deviceAddress(a) != 0);
+            assertEquals(gpu.deviceAddress(a), gpu.deviceAddress(v), "a view shares its tensor's memory");
+            IllegalArgumentException wrongType = assertThrows(IllegalArgumentException.class, () -> gpu.deviceAddress(i));
+            assertTrue(wrongType.getMessage().contains("INT32"), wrongType.getMessage());
+            IllegalArgumentException other = assertThrows(IllegalArgumentException.class, () -> gpu.deviceAddress(h));
+            assertTrue(other.getMessage().contains("another backend (java)"), other.getMessage());
+        }
+    }
+
     @Test
     void weightGradientsAreBitIdenticalRunToRun() {
         // a small output tile over a long pixel axis: the pixel axis is split in many parts
