@@ -1,6 +1,5 @@
 package org.cnn4j.spark;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -10,6 +9,7 @@ import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.cnn4j.data.Dataset;
 import org.cnn4j.data.IdxDatasets;
+import org.cnn4j.io.SafeTensors;
 
 /**
  * An example job: trains LeNet-5 on Fashion-MNIST with data-parallel workers on a Spark cluster
@@ -49,7 +49,9 @@ public final class FashionMnistJob {
                 config = config.withCheckpoints(args[5], 100);
             }
             byte[] model = SparkTraining.train(sc.parallelize(rows, workers), train.sampleShape(), train.classes(), config);
-            Files.write(Path.of(args[3]), model);
+            // a temporary file renamed over OUT_FILE: a job that dies while writing leaves the old file whole
+            Path out = Path.of(args[3]).toAbsolutePath();
+            SafeTensors.commit(SafeTensors.writeTemporary(out, model), out);
             System.out.printf("trained lenet5 on %d images with %d workers for %d epochs: %s%n", train.size(), workers,
                     epochs, args[3]);
         }
