@@ -150,7 +150,8 @@ final class TrainCommand implements Callable<Integer> {
     Path resume;
 
     @Option(names = "--workers", defaultValue = "1", description = "Data-parallel worker processes on this machine: "
-            + "each trains on its share of every batch, their gradients summed through Gloo (default: ${DEFAULT-VALUE}).")
+            + "each trains on its share of every batch, their gradients summed through Gloo (through NCCL on GPUs, one "
+            + "each, where the build has it) (default: ${DEFAULT-VALUE}).")
     int workers;
 
     @Option(names = "--bucket-mb", defaultValue = "0", description = "With --workers: sum the gradients in buckets of "
