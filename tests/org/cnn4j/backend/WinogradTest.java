@@ -40,7 +40,7 @@ class WinogradTest extends NativeComparison {
                 new ConvCfg(2, 16, 9, 10, 18, new Window2d(3, 3, 1, 1, 0, 1, 1, 0, 1, 1), 1),  // uneven padding
                 new ConvCfg(9, 24, 12, 12, 24, same, 1),                // images in groups, summed in fixed slots
                 new ConvCfg(2, 16, 20, 20, 16, same, 1),                // an image larger than a block
-                new ConvCfg(1, 32, 11, 70, 40, Window2d.square(3, 1, 2), 1),  // rows blocked in two spans and bands
+                new ConvCfg(1, 32, 11, 70, 40, Window2d.square(3, 1, 2), 1),  // rows of several 16-column groups, padding 2
                 new ConvCfg(1, 96, 4, 4, 96, same, 1),
                 new ConvCfg(2, 304, 4, 4, 304, same, 1),                // filters over 12 MiB: shared blocks
                 new ConvCfg(2, 260, 4, 4, 24, same, 1),                 // private blocks with packed tile rows
