@@ -51,7 +51,7 @@ class BlockedConvTest extends NativeComparison {
         Window2d s2 = Window2d.square(3, 2, 1);
         return List.of(
                 new Case(new ConvCfg(3, 16, 16, 16, 32, s2, 1), "fdw", false),     // ResNet's stride-2 3x3
-                new Case(new ConvCfg(10, 16, 16, 16, 16, s2, 1), "fdw", false),    // more images than filter groups
+                new Case(new ConvCfg(20, 16, 16, 16, 16, s2, 1), "fdw", false),    // more images than filter groups (16)
                 new Case(new ConvCfg(2, 3, 12, 12, 16, Window2d.square(3, 1, 1), 1), "fw", false),  // a first layer
                 new Case(new ConvCfg(3, 6, 14, 14, 16, Window2d.square(5, 1, 0), 1), "fw", false),  // LeNet-5's conv2
                 new Case(new ConvCfg(2, 8, 26, 20, 24, new Window2d(5, 3, 3, 2, 2, 1, 0, 1, 1, 1), 1), "fw", false),
