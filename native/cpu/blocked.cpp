@@ -63,9 +63,9 @@ BlockGeom blocked_plan(const ConvGeom &g, int op, int threads) {
   }
   b.direct = op != 1 && !b.pix && v.sw == 2;
   // Backward-filter's image groups, handed to the threads one at a time: 16 with channels in
-  // the vectors (measured on AMD Zen 5, ResNet-20's stride-2 backward-filters: 1.03-1.12x
-  // the 8 before, whose last groups left a thread idle for a tenth of the pass), 8 with
-  // pixels in the vectors (their partials 16 times larger: 16 groups 0.96x).
+  // the vectors (measured on AMD Zen 5, ResNet-20's stride-2 backward-filters: 1.01-1.12x
+  // the 8 before over four runs, whose last groups left a thread idle for a tenth of the
+  // pass), 8 with pixels in the vectors (16 groups: 0.93-0.96x on ResNet-20's 3->16 layer).
   b.slots = op == 2 ? imin(g.n, b.pix ? 8 : 16) : 0;
   b.op = op;
   // Per-thread buffers beyond the last-level cache share: the GEMM form streams better.
