@@ -70,6 +70,10 @@ BlockGeom blocked_plan(const ConvGeom &g, int op, int threads) {
   b.op = op;
   // Per-thread buffers beyond the last-level cache share: the GEMM form streams better.
   if (b.per_thread() * i64(sizeof(float)) > (i64(8) << 20)) b.op = -1;
+  // Decided after that bound, which stays the plane's (the choice between the algorithms does
+  // not change). Measured on AMD Zen 5, LeNet-5's 6->16 forward: 1.23-1.25x the plane.
+  b.flat = op == 0 && !b.pix && v.sw == 1 && v.pt == 0 && v.pl == 0 && (g.oh - 1) * v.sh + (v.kh - 1) * v.dh < g.h &&
+           (g.ow - 1) + (v.kw - 1) * v.dw < g.w;
   return b;
 }
 

@@ -26,6 +26,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The shapes cover strides 2 and 3, dilation, uneven and rectangular windows and padding,
  * forward passes of stride 2 across that read the input in place (taps in the padding on
  * either side, rows that no column of the window covers whole),
+ * forward passes without padding and of stride 1 across that read the input in place (with a
+ * vertical stride, dilation, and rows of several register blocks),
  * channels that are not a multiple of 16, few input channels (a first layer, LeNet-5's
  * convolutions), rows wider than a register block, more images than the backward-filter's
  * fixed groups, and the forms with pixels in the vectors (up to 16 output channels, or input
@@ -72,6 +74,12 @@ class BlockedConvTest extends NativeComparison {
                 new Case(new ConvCfg(2, 1, 28, 28, 6, Window2d.square(5, 1, 2), 1), "fw", false),  // LeNet-5's conv1
                 // a forward pass of 27 (channel, tap) pairs: pixels in the vectors for 40 output channels
                 new Case(new ConvCfg(2, 3, 30, 30, 40, Window2d.square(3, 1, 1), 1), "fw", false),
+                // forward without padding, stride 1 across, read in place: stride 2 down and
+                // dilation 2 across, rows of 36 pixels (two register blocks, the last narrowed
+                // so nothing past a row is read), 24 output channels; padding only at the
+                // bottom and right (a plane again)
+                new Case(new ConvCfg(2, 8, 13, 40, 24, new Window2d(3, 3, 2, 1, 0, 0, 0, 0, 1, 2), 1), "fw", false),
+                new Case(new ConvCfg(2, 7, 11, 11, 16, new Window2d(3, 3, 1, 1, 0, 1, 0, 1, 1, 1), 1), "fw", false),
                 new Case(new ConvCfg(2, 16, 9, 9, 32, Window2d.square(3, 1, 1), 1), "fdw", true));
     }
 
