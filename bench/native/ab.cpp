@@ -11,9 +11,9 @@
 // Ops: the 3x3 convolutions of ResNet-20 (and LeNet-5's two convolutions, VGG-11's first,
 // 8x8, 4x4 and 2x2 ones) at their training batch, all three passes; batch norm forward and
 // backward on ResNet-20's and LeNet-5's activations; 2x2 max pooling with arg-max on
-// LeNet-5's and VGG-11's first activations and on LeNet-5-sized rows beyond the cache; ResNet-20's
-// average pooling (shortcut subsample, global); copy,
-// add and axpy on 2M and 8M floats.
+// LeNet-5's two and VGG-11's first activations and on LeNet-5-sized rows beyond the cache,
+// forward and backward (from the arg-max); ResNet-20's average pooling (shortcut subsample,
+// global); copy, add and axpy on 2M and 8M floats.
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -45,6 +45,7 @@ using Copy = int (*)(Ctx, void *, const void *, long, int);
 using Axpy = int (*)(Ctx, int, double, const void *, void *, long);
 using SetInt = int (*)(int);
 using MaxPool = int (*)(Ctx, int, const cnn4j_pool_geometry *, const void *, void *, int32_t *);
+using MaxPoolBwd = int (*)(Ctx, int, const void *, const int32_t *, void *, long, long, long);
 using AvgPool = int (*)(Ctx, int, const cnn4j_pool_geometry *, const void *, void *, int32_t);
 using Create = int (*)(int, int, Ctx *);
 
@@ -59,6 +60,7 @@ struct Lib {
   Axpy axpy;
   MaxPool max_pool;
   AvgPool avg_fwd, avg_bwd;
+  MaxPoolBwd max_pool_bwd;
 };
 
 template <class F>
@@ -89,7 +91,7 @@ Lib load(const char *path, int threads, int algorithm) {
              sym<BnFwd>(h, "cnn4j_batch_norm_forward"), sym<BnBwd>(h, "cnn4j_batch_norm_backward"),
              sym<Add>(h, "cnn4j_add"), sym<Copy>(h, "cnn4j_copy"), sym<Axpy>(h, "cnn4j_axpy"),
              sym<MaxPool>(h, "cnn4j_max_pool2d_forward"), sym<AvgPool>(h, "cnn4j_avg_pool2d_forward"),
-             sym<AvgPool>(h, "cnn4j_avg_pool2d_backward")};
+             sym<AvgPool>(h, "cnn4j_avg_pool2d_backward"), sym<MaxPoolBwd>(h, "cnn4j_max_pool2d_backward")};
 }
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
@@ -205,20 +207,26 @@ int main(int argc, char **argv) {
     }, [&] { return largest_diff(dx[0], dx[1]); });
   }
 
-  // 2x2 stride-2 max pooling with arg-max (LeNet-5's, VGG-11's first): bytes read and written
-  // (the last: LeNet-5's rows of 14 windows, beyond the cache)
-  const long pools[][3] = {{256 * 6, 28, 28}, {128 * 64, 32, 32}, {8192, 28, 28}};
+  // 2x2 stride-2 max pooling with arg-max (LeNet-5's two, VGG-11's first): bytes read and
+  // written (the last: LeNet-5's rows of 14 windows, beyond the cache); backward from the
+  // arg-max, bytes read (dy, arg-max) and written (dx)
+  const long pools[][3] = {{256 * 6, 28, 28}, {256 * 16, 10, 10}, {128 * 64, 32, 32}, {8192, 28, 28}};
   for (const long *s : pools) {
     const long planes = s[0], h = s[1], w = s[2], n = planes * h * w, m = n / 4;
-    const std::vector<float> x = random(size_t(n));
+    const std::vector<float> x = random(size_t(n)), dy = random(size_t(m));
     std::vector<float> y[2] = {std::vector<float>(size_t(m)), std::vector<float>(size_t(m))};
+    std::vector<float> dx[2] = {std::vector<float>(size_t(n)), std::vector<float>(size_t(n))};
     std::vector<int32_t> am(static_cast<size_t>(m));
     char what[64];
     std::snprintf(what, sizeof what, "max pool %ldx%ldx%ld 2x2", planes, h, w);
+    const cnn4j_pool_geometry geo{planes, h, w, h / 2, w / 2, {2, 2, 2, 2, 0, 0, 1, 1}};
     race(what, rounds, (4.0 * n + 8.0 * m) / 1e9, "GB/s", [&](int k) {
-      const cnn4j_pool_geometry geo{planes, h, w, h / 2, w / 2, {2, 2, 2, 2, 0, 0, 1, 1}};
       lib[k].max_pool(lib[k].ctx, 0, &geo, x.data(), y[k].data(), am.data());
     }, [&] { return largest_diff(y[0], y[1]); });
+    std::snprintf(what, sizeof what, "max pool %ldx%ldx%ld 2x2 bwd", planes, h, w);
+    race(what, rounds, (4.0 * n + 8.0 * m) / 1e9, "GB/s", [&](int k) {
+      lib[k].max_pool_bwd(lib[k].ctx, 0, dy.data(), am.data(), dx[k].data(), planes, h * w, m / planes);
+    }, [&] { return largest_diff(dx[0], dx[1]); });
   }
 
   // Average pooling of ResNet-20: the shortcut's 1x1 stride-2 subsample and the global
