@@ -4,8 +4,8 @@
 // Each image is copied into a zero-padded plane ([row][channel][phase][column], padding
 // included, so no tap needs a bounds check; see BlockGeom), or, for the forward and
 // backward-filter passes of stride 2 across, read where it lies with the taps that fall in
-// the padding left out (BlockGeom::direct), or for a forward pass without padding, read
-// where it lies (BlockGeom::flat), and the products run as
+// the padding left out (BlockGeom::direct), or, for a forward pass of stride 1 across
+// without padding, read where it lies (BlockGeom::flat), and the products run as
 // register blocks of 16-channel vectors times a few pixels: every filter vector loaded is
 // used for all the block's pixels and every input value broadcast for all its vectors, with
 // no im2col matrix in between. With few channels, 16 pixels of a row per vector instead
