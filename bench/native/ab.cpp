@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <new>
 #include <random>
 #include <string>
 #include <vector>
@@ -30,6 +31,28 @@
 #include "cnn4j/geometry.h"
 
 namespace {
+
+// Buffers on 64-byte boundaries, as cnn4j_alloc gives the library's tensors (std::vector's
+// own are 16-byte aligned, which splits every vector load of a row across two cache lines).
+template <class T>
+struct Aligned64 {
+  using value_type = T;
+  Aligned64() = default;
+  template <class U>
+  Aligned64(const Aligned64<U> &) {}
+  T *allocate(size_t n) {
+    void *p = std::aligned_alloc(64, (n * sizeof(T) + 63) / 64 * 64);
+    if (p == nullptr) throw std::bad_alloc();
+    return static_cast<T *>(p);
+  }
+  void deallocate(T *p, size_t) { std::free(p); }
+};
+template <class T, class U>
+bool operator==(const Aligned64<T> &, const Aligned64<U> &) { return true; }
+template <class T, class U>
+bool operator!=(const Aligned64<T> &, const Aligned64<U> &) { return false; }
+using Floats = std::vector<float, Aligned64<float>>;
+using Ints = std::vector<int32_t, Aligned64<int32_t>>;
 
 // The C ABI of version 3 (both libraries must have it): every op takes a context first (a
 // CPU context of its own library), window ops their geometry struct.
@@ -122,7 +145,7 @@ void race(const char *what, int rounds, double amount, const char *unit, const s
   std::fflush(stdout);
 }
 
-double largest_diff(const std::vector<float> &a, const std::vector<float> &b) {
+double largest_diff(const Floats &a, const Floats &b) {
   double d = 0;
   for (size_t i = 0; i < a.size(); i++) d = std::max(d, double(std::fabs(a[i] - b[i])));
   return d;
@@ -142,7 +165,7 @@ int main(int argc, char **argv) {
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-1, 1);
   auto random = [&](size_t n) {
-    std::vector<float> v(n);
+    Floats v(n);
     for (float &x : v) x = u(rng);
     return v;
   };
@@ -161,13 +184,13 @@ int main(int argc, char **argv) {
   const char *passes[] = {"forward", "backward-data", "backward-filter"};
   for (const Shape &s : convs) {
     const long o = (s.h + 2 * s.pad - s.kernel) / s.stride + 1;
-    const std::vector<float> x = random(size_t(s.n * s.c * s.h * s.h)), w = random(size_t(s.k * s.c * s.kernel * s.kernel)),
+    const Floats x = random(size_t(s.n * s.c * s.h * s.h)), w = random(size_t(s.k * s.c * s.kernel * s.kernel)),
                              bias = random(size_t(s.k)), dy = random(size_t(s.n * s.k * o * o));
     const double flop = 2.0 * s.n * s.k * o * o * s.c * s.kernel * s.kernel;
     const cnn4j_conv_geometry geo{s.n, s.c, s.h, s.h, s.k, o, o, 1, {s.kernel, s.kernel, s.stride, s.stride, s.pad, s.pad, 1, 1}};
     for (int op = 0; op < 3; op++) {
       const size_t outn = op == 0 ? size_t(s.n * s.k * o * o) : op == 1 ? x.size() : w.size();
-      std::vector<float> out[2] = {std::vector<float>(outn), std::vector<float>(outn)};
+      Floats out[2] = {Floats(outn), Floats(outn)};
       auto call = [&](int k) {
         const Lib &l = lib[k];
         float *y = out[k].data();
@@ -188,12 +211,12 @@ int main(int argc, char **argv) {
   const long norms[][3] = {{128, 16, 1024}, {128, 32, 256}, {128, 64, 64}, {256, 6, 784}};
   for (const auto &s : norms) {
     const long n = s[0] * s[1] * s[2], c = s[1];
-    const std::vector<float> x = random(size_t(n)), dy = random(size_t(n)), gamma(static_cast<size_t>(c), 1.f),
+    const Floats x = random(size_t(n)), dy = random(size_t(n)), gamma(static_cast<size_t>(c), 1.f),
                              beta(static_cast<size_t>(c), 0.f);
-    std::vector<float> y[2], dx[2];
+    Floats y[2], dx[2];
     for (int k = 0; k < 2; k++) y[k].resize(size_t(n)), dx[k].resize(size_t(n));
     const size_t cs = static_cast<size_t>(c);
-    std::vector<float> rm(cs), rv(cs, 1.f), sm(cs), si(cs), dg(cs), db(cs);
+    Floats rm(cs), rv(cs, 1.f), sm(cs), si(cs), dg(cs), db(cs);
     char what[64];
     std::snprintf(what, sizeof what, "batch norm %ldx%ldx%ld fwd", s[0], s[1], s[2]);
     race(what, rounds, 8.0 * n / 1e9, "GB/s", [&](int k) {
@@ -213,10 +236,10 @@ int main(int argc, char **argv) {
   const long pools[][3] = {{256 * 6, 28, 28}, {256 * 16, 10, 10}, {128 * 64, 32, 32}, {8192, 28, 28}};
   for (const long *s : pools) {
     const long planes = s[0], h = s[1], w = s[2], n = planes * h * w, m = n / 4;
-    const std::vector<float> x = random(size_t(n)), dy = random(size_t(m));
-    std::vector<float> y[2] = {std::vector<float>(size_t(m)), std::vector<float>(size_t(m))};
-    std::vector<float> dx[2] = {std::vector<float>(size_t(n)), std::vector<float>(size_t(n))};
-    std::vector<int32_t> am(static_cast<size_t>(m));
+    const Floats x = random(size_t(n)), dy = random(size_t(m));
+    Floats y[2] = {Floats(size_t(m)), Floats(size_t(m))};
+    Floats dx[2] = {Floats(size_t(n)), Floats(size_t(n))};
+    Ints am(static_cast<size_t>(m));
     char what[64];
     std::snprintf(what, sizeof what, "max pool %ldx%ldx%ld 2x2", planes, h, w);
     const cnn4j_pool_geometry geo{planes, h, w, h / 2, w / 2, {2, 2, 2, 2, 0, 0, 1, 1}};
@@ -240,9 +263,9 @@ int main(int argc, char **argv) {
                            {"avg pool global 8192x8x8", {8192, 8, 8, 1, 1, {8, 8, 1, 1, 0, 0, 1, 1}}}};
   for (const AvgShape &a : avgs) {
     const long in = a.g.planes * a.g.h * a.g.w, outn = a.g.planes * a.g.oh * a.g.ow;
-    const std::vector<float> x = random(size_t(in)), dy = random(size_t(outn));
-    std::vector<float> y[2] = {std::vector<float>(size_t(outn)), std::vector<float>(size_t(outn))};
-    std::vector<float> dx[2] = {std::vector<float>(size_t(in)), std::vector<float>(size_t(in))};
+    const Floats x = random(size_t(in)), dy = random(size_t(outn));
+    Floats y[2] = {Floats(size_t(outn)), Floats(size_t(outn))};
+    Floats dx[2] = {Floats(size_t(in)), Floats(size_t(in))};
     std::string what = std::string(a.name) + " fwd";
     race(what.c_str(), rounds, 4.0 * (in + outn) / 1e9, "GB/s",
          [&](int k) { lib[k].avg_fwd(lib[k].ctx, 0, &a.g, x.data(), y[k].data(), 1); }, [&] { return largest_diff(y[0], y[1]); });
@@ -252,8 +275,8 @@ int main(int argc, char **argv) {
   }
 
   for (long n : {2L << 20, 8L << 20}) {
-    const std::vector<float> a = random(size_t(n)), b = random(size_t(n));
-    std::vector<float> o[2] = {std::vector<float>(size_t(n)), std::vector<float>(size_t(n))};
+    const Floats a = random(size_t(n)), b = random(size_t(n));
+    Floats o[2] = {Floats(size_t(n)), Floats(size_t(n))};
     char what[64];
     std::snprintf(what, sizeof what, "copy %ld floats", n);
     race(what, rounds, 8.0 * n / 1e9, "GB/s", [&](int k) { lib[k].copy(lib[k].ctx, o[k].data(), a.data(), 4 * n, 2); },
