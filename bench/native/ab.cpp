@@ -185,7 +185,7 @@ int main(int argc, char **argv) {
   for (const Shape &s : convs) {
     const long o = (s.h + 2 * s.pad - s.kernel) / s.stride + 1;
     const Floats x = random(size_t(s.n * s.c * s.h * s.h)), w = random(size_t(s.k * s.c * s.kernel * s.kernel)),
-                             bias = random(size_t(s.k)), dy = random(size_t(s.n * s.k * o * o));
+                 bias = random(size_t(s.k)), dy = random(size_t(s.n * s.k * o * o));
     const double flop = 2.0 * s.n * s.k * o * o * s.c * s.kernel * s.kernel;
     const cnn4j_conv_geometry geo{s.n, s.c, s.h, s.h, s.k, o, o, 1, {s.kernel, s.kernel, s.stride, s.stride, s.pad, s.pad, 1, 1}};
     for (int op = 0; op < 3; op++) {
@@ -212,7 +212,7 @@ int main(int argc, char **argv) {
   for (const auto &s : norms) {
     const long n = s[0] * s[1] * s[2], c = s[1];
     const Floats x = random(size_t(n)), dy = random(size_t(n)), gamma(static_cast<size_t>(c), 1.f),
-                             beta(static_cast<size_t>(c), 0.f);
+                 beta(static_cast<size_t>(c), 0.f);
     Floats y[2], dx[2];
     for (int k = 0; k < 2; k++) y[k].resize(size_t(n)), dx[k].resize(size_t(n));
     const size_t cs = static_cast<size_t>(c);
