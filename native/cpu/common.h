@@ -32,6 +32,17 @@ inline i64 imax(i64 a, i64 b) { return a > b ? a : b; }
 inline i64 ceil_div(i64 a, i64 b) { return (a + b - 1) / b; }
 inline i64 round_up(i64 a, i64 b) { return ceil_div(a, b) * b; }
 
+// The first of n items in slot s of `slots` (1 <= slots <= n; slot_first(slots, ...) = n):
+// fixed groups whose sizes fall linearly along the slots (ResNet-20's 128 images in 8 slots:
+// 30, 26, 22, 18, 14, 10, 6, 2), every slot at least one item. A pass that sums each slot
+// into its own partial, handing the slots to its threads as they free up, ends on small
+// slots: a thread slowed by the OS or a busier core leaves the others idle for a small
+// slot, not a mean one. The groups depend on n and slots alone, never on the threads.
+inline i64 slot_first(i64 s, i64 slots, i64 n) {
+  const i64 left = slots - s;
+  return imin(n - n * left * left / (slots * slots), n - left);
+}
+
 // Geometry of the window ops: the public structs of the C ABI (cnn4j/geometry.h).
 using Window = cnn4j_window;
 using ConvGeom = cnn4j_conv_geometry;

@@ -636,7 +636,7 @@ void backward_filter(const ConvGeom &g, const Plan &p, const T *x, const T *dy, 
       T *mine = ws + omp_get_thread_num() * p.per_thread();
       T *part = parts + s * p.partial;
       std::memset(part, 0, sizeof(T) * (wn + g.k));
-      for (i64 n = s * g.n / p.slots; n < (s + 1) * g.n / p.slots; n++) {
+      for (i64 n = slot_first(s, p.slots, g.n); n < slot_first(s + 1, p.slots, g.n); n++) {
         backward_filter_image(g, x + n * xs, dy + n * ys, part, dbias ? part + wn : nullptr, mine, mine + p.col, 1);
       }
     }

@@ -30,7 +30,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * vertical stride, dilation, and rows of several register blocks),
  * channels that are not a multiple of 16, few input channels (a first layer, LeNet-5's
  * convolutions), rows wider than a register block, more images than the backward-filter's
- * fixed groups, and the forms with pixels in the vectors (up to 16 output channels, or input
+ * fixed groups (whose sizes then differ: {@code slot_first} in {@code native/cpu/common.h}), and the forms with pixels in the vectors (up to 16 output channels, or input
  * channels for a stride-1 input gradient; rows of 12 or more pixels) with short last vectors
  * and channel blocks, also for a first layer's forward pass with more output channels.
  */
@@ -55,6 +55,9 @@ class BlockedConvTest extends NativeComparison {
                 new Case(new ConvCfg(3, 16, 16, 16, 32, s2, 1), "fdw", false),     // ResNet's stride-2 3x3
                 new Case(new ConvCfg(20, 16, 16, 16, 16, s2, 1), "fdw", false),    // more images than filter groups (16)
                 new Case(new ConvCfg(2, 3, 12, 12, 16, Window2d.square(3, 1, 1), 1), "fw", false),  // a first layer
+                // more images than its filter groups (8), which then differ in size; enough work
+                // for more than one thread
+                new Case(new ConvCfg(11, 3, 24, 24, 16, Window2d.square(3, 1, 1), 1), "fw", false),
                 new Case(new ConvCfg(3, 6, 14, 14, 16, Window2d.square(5, 1, 0), 1), "fw", false),  // LeNet-5's conv2
                 new Case(new ConvCfg(2, 8, 26, 20, 24, new Window2d(5, 3, 3, 2, 2, 1, 0, 1, 1, 1), 1), "fw", false),
                 new Case(new ConvCfg(2, 16, 12, 12, 16, new Window2d(3, 3, 1, 1, 2, 2, 2, 2, 2, 2), 1), "fdw", false),
