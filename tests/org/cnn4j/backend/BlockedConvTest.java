@@ -30,9 +30,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * vertical stride, dilation, and rows of several register blocks),
  * channels that are not a multiple of 16, few input channels (a first layer, LeNet-5's
  * convolutions), rows wider than a register block, more images than the backward-filter's
- * fixed groups (whose sizes then differ: {@code slot_first} in {@code native/cpu/common.h}), and the forms with pixels in the vectors (up to 16 output channels, or input
- * channels for a stride-1 input gradient; rows of 12 or more pixels) with short last vectors
- * and channel blocks, also for a first layer's forward pass with more output channels.
+ * fixed groups (whose sizes then differ: {@code slot_first} in {@code native/cpu/common.h}),
+ * and the forms with pixels in the vectors (up to 16 output channels, or input channels for
+ * a stride-1 input gradient; rows of 12 or more pixels) with short last vectors and channel
+ * blocks, also for a first layer's forward pass with more output channels.
  */
 class BlockedConvTest extends NativeComparison {
 
