@@ -8,6 +8,7 @@
 
 #include <type_traits>
 
+#include "chunks.h"
 #include "common.h"
 #include "gemm.h"
 #include "blocked.h"
@@ -582,10 +583,12 @@ void forward(const ConvGeom &g, const Plan &p, const T *x, const T *wt, const T 
   if (p.batched) {
     forward_batched(g, p, x, wt, bias, y, ws);
   } else if (p.per_image) {
-#pragma omp parallel for num_threads(p.threads) schedule(dynamic, 1)
-    for (i64 n = 0; n < g.n; n++) {
-      T *mine = ws + omp_get_thread_num() * p.per_thread();
-      forward_image(g, x + n * xs, wt, bias, y + n * ys, mine, mine + p.col, 1);
+    Claims images(g.n, p.threads);  // each thread's own images first
+#pragma omp parallel num_threads(p.threads)
+    {
+      const int t = omp_get_thread_num();
+      T *mine = ws + t * p.per_thread();
+      for (i64 n; (n = images.next(t)) >= 0;) forward_image(g, x + n * xs, wt, bias, y + n * ys, mine, mine + p.col, 1);
     }
   } else {
     for (i64 n = 0; n < g.n; n++) {
@@ -603,10 +606,14 @@ void backward_data(const ConvGeom &g, const Plan &p, const T *dy, const T *wt, T
   if (p.batched) {
     backward_data_batched(g, p, dy, wt, dx, ws);
   } else if (p.per_image) {
-#pragma omp parallel for num_threads(p.threads) schedule(dynamic, 1)
-    for (i64 n = 0; n < g.n; n++) {
-      T *mine = ws + omp_get_thread_num() * p.per_thread();
-      backward_data_image(g, dy + n * ys, wt, dx + n * xs, mine, mine + p.col, 1);
+    Claims images(g.n, p.threads);  // each thread's own images first
+#pragma omp parallel num_threads(p.threads)
+    {
+      const int t = omp_get_thread_num();
+      T *mine = ws + t * p.per_thread();
+      for (i64 n; (n = images.next(t)) >= 0;) {
+        backward_data_image(g, dy + n * ys, wt, dx + n * xs, mine, mine + p.col, 1);
+      }
     }
   } else {
     for (i64 n = 0; n < g.n; n++) {
