@@ -70,6 +70,11 @@ class BlockedConvTest extends NativeComparison {
                 // from the bias, every column range adds)
                 new Case(new ConvCfg(2, 16, 15, 15, 32, new Window2d(3, 3, 2, 2, 2, 2, 2, 2, 2, 2), 1), "fdw", false),
                 new Case(new ConvCfg(2, 16, 12, 3, 16, new Window2d(3, 3, 2, 2, 2, 2, 2, 2, 1, 1), 1), "f", false),
+                // stride 2 across only: the backward-filter's rows move by 1 image row down (and
+                // by 3, a 5x5 window with padding 2), its first and last rows with taps in the
+                // padding, the rows between stepped from the row before
+                new Case(new ConvCfg(2, 16, 11, 20, 32, new Window2d(3, 3, 1, 2, 1, 1, 1, 1, 1, 1), 1), "fdw", false),
+                new Case(new ConvCfg(3, 16, 23, 19, 32, new Window2d(5, 5, 3, 2, 2, 2, 2, 2, 1, 1), 1), "fdw", false),
                 // pixels in the vectors: rows of 31 (a short last vector), 30, 29 and 28 pixels;
                 // 16, 12 and 6 output channels, 12 input channels for the stride-1 input gradient
                 new Case(new ConvCfg(1, 16, 40, 62, 16, s2, 1), "fdw", false),
