@@ -49,6 +49,8 @@ struct BlockGeom {
   i64 wpp;         // columns per phase
   i64 mt, ml;      // where the image's first row and column lie in the plane
   i64 slots;       // backward-filter: fixed image groups, each summed into its own partial
+  i64 images;      // direct backward-filter: images of a group that one register block runs
+                   // through (its dy blocked side by side), else 1
   // 16 pixels of an output row per vector instead of 16 output channels (few output
   // channels, or a forward pass of at most 64 (channel, tap) pairs; rows of at least about
   // 16 pixels; backward-data: stride 1, few input channels). Forward and backward-data
@@ -82,7 +84,7 @@ struct BlockGeom {
   // The blocked output (or dy); pixel vectors: dy with rows padded to whole vectors.
   i64 out() const {
     if (pix) return op == 2 && g.ow % 16 != 0 ? round_up(g.k * g.oh * vectors() * 16, 16) : 0;
-    return round_up(op == 1 ? cp * g.hw() : kp * g.ohw(), 16);
+    return round_up(op == 1 ? cp * g.hw() : kp * g.ohw() * images, 16);
   }
   i64 per_thread() const { return in() + out(); }
   i64 workspace() const { return weights() + bias() + threads * per_thread() + slots * bank(); }

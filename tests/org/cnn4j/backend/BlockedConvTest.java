@@ -55,6 +55,8 @@ class BlockedConvTest extends NativeComparison {
         return List.of(
                 new Case(new ConvCfg(3, 16, 16, 16, 32, s2, 1), "fdw", false),     // ResNet's stride-2 3x3
                 new Case(new ConvCfg(20, 16, 16, 16, 16, s2, 1), "fdw", false),    // more images than filter groups (16)
+                // filter groups of up to 9 images: a register block runs through 8 of them, then 1
+                new Case(new ConvCfg(72, 16, 16, 16, 32, s2, 1), "w", false),
                 new Case(new ConvCfg(2, 3, 12, 12, 16, Window2d.square(3, 1, 1), 1), "fw", false),  // a first layer
                 // more images than its filter groups (8), which then differ in size; enough work
                 // for more than one thread
