@@ -36,9 +36,9 @@ void chunks(i64 n, double work, F f) {
 // first takes its own contiguous share, from the front: the same items on every call of a
 // pass of that shape, so that what a thread read and wrote there on the last call is still
 // near its core, not dirty in another core's cache (ResNet-20's per-image forward and
-// backward-data passes ran 1.03-1.19x faster so than with the images handed out in order to
+// backward-data passes ran 1.03-1.19x as fast as with the images handed out in order to
 // whichever thread was free, LeNet-5's first forward 1.48x: bench/native/ab.cpp on two
-// cores of AMD Zen 5). A thread whose share is done takes the last item of the share with
+// cores of AMD Zen 5). The shares live in one small heap array per call, freed with it. A thread whose share is done takes the last item of the share with
 // the most left, so a thread slowed by the OS or a busier core delays a few items, not half
 // the loop.
 //
