@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <string>
 
 #include "common.cuh"
@@ -362,7 +363,8 @@ void destroy_fetch(Fetch *f) {
 int32_t cnn4j_cuda_uploader_create(int64_t bytes, void **out) {
   if (out == nullptr || bytes < 0) return CNN4J_INVALID_ARGUMENT;
   *out = nullptr;
-  Uploader *u = new Uploader();
+  Uploader *u = new (std::nothrow) Uploader();
+  if (u == nullptr) return CNN4J_OUT_OF_MEMORY;
   u->capacity = bytes;
   size_t b = static_cast<size_t>(bytes < 64 ? 64 : bytes);
   for (int s = 0; s < Uploader::SLOTS; s++) {
@@ -418,7 +420,8 @@ int32_t cnn4j_cuda_uploader_destroy(void *uploader) {
 int32_t cnn4j_cuda_fetch_create(int64_t bytes, void **out) {
   if (out == nullptr || bytes < 0) return CNN4J_INVALID_ARGUMENT;
   *out = nullptr;
-  Fetch *f = new Fetch();
+  Fetch *f = new (std::nothrow) Fetch();
+  if (f == nullptr) return CNN4J_OUT_OF_MEMORY;
   f->capacity = bytes;
   cudaError_t e = cudaMallocHost(&f->host, static_cast<size_t>(bytes < 64 ? 64 : bytes));
   if (e == cudaSuccess) e = cudaEventCreateWithFlags(&f->done, cudaEventDisableTiming);
