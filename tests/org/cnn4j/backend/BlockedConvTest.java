@@ -33,7 +33,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * fixed groups (whose sizes then differ: {@code slot_first} in {@code native/cpu/common.h}),
  * and the forms with pixels in the vectors (up to 16 output channels, or input channels for
  * a stride-1 input gradient; rows of 12 or more pixels) with short last vectors and channel
- * blocks, also for a first layer's forward pass with more output channels.
+ * blocks, also for a first layer's forward pass with more output channels, and their
+ * backward-filter through groups of several images.
  */
 class BlockedConvTest extends NativeComparison {
 
@@ -83,6 +84,12 @@ class BlockedConvTest extends NativeComparison {
                 new Case(new ConvCfg(2, 5, 20, 30, 12, Window2d.square(3, 1, 1), 1), "fw", false),
                 new Case(new ConvCfg(2, 12, 9, 29, 16, new Window2d(3, 5, 1, 1, 1, 1, 2, 2, 1, 1), 1), "fdw", false),
                 new Case(new ConvCfg(2, 1, 28, 28, 6, Window2d.square(5, 1, 2), 1), "fw", false),  // LeNet-5's conv1
+                // pixel-vector backward-filter through groups of up to 9 images (one plane packed
+                // after another in a thread's buffer): rows of 30 (a short last vector), input rows
+                // below the last output row's window, a stride of 2 down
+                new Case(new ConvCfg(40, 3, 13, 30, 16, Window2d.square(3, 1, 1), 1), "fw", false),
+                new Case(new ConvCfg(30, 2, 16, 17, 8, Window2d.square(5, 1, 0), 1), "fw", false),
+                new Case(new ConvCfg(24, 3, 17, 28, 16, new Window2d(3, 3, 2, 1, 1, 1, 1, 1, 1, 1), 1), "fw", false),
                 // a forward pass of 27 (channel, tap) pairs: pixels in the vectors for 40 output channels
                 new Case(new ConvCfg(2, 3, 30, 30, 40, Window2d.square(3, 1, 1), 1), "fw", false),
                 // forward without padding, stride 1 across, read in place: stride 2 down and
