@@ -12,7 +12,8 @@
 // No exception leaves the body (none may cross the C ABI): a failed allocation (std::bad_alloc,
 // or std::length_error for a size past what a container can hold) returns
 // CNN4J_OUT_OF_MEMORY, any other exception CNN4J_INTERNAL. Inside an OpenMP region nothing
-// may throw at all (an exception cannot leave a region): allocate before it.
+// may throw at all (an exception cannot leave a region): allocate before it, or without
+// throwing and agree on a failure before any work (Winograd's run_m).
 #define CNN4J_DISPATCH_FLOAT(dtype, ...)                 \
   do {                                                    \
     try {                                                 \
