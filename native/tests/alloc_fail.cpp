@@ -141,10 +141,15 @@ void check_op(const Op &op) {
   }
 }
 
-template <class T>
-std::vector<unsigned char> bytes_of(const std::vector<T> &v) {
-  std::vector<unsigned char> b(v.size() * sizeof(T));
-  std::memcpy(b.data(), v.data(), b.size());
+// The bytes of the vectors, one after the other.
+template <class... T>
+std::vector<unsigned char> bytes_of(const std::vector<T> &...vs) {
+  std::vector<unsigned char> b;
+  auto add = [&b](const auto &v) {
+    const auto *p = reinterpret_cast<const unsigned char *>(v.data());
+    b.insert(b.end(), p, p + v.size() * sizeof(v[0]));
+  };
+  (add(vs), ...);
   return b;
 }
 
@@ -183,11 +188,7 @@ void conv_ops(const char *label, int32_t algorithm, int64_t n, int64_t c, int64_
               std::fill(db->begin(), db->end(), T(0));
               return cnn4j_conv2d_backward_filter(g_ctx, dtype, &g, x->data(), dy->data(), dw->data(), db->data());
             }),
-            [=] {
-              std::vector<unsigned char> b = bytes_of(*dw), e = bytes_of(*db);
-              b.insert(b.end(), e.begin(), e.end());
-              return b;
-            }});
+            [=] { return bytes_of(*dw, *db); }});
 }
 
 void norm_ops() {
@@ -212,14 +213,7 @@ void norm_ops() {
                                               var->data(), y->data(), smean->data(), sinv->data(), outer, channels,
                                               inner, 1, 0.1, 1e-5, 1, nullptr);
             },
-            [=] {
-              std::vector<unsigned char> b = bytes_of(*y);
-              for (auto *v : {mean.get(), var.get(), smean.get(), sinv.get()}) {
-                const std::vector<unsigned char> e = bytes_of(*v);
-                b.insert(b.end(), e.begin(), e.end());
-              }
-              return b;
-            }});
+            [=] { return bytes_of(*y, *mean, *var, *smean, *sinv); }});
   check_op({"batch norm backward",
             [=] {
               std::fill(dg->begin(), dg->end(), 0.0f);
@@ -228,12 +222,7 @@ void norm_ops() {
                                                sinv->data(), dx->data(), dg->data(), dbeta->data(), outer, channels,
                                                inner, 1, y->data());
             },
-            [=] {
-              std::vector<unsigned char> b = bytes_of(*dx), e = bytes_of(*dg), f = bytes_of(*dbeta);
-              b.insert(b.end(), e.begin(), e.end());
-              b.insert(b.end(), f.begin(), f.end());
-              return b;
-            }});
+            [=] { return bytes_of(*dx, *dg, *dbeta); }});
 }
 
 }  // namespace
