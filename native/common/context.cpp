@@ -14,8 +14,9 @@ void *context_workspace(cnn4j_context *ctx, int64_t bytes) {
   std::free(ctx->scratch);
   ctx->scratch = nullptr;
   ctx->bytes = 0;
-  const int64_t size = (bytes < 64 ? 64 : bytes + 63) / 64 * 64;
-  void *p = std::aligned_alloc(64, static_cast<size_t>(size));
+  // Page-aligned: passes lay out their threads' parts in whole pages (kPageFloats).
+  const int64_t size = (bytes < 4096 ? 4096 : bytes + 4095) / 4096 * 4096;
+  void *p = std::aligned_alloc(4096, static_cast<size_t>(size));
   if (p == nullptr) return nullptr;
   ctx->scratch = p;
   ctx->bytes = size;

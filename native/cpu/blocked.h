@@ -86,8 +86,17 @@ struct BlockGeom {
     if (pix) return op == 2 && g.ow % 16 != 0 ? round_up(g.k * g.oh * vectors() * 16, 16) : 0;
     return round_up(op == 1 ? cp * g.hw() : kp * g.ohw() * images, 16);
   }
-  i64 per_thread() const { return in() + out(); }
-  i64 workspace() const { return weights() + bias() + threads * per_thread() + slots * bank(); }
+  // The workspace (page-aligned by the context) as the threads' shared part (weights and
+  // bias), each thread's buffers, then backward-filter's partials: each thread's buffers and
+  // each partial on pages of their own, a page apart. (Measured on AMD Zen 5, two threads,
+  // bench/native/ab.cpp against the parts packed one after the other: ResNet-20's 3->16
+  // backward-filter 1.10-1.16x and forward 1.04-1.13x, its 32->64 stride-2 backward-data
+  // 1.04-1.10x, LeNet-5's first backward-filter 1.15-1.21x, bit-identical; whole pages without
+  // the page between them 0.97-1.04x of this: results/2026-12-04-epyc-zen5-2c-pages.txt.)
+  i64 shared() const { return round_up(weights() + bias(), kPageFloats); }
+  i64 per_thread() const { return round_up(in() + out(), kPageFloats) + kPageFloats; }
+  i64 slot() const { return round_up(bank(), kPageFloats) + kPageFloats; }
+  i64 workspace() const { return shared() + threads * per_thread() + slots * slot(); }
 };
 
 // The blocked geometry of pass `op` of convolution g on `threads` threads (op = -1 when

@@ -32,6 +32,11 @@ inline i64 imax(i64 a, i64 b) { return a > b ? a : b; }
 inline i64 ceil_div(i64 a, i64 b) { return (a + b - 1) / b; }
 inline i64 round_up(i64 a, i64 b) { return ceil_div(a, b) * b; }
 
+// Floats in a 4 KiB page: per-thread parts of a pass's workspace (which the context
+// allocates page-aligned) are laid out in whole pages, so that no two threads write the same
+// page.
+constexpr i64 kPageFloats = 1024;
+
 // The first of n items in slot s of `slots` (1 <= slots <= n; slot_first(slots, ...) = n):
 // fixed groups whose sizes fall linearly along the slots (ResNet-20's 128 images in 8 slots:
 // 30, 26, 22, 18, 14, 10, 6, 2), every slot at least one item. A pass that sums each slot

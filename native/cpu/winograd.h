@@ -49,8 +49,12 @@ struct WinoGeom {
   i64 image() const { return cip * hp * wp; }                  // one channel-blocked input image
   i64 blocked() const { return priv ? 0 : n * image(); }         // the whole batch, channel-blocked
   i64 per_block() const { return tb * (xi() * (cip + cop) + 32); }  // a block's transformed tiles
-  i64 per_buf() const { return (priv ? group * image() : 0) + per_block(); }
-  i64 workspace() const { return weights() + blocked() + bufs * per_buf() + slots * weights(); }
+  // Each thread's buffers (priv) and each partial on pages of their own, a page apart (see
+  // BlockGeom::per_thread); the shared parts first.
+  i64 shared() const { return round_up(weights() + blocked(), kPageFloats); }
+  i64 per_buf() const { return round_up((priv ? group * image() : 0) + per_block(), kPageFloats) + kPageFloats; }
+  i64 slot() const { return round_up(weights(), kPageFloats) + kPageFloats; }
+  i64 workspace() const { return shared() + bufs * per_buf() + slots * slot(); }
 };
 
 enum WinoOp { kWinoForward = 0, kWinoBackwardData = 1, kWinoBackwardFilter = 2 };
