@@ -40,12 +40,17 @@ void gemm_parallel(const GemmOperands<T> &g, T *scratch, int threads);
 template <class T>
 void dot_nt(i64 m, i64 n, i64 k, const T *a, i64 lda, const T *const *b, T *c, i64 ldc);
 
+// dst[dcol[j] + i] = src[i * lds + j] for i < m, j < n: the m x n matrix at src (rows lds
+// apart) transposed, its column j stored as m contiguous floats at dst + dcol[j].
+void transpose_scatter(i64 m, i64 n, const float *src, i64 lds, float *dst, const i64 *dcol);
+
 // Per-ISA entry points (gemm_<isa>.cpp), each compiled for its instruction set.
 #define CNN4J_DECLARE_GEMM_ISA(isa)                                            \
   void gemm_##isa##_f32(const GemmOperands<float> &g, float *scratch);        \
   void gemm_##isa##_f64(const GemmOperands<double> &g, double *scratch);      \
   i64 gemm_##isa##_scratch_f32();                                              \
   i64 gemm_##isa##_scratch_f64();                                              \
+  void transpose_scatter_##isa(i64, i64, const float *, i64, float *, const i64 *); \
   void dot_nt_##isa##_f32(i64, i64, i64, const float *, i64, const float *const *, float *, i64); \
   void dot_nt_##isa##_f64(i64, i64, i64, const double *, i64, const double *const *, double *, i64);
 CNN4J_DECLARE_GEMM_ISA(baseline)

@@ -4,6 +4,8 @@
 #include <omp.h>
 
 #include <cstring>
+#include <type_traits>
+#include <vector>
 
 #include "gemm.h"
 
@@ -87,15 +89,21 @@ void forward(const PosGeom &p, const T *x, const T *wt, const T *bias, T *y, T *
   const Window &v = g.win;
   const i64 N = g.n, C = g.c, K = g.k, T9 = p.taps(), HW = g.hw(), P = g.ohw();
   T *xh = ws, *yh = ws + p.in(), *wf = yh + p.out(), *scratch = wf + p.filters();
+  // wf[t][c][k] = W[k][c][t]: W as K rows of (c, t) transposed, 16 filters at a time, column
+  // (c, t) landing at wf + (t * C + c) * K (element by element, as a strided gather, it took
+  // 19% of VGG-11's 2x2 forward on perf).
+  std::vector<i64> dcol(static_cast<size_t>(C * T9));
+  for (i64 c = 0; c < C; c++) {
+    for (i64 t = 0; t < T9; t++) dcol[c * T9 + t] = (t * C + c) * K;
+  }
   to_pixels(x, N, C, HW, xh, p.threads);
-  // wf[t][c][k] = W[k][c][t], 16 filters at a time.
 #pragma omp parallel for num_threads(p.threads) schedule(static)
   for (i64 k0 = 0; k0 < K; k0 += 16) {
-    const i64 kn = imin(16, K - k0);
-    for (i64 c = 0; c < C; c++) {
-      for (i64 t = 0; t < T9; t++) {
-        T *d = wf + (t * C + c) * K + k0;
-        for (i64 kk = 0; kk < kn; kk++) d[kk] = wt[((k0 + kk) * C + c) * T9 + t];
+    if constexpr (std::is_same_v<T, float>) {
+      transpose_scatter(imin(16, K - k0), C * T9, wt + k0 * C * T9, C * T9, wf + k0, dcol.data());
+    } else {
+      for (i64 k = k0; k < imin(K, k0 + 16); k++) {
+        for (i64 j = 0; j < C * T9; j++) wf[dcol[j] + k] = wt[k * C * T9 + j];
       }
     }
   }

@@ -84,6 +84,14 @@ void gemm_serial<double>(const GemmOperands<double> &g, double *s) {
   }
 }
 
+void transpose_scatter(i64 m, i64 n, const float *src, i64 lds, float *dst, const i64 *dcol) {
+  switch (isa()) {
+    case CNN4J_ISA_AVX512: transpose_scatter_avx512(m, n, src, lds, dst, dcol); break;
+    case CNN4J_ISA_AVX2: transpose_scatter_avx2(m, n, src, lds, dst, dcol); break;
+    default: transpose_scatter_baseline(m, n, src, lds, dst, dcol); break;
+  }
+}
+
 template <>
 void dot_nt<float>(i64 m, i64 n, i64 k, const float *a, i64 lda, const float *const *b, float *c, i64 ldc) {
   switch (isa()) {
