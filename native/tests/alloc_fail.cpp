@@ -242,7 +242,8 @@ int main() {
     conv_ops<float>("pixel vectors 3->16 32x32", CNN4J_CONV_AUTO, 4, 3, 32, 16, 1);
     conv_ops<float>("Winograd 16->16 32x32", CNN4J_CONV_AUTO, 8, 16, 32, 16, 1);
     conv_ops<float>("Winograd 64->64 8x8", CNN4J_CONV_AUTO, 16, 64, 8, 64, 1);
-    conv_ops<float>("per position 64->64 2x2", CNN4J_CONV_AUTO, 8, 64, 2, 64, 1);
+    // 32 images: the per-position GEMMs need a batch of at least 32 (positions_plan).
+    conv_ops<float>("per position 64->64 2x2", CNN4J_CONV_AUTO, 32, 64, 2, 64, 1);
     conv_ops<float>("im2col 16->32 12x12", CNN4J_CONV_GEMM, 4, 16, 12, 32, 1);
     conv_ops<float>("5x5 6->16 14x14", CNN4J_CONV_AUTO, 8, 6, 14, 16, 1, 5);
     conv_ops<double>("16->32 12x12", CNN4J_CONV_AUTO, 4, 16, 12, 32, 1);
