@@ -75,8 +75,9 @@ BlockGeom blocked_plan(const ConvGeom &g, int op, int threads) {
   b.slots = op == 2 ? imin(g.n, b.pix ? 8 : 16) : 0;
   b.images = op == 2 && b.direct ? imax(1, imin(kDirectFilterImages, kDirectFilterDy / (b.kp * g.ohw()))) : 1;
   b.op = op;
-  // Per-thread buffers beyond the last-level cache share: the GEMM form streams better.
-  if (b.per_thread() * i64(sizeof(float)) > (i64(8) << 20)) b.op = -1;
+  // Per-thread buffers beyond the last-level cache share: the GEMM form streams better. (The
+  // buffers themselves, not per_thread()'s page rounding and gap, which must not move the choice.)
+  if ((b.in() + b.out()) * i64(sizeof(float)) > (i64(8) << 20)) b.op = -1;
   // Decided after that bound, which stays the plane's (the choice between the algorithms does
   // not change). Measured on AMD Zen 5, LeNet-5's 6->16 forward: 1.23-1.25x the plane.
   b.flat = op == 0 && !b.pix && v.sw == 1 && v.pt == 0 && v.pl == 0 && (g.oh - 1) * v.sh + (v.kh - 1) * v.dh < g.h &&
