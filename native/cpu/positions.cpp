@@ -4,7 +4,6 @@
 #include <omp.h>
 
 #include <cstring>
-#include <type_traits>
 #include <vector>
 
 #include "gemm.h"
@@ -99,13 +98,7 @@ void forward(const PosGeom &p, const T *x, const T *wt, const T *bias, T *y, T *
   to_pixels(x, N, C, HW, xh, p.threads);
 #pragma omp parallel for num_threads(p.threads) schedule(static)
   for (i64 k0 = 0; k0 < K; k0 += 16) {
-    if constexpr (std::is_same_v<T, float>) {
-      transpose_scatter(imin(16, K - k0), C * T9, wt + k0 * C * T9, C * T9, wf + k0, dcol.data());
-    } else {
-      for (i64 k = k0; k < imin(K, k0 + 16); k++) {
-        for (i64 j = 0; j < C * T9; j++) wf[dcol[j] + k] = wt[k * C * T9 + j];
-      }
-    }
+    transpose_scatter(imin(16, K - k0), C * T9, wt + k0 * C * T9, C * T9, wf + k0, dcol.data());
   }
   for (i64 i = 0; i < g.oh; i++) {
     for (i64 j = 0; j < g.ow; j++) {
